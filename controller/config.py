@@ -1,0 +1,91 @@
+"""Settings, grouped by concern, frozen, every field with its unit and the reason for its default.
+
+Defaults copy the kubelet where a Kubernetes user would expect the same behaviour; tests shorten the
+timers instead of sleeping through them.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class BackoffSettings:
+    """CrashLoopBackOff, as the kubelet does it: first restart at once, then doubling to a cap."""
+
+    initial_seconds: float = 10.0
+    """Delay before the second restart (seconds); kubelet's 10 s."""
+    max_seconds: float = 300.0
+    """Cap of the doubling delay (seconds); kubelet's 5 minutes."""
+    reset_after_seconds: float = 600.0
+    """A container that ran this long (seconds) restarts at once again; kubelet's 10 minutes."""
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 <= self.initial_seconds <= self.max_seconds:
+            raise ValueError("backoff: need 0 <= initial_seconds <= max_seconds")
+        if self.reset_after_seconds <= 0:
+            raise ValueError("backoff: reset_after_seconds must be positive")
+
+
+@attrs.frozen
+class ImagePullSettings:
+    """ErrImagePull -> ImagePullBackOff timing; the kubelet uses the same 10 s .. 300 s shape."""
+
+    initial_seconds: float = 10.0
+    max_seconds: float = 300.0
+    pull_timeout_seconds: float = 600.0
+    """A pull that takes longer (seconds) is abandoned and reported as ErrImagePull."""
+
+
+@attrs.frozen
+class RuntimeSettings:
+    """How Podyard talks to each Docker engine."""
+
+    pause_image: str = "registry.k8s.io/pause:3.10"
+    """Sandbox image; when absent and unpullable, a local FROM-scratch catatonit image is built."""
+    call_timeout_seconds: float = 30.0
+    """Deadline on every non-streaming Docker call: a hung engine must not hang the controller."""
+    relist_interval_seconds: float = 10.0
+    """Full relist of each engine (seconds): events are hints and can be lost; the relist is truth."""
+    events_reconnect_max_seconds: float = 5.0
+    """Cap of the event-stream reconnect backoff (seconds)."""
+
+
+@attrs.frozen
+class EngineSettings:
+    """The reconcile machinery."""
+
+    workers: int = 4
+    """Pods reconciled at once; bring-up on 2 cores saturates at about 4 pods in flight."""
+    retry_initial_seconds: float = 0.05
+    """First retry delay after a reconcile error (seconds); doubles per failure of the same key."""
+    retry_max_seconds: float = 30.0
+    """Cap of the per-key retry delay (seconds)."""
+
+
+@attrs.frozen
+class ApiSettings:
+    listen_host: str = "127.0.0.1"
+    """Loopback by default: the API is read-only but still shows what runs."""
+    listen_port: int = 9180
+
+
+@attrs.frozen
+class NodeSettings:
+    name: str
+    """Node name shown in the API; defaults to the machine's host name, as the kubelet does."""
+    docker_host: str | None = None
+    """Engine address (unix:// or tcp://); None means DOCKER_HOST or the default socket."""
+    host_ip: str = "127.0.0.1"
+    """The node's address as pods' status.hostIP shows it; host ports bind to loopback by default."""
+
+
+@attrs.frozen
+class Settings:
+    manifests_dir: str
+    nodes: tuple[NodeSettings, ...]
+    backoff: BackoffSettings = BackoffSettings()
+    image_pull: ImagePullSettings = ImagePullSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
+    engine: EngineSettings = EngineSettings()
+    api: ApiSettings = ApiSettings()

@@ -1,0 +1,82 @@
+"""The label contract on every container and volume Podyard creates.
+
+These labels are documented for users (`docker ps --filter label=io.podyard.pod.name=web`) and are
+the controller's only memory: after a crash it relists the engine and rebuilds everything from them.
+Reading is tolerant: a container with missing or malformed labels yields None and is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from controller.model.meta import PodRef, PodUid
+from controller.model.observed import ContainerIdentity, ContainerRole
+
+PREFIX = "io.podyard."
+POD_NAMESPACE = "io.podyard.pod.namespace"
+POD_NAME = "io.podyard.pod.name"
+POD_UID = "io.podyard.pod.uid"
+POD_SPEC_HASH = "io.podyard.pod.spec-hash"
+POD_CREATED_AT = "io.podyard.pod.created-at"
+POD_OWNER = "io.podyard.pod.owner"
+POD_GRACE = "io.podyard.pod.termination-grace-seconds"
+CONTAINER_NAME = "io.podyard.container.name"
+CONTAINER_ROLE = "io.podyard.container.role"
+CONTAINER_ATTEMPT = "io.podyard.container.restart-count"
+CONTAINER_SPEC_HASH = "io.podyard.container.spec-hash"
+CONTAINER_BACKOFF = "io.podyard.container.backoff-seconds"
+SANDBOX_ATTEMPT = "io.podyard.sandbox.attempt"
+VOLUME_NAME = "io.podyard.volume.name"
+
+REQUIRED = (POD_NAMESPACE, POD_NAME, POD_UID, CONTAINER_NAME)
+
+
+def identity_labels(identity: ContainerIdentity) -> dict[str, str]:
+    """The labels that let `identity_from_labels` rebuild `identity` exactly."""
+    return {
+        POD_NAMESPACE: identity.pod.namespace,
+        POD_NAME: identity.pod.name,
+        POD_UID: identity.pod.uid,
+        POD_SPEC_HASH: identity.pod_spec_hash,
+        POD_CREATED_AT: repr(identity.pod_created_at),
+        POD_OWNER: identity.owner,
+        CONTAINER_NAME: identity.container_name,
+        CONTAINER_ROLE: identity.role.value,
+        CONTAINER_ATTEMPT: str(identity.attempt),
+        CONTAINER_SPEC_HASH: identity.spec_hash,
+        CONTAINER_BACKOFF: repr(identity.backoff_seconds),
+        SANDBOX_ATTEMPT: str(identity.sandbox_attempt),
+        POD_GRACE: str(identity.grace_seconds),
+    }
+
+
+def identity_from_labels(labels: Mapping[str, str]) -> ContainerIdentity | None:
+    """Rebuild the identity, or None when the required labels are missing or malformed."""
+    if any(not labels.get(key) for key in REQUIRED):
+        return None
+    try:
+        role = ContainerRole(labels.get(CONTAINER_ROLE, ContainerRole.APP.value))
+        return ContainerIdentity(
+            pod=PodRef(labels[POD_NAMESPACE], labels[POD_NAME], PodUid(labels[POD_UID])),
+            container_name=labels[CONTAINER_NAME],
+            role=role,
+            attempt=int(labels.get(CONTAINER_ATTEMPT, "0")),
+            spec_hash=labels.get(CONTAINER_SPEC_HASH, ""),
+            pod_spec_hash=labels.get(POD_SPEC_HASH, ""),
+            pod_created_at=float(labels.get(POD_CREATED_AT, "0")),
+            backoff_seconds=float(labels.get(CONTAINER_BACKOFF, "0")),
+            owner=labels.get(POD_OWNER, ""),
+            sandbox_attempt=int(labels.get(SANDBOX_ATTEMPT, "0")),
+            grace_seconds=int(labels.get(POD_GRACE, "30")),
+        )
+    except ValueError:
+        return None
+
+
+def volume_labels(pod: PodRef, volume_name: str) -> dict[str, str]:
+    return {
+        POD_NAMESPACE: pod.namespace,
+        POD_NAME: pod.name,
+        POD_UID: pod.uid,
+        VOLUME_NAME: volume_name,
+    }

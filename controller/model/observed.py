@@ -1,0 +1,116 @@
+"""What the engine says exists: containers and volumes Podyard created, read back from Docker.
+
+The runtime adapter turns Docker's JSON into these types at its boundary; nothing above it sees
+Docker's shapes. A container without Podyard's identity labels never becomes an `ObservedContainer`:
+the adapter drops it, so no layer above can touch it by mistake.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from controller.model.meta import ContainerId, NodeName, PodRef, PodUid
+
+
+class ContainerRole(enum.StrEnum):
+    SANDBOX = "sandbox"
+    INIT = "init"
+    APP = "app"
+
+
+class RunState(enum.StrEnum):
+    """Docker's states folded to what the lifecycle needs (paused/restarting count as running)."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    EXITED = "exited"
+
+
+SANDBOX_CONTAINER_NAME = "POD"
+
+
+@attrs.frozen
+class ContainerIdentity:
+    """Everything recovery needs, carried in the container's labels (see model.labels)."""
+
+    pod: PodRef
+    container_name: str
+    role: ContainerRole
+    attempt: int
+    spec_hash: str
+    pod_spec_hash: str
+    pod_created_at: float
+    backoff_seconds: float = 0.0
+    owner: str = ""
+    sandbox_attempt: int = 0
+    grace_seconds: int = 30
+    """The pod's terminationGracePeriodSeconds, so a pod whose manifest is gone stops as asked."""
+
+
+@attrs.frozen
+class ObservedContainer:
+    id: ContainerId
+    node: NodeName
+    docker_name: str
+    identity: ContainerIdentity
+    state: RunState
+    image: str = ""
+    image_id: str = ""
+    exit_code: int | None = None
+    oom_killed: bool = False
+    error: str = ""
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    ip: str | None = None
+
+    @property
+    def pod(self) -> PodRef:
+        return self.identity.pod
+
+    @property
+    def failed_to_start(self) -> bool:
+        """The engine could not run it at all (bad command, mount error): ContainerCannotRun."""
+        return bool(self.error) and self.state is not RunState.RUNNING
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.identity.role is ContainerRole.SANDBOX
+
+
+@attrs.frozen
+class ObservedVolume:
+    name: str
+    node: NodeName
+    pod: PodRef
+    volume_name: str
+
+    @property
+    def pod_uid(self) -> PodUid:
+        return self.pod.uid
+
+
+@attrs.frozen
+class RuntimeEvent:
+    """A hint that a container of a pod changed; the receiver re-reads the container."""
+
+    node: NodeName
+    container_id: ContainerId
+    action: str
+    pod: PodRef | None = None
+    time_ns: int = 0
+
+
+@attrs.frozen
+class FailureNote:
+    """Controller memory of a failure the engine does not record (pull or create refused).
+
+    Kept per pod key and container name; lost on restart, which only costs one early retry.
+    """
+
+    reason: str
+    message: str
+    at: float
+    failures: int = 1

@@ -1,0 +1,136 @@
+"""Plans: what `decide` asks the executor to do for one pod key, in numbered steps.
+
+A plan is data. The executor applies its actions in order and stops at the first failure; the key is
+then retried, and `decide` recomputes from what the engine now holds, so a half-applied plan is never
+a problem, only a shorter next plan. Containers join their sandbox by its Docker *name*, which is
+deterministic, so one plan can create a sandbox and the containers that join it.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from controller.model.meta import ContainerId, NodeName, PodKey, PodRef
+from controller.model.observed import ContainerIdentity
+from controller.model.pod import PortProtocol, PullPolicy
+
+
+@attrs.frozen
+class PortBinding:
+    container_port: int
+    host_port: int
+    host_ip: str
+    protocol: PortProtocol = PortProtocol.TCP
+
+
+@attrs.frozen
+class MountSpec:
+    """A mount: `source` is a volume name (kind "volume") or a host path (kind "bind")."""
+
+    kind: str
+    source: str
+    target: str
+    read_only: bool = False
+    sub_path: str = ""
+    """Relative path inside the volume (Kubernetes subPath); empty for the whole volume."""
+
+
+@attrs.frozen
+class ContainerConfig:
+    """A container to create, in Docker-neutral words. Restart policy is always Docker's `no`."""
+
+    docker_name: str
+    identity: ContainerIdentity
+    image: str
+    pull_policy: PullPolicy
+    entrypoint: tuple[str, ...] | None = None
+    command: tuple[str, ...] | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    working_dir: str | None = None
+    hostname: str | None = None
+    join_sandbox: str | None = None
+    share_pid: bool = False
+    ports: tuple[PortBinding, ...] = ()
+    mounts: tuple[MountSpec, ...] = ()
+    memory_limit_bytes: int | None = None
+    cpu_limit_millis: int | None = None
+    cpu_request_millis: int | None = None
+    stop_grace_seconds: int = 30
+
+
+@attrs.frozen
+class EnsureVolume:
+    node: NodeName
+    pod: PodRef
+    volume_name: str
+    docker_name: str
+    tmpfs_size_bytes: int | None = None
+    memory: bool = False
+
+
+@attrs.frozen
+class RunContainer:
+    """Pull per policy if needed, create, start."""
+
+    node: NodeName
+    config: ContainerConfig
+
+
+@attrs.frozen
+class StartContainer:
+    node: NodeName
+    container_id: ContainerId
+
+
+@attrs.frozen
+class StopContainers:
+    """Stop together (SIGTERM, then SIGKILL after the grace period), as the kubelet does."""
+
+    node: NodeName
+    container_ids: tuple[ContainerId, ...]
+    grace_seconds: int
+    reason: str = ""
+
+
+@attrs.frozen
+class RemoveContainer:
+    node: NodeName
+    container_id: ContainerId
+
+
+@attrs.frozen
+class RemoveVolume:
+    node: NodeName
+    docker_name: str
+
+
+Action = (
+    EnsureVolume | RunContainer | StartContainer | StopContainers | RemoveContainer | RemoveVolume
+)
+
+
+class PlanReason(enum.StrEnum):
+    CREATE_POD = "CreatePod"
+    REBUILD_SANDBOX = "SandboxChanged"
+    REPLACE_POD = "SpecChanged"
+    DELETE_POD = "DeletePod"
+    RESTART = "Restart"
+    COMPLETE_POD = "PodCompleted"
+    CLEAN_UP = "CleanUp"
+    START = "Start"
+
+
+@attrs.frozen
+class Plan:
+    """Steps for one key, and when to look again if nothing else happens (backoff timers)."""
+
+    key: PodKey
+    actions: tuple[Action, ...] = ()
+    reasons: tuple[PlanReason, ...] = ()
+    requeue_after: float | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions

@@ -1,0 +1,164 @@
+"""The supported part of Kubernetes' Pod (apiVersion v1), as frozen types.
+
+Field names are the snake_case of Kubernetes' camelCase names (serde converts). Defaults are
+Kubernetes' defaults, except where a field's default depends on another field (imagePullPolicy): then
+the field is optional here and the effective value is a method. Validation of values (DNS labels, port
+ranges, volume references) lives in `model.validation`; structure (unknown fields, types) in serde.
+
+Accepted and deliberately ignored: `terminationMessagePath` and `terminationMessagePolicy` (Podyard
+reads no termination message file; the README says so).
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from controller.model.meta import ObjectMeta
+from controller.model.quantity import Quantity
+
+
+class RestartPolicy(enum.StrEnum):
+    ALWAYS = "Always"
+    ON_FAILURE = "OnFailure"
+    NEVER = "Never"
+
+
+class PullPolicy(enum.StrEnum):
+    ALWAYS = "Always"
+    IF_NOT_PRESENT = "IfNotPresent"
+    NEVER = "Never"
+
+
+class PortProtocol(enum.StrEnum):
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+
+class StorageMedium(enum.StrEnum):
+    DEFAULT = ""
+    MEMORY = "Memory"
+
+
+class HostPathType(enum.StrEnum):
+    """Only the types Docker can honour on its own host: an existing or created directory."""
+
+    UNSET = ""
+    DIRECTORY_OR_CREATE = "DirectoryOrCreate"
+
+
+@attrs.frozen
+class EnvVar:
+    name: str
+    value: str = ""
+
+
+@attrs.frozen
+class ContainerPort:
+    container_port: int
+    host_port: int | None = None
+    host_ip: str | None = None
+    protocol: PortProtocol = PortProtocol.TCP
+    name: str | None = None
+
+
+@attrs.frozen
+class ResourceList:
+    """cpu in cores, memory in bytes; other resource names are refused by serde."""
+
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+@attrs.frozen
+class ResourceRequirements:
+    requests: ResourceList = ResourceList()
+    limits: ResourceList = ResourceList()
+
+    def effective_requests(self) -> ResourceList:
+        """Kubernetes defaults a missing request to the limit."""
+        return ResourceList(
+            cpu=self.requests.cpu or self.limits.cpu,
+            memory=self.requests.memory or self.limits.memory,
+        )
+
+
+@attrs.frozen
+class VolumeMount:
+    name: str
+    mount_path: str
+    read_only: bool = False
+    sub_path: str = ""
+
+
+@attrs.frozen
+class Container:
+    name: str
+    image: str
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    working_dir: str | None = None
+    ports: tuple[ContainerPort, ...] = ()
+    resources: ResourceRequirements = ResourceRequirements()
+    volume_mounts: tuple[VolumeMount, ...] = ()
+    image_pull_policy: PullPolicy | None = None
+    termination_message_path: str | None = None
+    termination_message_policy: str | None = None
+
+    def pull_policy(self) -> PullPolicy:
+        """Kubernetes' default: Always for `:latest` or an untagged image, else IfNotPresent."""
+        if self.image_pull_policy is not None:
+            return self.image_pull_policy
+        if "@" in self.image:
+            return PullPolicy.IF_NOT_PRESENT
+        last = self.image.rsplit("/", 1)[-1]
+        if ":" not in last or last.endswith(":latest"):
+            return PullPolicy.ALWAYS
+        return PullPolicy.IF_NOT_PRESENT
+
+
+@attrs.frozen
+class EmptyDirVolumeSource:
+    medium: StorageMedium = StorageMedium.DEFAULT
+    size_limit: Quantity | None = None
+
+
+@attrs.frozen
+class HostPathVolumeSource:
+    path: str
+    type: HostPathType = HostPathType.UNSET
+
+
+@attrs.frozen
+class Volume:
+    """Exactly one source is set (validated)."""
+
+    name: str
+    empty_dir: EmptyDirVolumeSource | None = None
+    host_path: HostPathVolumeSource | None = None
+
+
+@attrs.frozen
+class PodSpec:
+    containers: tuple[Container, ...]
+    restart_policy: RestartPolicy = RestartPolicy.ALWAYS
+    hostname: str | None = None
+    volumes: tuple[Volume, ...] = ()
+    termination_grace_period_seconds: int = 30
+    share_process_namespace: bool = False
+
+    def volume(self, name: str) -> Volume | None:
+        return next((v for v in self.volumes if v.name == name), None)
+
+
+@attrs.frozen
+class Pod:
+    """A pod as the user declared it (no status; status is computed from the engine)."""
+
+    metadata: ObjectMeta
+    spec: PodSpec
+    api_version: str = "v1"
+    kind: str = "Pod"
