@@ -1,0 +1,170 @@
+"""Pod spec -> Docker-neutral container configs: the sandbox and the containers that join it.
+
+Docker names follow the kubelet's pattern (`podyard_<container>_<pod>_<namespace>_<uid>_<attempt>`),
+so a create retried after a crash collides by name instead of making a second container, and users
+can read `docker ps` at a glance.
+"""
+
+from __future__ import annotations
+
+from controller.model.desired import DesiredPod
+from controller.model.meta import PodRef
+from controller.model.observed import SANDBOX_CONTAINER_NAME, ContainerIdentity, ContainerRole
+from controller.model.plan import ContainerConfig, MountSpec, PortBinding
+from controller.model.pod import Container, PullPolicy, StorageMedium
+
+VOLUME_KEEPALIVE_DIR = "/podyard/volumes"
+"""Where the sandbox mounts the pod's emptyDirs: it holds tmpfs volumes mounted while the pod lives."""
+
+DEFAULT_HOST_IP = "127.0.0.1"
+"""Host ports bind to loopback unless the manifest's hostIP asks otherwise: safe by default."""
+
+SANDBOX_STOP_GRACE = 2
+"""catatonit -P exits at once on SIGTERM; a short grace only covers a busy engine."""
+
+
+def docker_name(pod: PodRef, container_name: str, attempt: int) -> str:
+    return f"podyard_{container_name}_{pod.name}_{pod.namespace}_{pod.uid}_{attempt}"
+
+
+def volume_docker_name(pod: PodRef, volume_name: str) -> str:
+    return f"podyard_{pod.uid}_{volume_name}"
+
+
+def pod_hostname(desired: DesiredPod) -> str:
+    """spec.hostname, else the pod name cut to a DNS label, as Kubernetes does."""
+    return desired.pod.spec.hostname or desired.pod.metadata.name[:63].rstrip("-.")
+
+
+def _identity(
+    desired: DesiredPod,
+    pod: PodRef,
+    created_at: float,
+    name: str,
+    role: ContainerRole,
+    attempt: int,
+    sandbox_attempt: int,
+    backoff_seconds: float = 0.0,
+) -> ContainerIdentity:
+    spec_hash = (
+        desired.spec_hash
+        if role is ContainerRole.SANDBOX
+        else desired.container_hashes.get(name, desired.spec_hash)
+    )
+    return ContainerIdentity(
+        pod=pod,
+        container_name=name,
+        role=role,
+        attempt=attempt,
+        spec_hash=spec_hash,
+        pod_spec_hash=desired.spec_hash,
+        pod_created_at=created_at,
+        backoff_seconds=backoff_seconds,
+        owner=desired.owner,
+        sandbox_attempt=sandbox_attempt,
+        grace_seconds=desired.pod.spec.termination_grace_period_seconds,
+    )
+
+
+def sandbox_config(
+    desired: DesiredPod, pod: PodRef, created_at: float, attempt: int, pause_image: str
+) -> ContainerConfig:
+    spec = desired.pod.spec
+    ports = tuple(
+        PortBinding(
+            container_port=port.container_port,
+            host_port=port.host_port,
+            host_ip=port.host_ip or DEFAULT_HOST_IP,
+            protocol=port.protocol,
+        )
+        for container in spec.containers
+        for port in container.ports
+        if port.host_port
+    )
+    keepalive = tuple(
+        MountSpec("volume", volume_docker_name(pod, v.name), f"{VOLUME_KEEPALIVE_DIR}/{v.name}")
+        for v in spec.volumes
+        if v.empty_dir is not None
+    )
+    return ContainerConfig(
+        docker_name=docker_name(pod, SANDBOX_CONTAINER_NAME, attempt),
+        identity=_identity(
+            desired,
+            pod,
+            created_at,
+            SANDBOX_CONTAINER_NAME,
+            ContainerRole.SANDBOX,
+            attempt,
+            attempt,
+        ),
+        image=pause_image,
+        pull_policy=PullPolicy.IF_NOT_PRESENT,
+        hostname=pod_hostname(desired),
+        ports=ports,
+        mounts=keepalive,
+        stop_grace_seconds=SANDBOX_STOP_GRACE,
+    )
+
+
+def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[MountSpec, ...]:
+    mounts = []
+    for mount in container.volume_mounts:
+        volume = desired.pod.spec.volume(mount.name)
+        if volume is None:  # refused by validation; skip defensively rather than crash
+            continue
+        if volume.host_path is not None:
+            source, kind = volume.host_path.path, "bind"
+        else:
+            source, kind = volume_docker_name(pod, volume.name), "volume"
+        mounts.append(MountSpec(kind, source, mount.mount_path, mount.read_only, mount.sub_path))
+    return tuple(mounts)
+
+
+def app_config(
+    desired: DesiredPod,
+    pod: PodRef,
+    created_at: float,
+    container: Container,
+    attempt: int,
+    sandbox_attempt: int,
+    backoff_seconds: float,
+) -> ContainerConfig:
+    limits = container.resources.limits
+    requests = container.resources.effective_requests()
+    return ContainerConfig(
+        docker_name=docker_name(pod, container.name, attempt),
+        identity=_identity(
+            desired,
+            pod,
+            created_at,
+            container.name,
+            ContainerRole.APP,
+            attempt,
+            sandbox_attempt,
+            backoff_seconds,
+        ),
+        image=container.image,
+        pull_policy=container.pull_policy(),
+        entrypoint=container.command or None,
+        command=container.args or None,
+        env=tuple((e.name, e.value) for e in container.env),
+        working_dir=container.working_dir,
+        join_sandbox=docker_name(pod, SANDBOX_CONTAINER_NAME, sandbox_attempt),
+        share_pid=desired.pod.spec.share_process_namespace,
+        mounts=_mounts(desired, pod, container),
+        memory_limit_bytes=limits.memory.whole() if limits.memory else None,
+        cpu_limit_millis=limits.cpu.millis() if limits.cpu else None,
+        cpu_request_millis=requests.cpu.millis() if requests.cpu else None,
+        stop_grace_seconds=desired.pod.spec.termination_grace_period_seconds,
+    )
+
+
+def memory_volume_size(desired: DesiredPod, volume_name: str) -> tuple[bool, int | None]:
+    """(is tmpfs, size in bytes): Memory-medium emptyDirs are tmpfs capped at sizeLimit."""
+    volume = desired.pod.spec.volume(volume_name)
+    if volume is None or volume.empty_dir is None:
+        return False, None
+    if volume.empty_dir.medium is not StorageMedium.MEMORY:
+        return False, None
+    limit = volume.empty_dir.size_limit
+    return True, limit.whole() if limit else None

@@ -1,0 +1,363 @@
+"""compute_pod_plan: one pod key's desired state vs. the engine -> the next steps.
+
+The kubelet's computePodActions, for Podyard:
+
+1. No desired pod: tear every instance down (SIGTERM, grace, SIGKILL, remove, volumes).
+2. Instances whose pod spec hash differs from the manifest (a bare pod whose spec was edited) are torn
+   down first; the replacement is created only once they are gone, so host ports are free.
+3. No instance: create one (volumes, sandbox, containers) with the uid handed in.
+4. The instance's sandbox is dead: rebuild the pod (stop containers, new sandbox, containers anew),
+   unless the pod is finished or its policy is Never and its containers already ran.
+5. Otherwise per container: start what was never started, restart the dead by policy once the
+   backoff is due, leave the running alone; keep one dead predecessor for lastState, remove older.
+6. All containers done for good: stop the sandbox (the kubelet does too), keep it for inspection.
+
+Failures the engine does not record (image pulls, refused creates) come in as notes; a retry waits
+out the ImagePullBackOff before trying again, so a bad image never hot-loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from controller.config import BackoffSettings, ImagePullSettings
+from controller.decide import containers as cfg
+from controller.decide.instance import Instance, group_instances, orphan_volumes
+from controller.decide.restarts import exited, image_pull_delay, restart_delay, should_restart
+from controller.decide.scheduling import pick_node
+from controller.model.desired import DesiredPod
+from controller.model.meta import ContainerId, NodeName, PodKey, PodRef, PodUid
+from controller.model.observed import (
+    SANDBOX_CONTAINER_NAME,
+    FailureNote,
+    ObservedContainer,
+    ObservedVolume,
+    RunState,
+)
+from controller.model.plan import (
+    Action,
+    EnsureVolume,
+    Plan,
+    PlanReason,
+    RemoveContainer,
+    RemoveVolume,
+    RunContainer,
+    StartContainer,
+    StopContainers,
+)
+from controller.model.pod import RestartPolicy
+
+
+@attrs.frozen
+class PodInputs:
+    """Everything one decision reads; frozen snapshots taken by the reconciler."""
+
+    key: PodKey
+    desired: DesiredPod | None
+    containers: tuple[ObservedContainer, ...]
+    volumes: tuple[ObservedVolume, ...]
+    ready_nodes: tuple[NodeName, ...]
+    node_load: Mapping[NodeName, int]
+    notes: Mapping[str, FailureNote]
+    now: float
+    new_uid: PodUid
+    pause_images: Mapping[NodeName, str]
+    """Sandbox image per node (the configured one, or the node's locally built fallback)."""
+    backoff: BackoffSettings = BackoffSettings()
+    image_pull: ImagePullSettings = ImagePullSettings()
+
+    def pause_image(self, node: NodeName) -> str:
+        return self.pause_images.get(node) or next(iter(self.pause_images.values()))
+
+
+class _Builder:
+    """Collects actions, reasons and the earliest wake-up while the planner walks the pod."""
+
+    def __init__(self, key: PodKey) -> None:
+        self.key = key
+        self.actions: list[Action] = []
+        self.reasons: list[PlanReason] = []
+        self.wake: float | None = None
+
+    def add(self, reason: PlanReason, *actions: Action) -> None:
+        if not actions:
+            return
+        self.actions.extend(actions)
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def wake_in(self, seconds: float) -> None:
+        seconds = max(seconds, 0.0)
+        self.wake = seconds if self.wake is None else min(self.wake, seconds)
+
+    def plan(self) -> Plan:
+        return Plan(self.key, tuple(self.actions), tuple(self.reasons), self.wake)
+
+
+def compute_pod_plan(inputs: PodInputs) -> Plan:
+    out = _Builder(inputs.key)
+    instances = group_instances(inputs.containers, inputs.volumes)
+    for volume in orphan_volumes(instances, inputs.volumes):
+        out.add(PlanReason.CLEAN_UP, RemoveVolume(volume.node, volume.name))
+    desired = inputs.desired
+    if desired is None:
+        for instance in instances:
+            _teardown(out, instance, PlanReason.DELETE_POD)
+        return out.plan()
+    current = _current_instance(instances, desired.spec_hash)
+    stale = [i for i in instances if i is not current]
+    for instance in stale:
+        _teardown(out, instance, PlanReason.REPLACE_POD)
+    if stale:
+        return out.plan()
+    if current is None:
+        _create(out, inputs, desired)
+    else:
+        _sync(out, inputs, desired, current)
+    return out.plan()
+
+
+def _current_instance(instances: Sequence[Instance], spec_hash: str) -> Instance | None:
+    """The instance that runs today's spec; with two (a crash mid-create), the one that is live."""
+    matching = [i for i in instances if i.spec_hash == spec_hash]
+    if not matching:
+        return None
+    live = [i for i in matching if i.sandbox_alive()]
+    return (live or matching)[-1]
+
+
+def _teardown(out: _Builder, instance: Instance, reason: PlanReason) -> None:
+    """Stop apps together with their grace, then the sandbox, then remove everything."""
+    running_apps = [c for c in instance.all_apps() if c.state is RunState.RUNNING]
+    if running_apps:
+        grace = max(c.identity.grace_seconds for c in running_apps)
+        out.add(reason, _stop(running_apps, grace, reason))
+    running_sandboxes = [c for c in instance.sandboxes if c.state is RunState.RUNNING]
+    if running_sandboxes:
+        out.add(reason, _stop(running_sandboxes, cfg.SANDBOX_STOP_GRACE, reason))
+    for container in [*instance.all_apps(), *instance.sandboxes]:
+        out.add(reason, RemoveContainer(container.node, container.id))
+    for volume in instance.volumes:
+        out.add(reason, RemoveVolume(volume.node, volume.name))
+
+
+def _stop(
+    containers: Sequence[ObservedContainer], grace: int, reason: PlanReason
+) -> StopContainers:
+    ids = tuple(ContainerId(c.id) for c in containers)
+    return StopContainers(containers[0].node, ids, grace, reason.value)
+
+
+def _ensure_volumes(
+    out: _Builder, desired: DesiredPod, node: NodeName, ref: PodRef, have: set[str]
+) -> None:
+    for volume in desired.pod.spec.volumes:
+        if volume.empty_dir is None or volume.name in have:
+            continue
+        memory, size = cfg.memory_volume_size(desired, volume.name)
+        name = cfg.volume_docker_name(ref, volume.name)
+        out.add(PlanReason.CREATE_POD, EnsureVolume(node, ref, volume.name, name, size, memory))
+
+
+def _note_wait(inputs: PodInputs, name: str) -> float:
+    """Seconds still to wait before retrying a container whose pull or create failed; 0 = go."""
+    note = inputs.notes.get(name)
+    if note is None:
+        return 0.0
+    due = note.at + image_pull_delay(note.failures, inputs.image_pull)
+    return max(0.0, due - inputs.now)
+
+
+def _create(out: _Builder, inputs: PodInputs, desired: DesiredPod) -> None:
+    node = pick_node(inputs.ready_nodes, inputs.node_load)
+    if node is None:
+        out.wake_in(5.0)  # nothing to bind to; node health will requeue sooner when one is back
+        return
+    wait = _note_wait(inputs, SANDBOX_CONTAINER_NAME)
+    if wait > 0:
+        out.wake_in(wait)
+        return
+    ref = PodRef(inputs.key.namespace, inputs.key.name, inputs.new_uid)
+    _ensure_volumes(out, desired, node, ref, set())
+    sandbox = cfg.sandbox_config(desired, ref, inputs.now, 0, inputs.pause_image(node))
+    out.add(PlanReason.CREATE_POD, RunContainer(node, sandbox))
+    for container in desired.pod.spec.containers:
+        wait = _note_wait(inputs, container.name)
+        if wait > 0:
+            out.wake_in(wait)
+            continue
+        config = cfg.app_config(desired, ref, inputs.now, container, 0, 0, 0.0)
+        out.add(PlanReason.CREATE_POD, RunContainer(node, config))
+
+
+def pod_finished(desired: DesiredPod, instance: Instance) -> bool:
+    """Every container has run and ended, and the restart policy restarts none of them."""
+    policy = desired.pod.spec.restart_policy
+    if policy is RestartPolicy.ALWAYS:
+        return False
+    for container in desired.pod.spec.containers:
+        latest = instance.latest(container.name)
+        if latest is None or not exited(latest) or should_restart(policy, latest):
+            return False
+    return True
+
+
+def _sync(out: _Builder, inputs: PodInputs, desired: DesiredPod, instance: Instance) -> None:
+    sandbox = instance.sandbox
+    node = instance.node or (inputs.ready_nodes[0] if inputs.ready_nodes else None)
+    if node is None:
+        return
+    _drop_old_sandboxes(out, instance)
+    finished = pod_finished(desired, instance)
+    if finished:
+        running = instance.running()
+        if running:
+            out.add(
+                PlanReason.COMPLETE_POD,
+                _stop(running, cfg.SANDBOX_STOP_GRACE, PlanReason.COMPLETE_POD),
+            )
+        return
+    if sandbox is None or sandbox.state is RunState.EXITED or sandbox.failed_to_start:
+        _rebuild(out, inputs, desired, instance, node)
+        return
+    if sandbox.state is RunState.CREATED:
+        out.add(PlanReason.START, StartContainer(sandbox.node, sandbox.id))
+        return
+    have = {v.volume_name for v in instance.volumes}
+    _ensure_volumes(out, desired, node, instance.ref, have)
+    for container in desired.pod.spec.containers:
+        _sync_container(out, inputs, desired, instance, container.name, sandbox)
+    _drop_unknown_containers(out, desired, instance)
+
+
+def _drop_old_sandboxes(out: _Builder, instance: Instance) -> None:
+    for old in instance.sandboxes[:-1]:
+        if old.state is RunState.RUNNING:
+            out.add(PlanReason.CLEAN_UP, _stop([old], cfg.SANDBOX_STOP_GRACE, PlanReason.CLEAN_UP))
+        out.add(PlanReason.CLEAN_UP, RemoveContainer(old.node, old.id))
+
+
+def _drop_unknown_containers(out: _Builder, desired: DesiredPod, instance: Instance) -> None:
+    names = {c.name for c in desired.pod.spec.containers}
+    for name, lineage in instance.apps.items():
+        if name in names:
+            continue
+        running = [c for c in lineage if c.state is RunState.RUNNING]
+        if running:
+            out.add(
+                PlanReason.CLEAN_UP,
+                _stop(running, running[0].identity.grace_seconds, PlanReason.CLEAN_UP),
+            )
+        for container in lineage:
+            out.add(PlanReason.CLEAN_UP, RemoveContainer(container.node, container.id))
+
+
+def _rebuild(
+    out: _Builder, inputs: PodInputs, desired: DesiredPod, instance: Instance, node: NodeName
+) -> None:
+    """The sandbox died: the whole pod restarts in a new one, as the kubelet does."""
+    policy = desired.pod.spec.restart_policy
+    ran_before = bool(instance.all_apps())
+    running_apps = [c for c in instance.all_apps() if c.state is RunState.RUNNING]
+    if running_apps:
+        grace = desired.pod.spec.termination_grace_period_seconds
+        out.add(PlanReason.REBUILD_SANDBOX, _stop(running_apps, grace, PlanReason.REBUILD_SANDBOX))
+    if policy is RestartPolicy.NEVER and ran_before:
+        return  # the pod ends Failed: nothing of it may run again
+    wait = _note_wait(inputs, SANDBOX_CONTAINER_NAME)
+    if wait > 0:
+        out.wake_in(wait)
+        return
+    old = instance.sandbox
+    attempt = (
+        old.identity.attempt + 1
+        if old
+        else 1 + max((c.identity.sandbox_attempt for c in instance.all_apps()), default=-1)
+    )
+    have = {v.volume_name for v in instance.volumes}
+    _ensure_volumes(out, desired, node, instance.ref, have)
+    created_at = instance.created_at or inputs.now
+    sandbox = cfg.sandbox_config(
+        desired, instance.ref, created_at, attempt, inputs.pause_image(node)
+    )
+    out.add(PlanReason.REBUILD_SANDBOX, RunContainer(node, sandbox))
+    for container in desired.pod.spec.containers:
+        latest = instance.latest(container.name)
+        if (
+            latest is not None
+            and policy is RestartPolicy.ON_FAILURE
+            and exited(latest)
+            and not should_restart(policy, latest)
+        ):
+            continue  # succeeded under OnFailure: stays done
+        next_attempt = latest.identity.attempt + 1 if latest else 0
+        backoff = latest.identity.backoff_seconds if latest else 0.0
+        config = cfg.app_config(
+            desired, instance.ref, created_at, container, next_attempt, attempt, backoff
+        )
+        out.add(PlanReason.REBUILD_SANDBOX, RunContainer(node, config))
+
+
+def _sync_container(
+    out: _Builder,
+    inputs: PodInputs,
+    desired: DesiredPod,
+    instance: Instance,
+    name: str,
+    sandbox: ObservedContainer,
+) -> None:
+    lineage = instance.apps.get(name, ())
+    latest = lineage[-1] if lineage else None
+    keep = lineage[-2] if len(lineage) > 1 else None  # the dead predecessor shown as lastState
+    for older in lineage[:-1]:
+        if older.state is RunState.RUNNING:
+            grace = older.identity.grace_seconds
+            out.add(PlanReason.CLEAN_UP, _stop([older], grace, PlanReason.CLEAN_UP))
+            out.add(PlanReason.CLEAN_UP, RemoveContainer(older.node, older.id))
+        elif older is not keep:
+            out.add(PlanReason.CLEAN_UP, RemoveContainer(older.node, older.id))
+    spec = next(c for c in desired.pod.spec.containers if c.name == name)
+    sandbox_attempt = sandbox.identity.attempt
+    if latest is None:
+        wait = _note_wait(inputs, name)
+        if wait > 0:
+            out.wake_in(wait)
+            return
+        config = cfg.app_config(
+            desired, instance.ref, instance.created_at, spec, 0, sandbox_attempt, 0.0
+        )
+        out.add(PlanReason.CREATE_POD, RunContainer(sandbox.node, config))
+        return
+    stale = latest.identity.sandbox_attempt != sandbox_attempt
+    if latest.state is RunState.RUNNING:
+        if stale:  # joined a sandbox that is gone: it no longer shares the pod's namespaces
+            grace = latest.identity.grace_seconds
+            out.add(PlanReason.REBUILD_SANDBOX, _stop([latest], grace, PlanReason.REBUILD_SANDBOX))
+        return
+    if latest.state is RunState.CREATED and not latest.failed_to_start:
+        if not stale:
+            out.add(PlanReason.START, StartContainer(latest.node, latest.id))
+        else:
+            out.add(PlanReason.CLEAN_UP, RemoveContainer(latest.node, latest.id))
+        return
+    policy = desired.pod.spec.restart_policy
+    if not should_restart(policy, latest):
+        return
+    delay = restart_delay(latest, inputs.backoff)
+    due = (latest.finished_at or latest.started_at or latest.created_at) + delay
+    wait = max(due - inputs.now, _note_wait(inputs, name))
+    if wait > 0:
+        out.wake_in(wait)
+        return
+    config = cfg.app_config(
+        desired,
+        instance.ref,
+        instance.created_at,
+        spec,
+        latest.identity.attempt + 1,
+        sandbox_attempt,
+        delay,
+    )
+    out.add(PlanReason.RESTART, RunContainer(latest.node, config))

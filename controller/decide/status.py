@@ -1,0 +1,218 @@
+"""compute_pod_status: what a Kubernetes user sees in `status`, derived from the engine.
+
+Phase follows the kubelet's getPhase: any container waiting for its first start -> Pending; any
+running -> Running; all stopped -> Running if they will restart, else Succeeded when every one exited
+0, Failed otherwise. A container waiting out its backoff counts as stopped (it has a lastState),
+exactly as in Kubernetes, so a crash-looping pod stays Running.
+
+Terminated reasons come from the engine's record, never guessed: OOMKilled only when the engine
+flagged an OOM kill (exit 137 from `docker kill` is an Error), ContainerCannotRun when it could not
+start the process at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from controller.config import BackoffSettings, ImagePullSettings
+from controller.decide.instance import Instance
+from controller.decide.restarts import (
+    exit_code,
+    exited,
+    image_pull_delay,
+    restart_due,
+    should_restart,
+)
+from controller.model.desired import DesiredPod
+from controller.model.observed import FailureNote, ObservedContainer, RunState
+from controller.model.pod import Container, RestartPolicy
+from controller.model.status import (
+    ConditionType,
+    ContainerState,
+    ContainerStatus,
+    PodCondition,
+    PodPhase,
+    PodStatus,
+    Running,
+    Terminated,
+    TerminatedReason,
+    Waiting,
+    WaitingReason,
+)
+
+
+def terminated_state(container: ObservedContainer) -> Terminated:
+    code = exit_code(container)
+    if container.oom_killed:
+        reason = TerminatedReason.OOM_KILLED
+    elif container.failed_to_start:
+        reason = TerminatedReason.CONTAINER_CANNOT_RUN
+    elif code == 0:
+        reason = TerminatedReason.COMPLETED
+    else:
+        reason = TerminatedReason.ERROR
+    return Terminated(
+        exit_code=code,
+        reason=reason.value,
+        started_at=container.started_at,
+        finished_at=container.finished_at,
+        message=container.error,
+        container_id=container.id,
+    )
+
+
+def _note_state(note: FailureNote | None, now: float, pull: ImagePullSettings) -> Waiting:
+    if note is None:
+        return Waiting(WaitingReason.CONTAINER_CREATING.value)
+    if note.reason == WaitingReason.ERR_IMAGE_PULL.value and now < note.at + image_pull_delay(
+        note.failures, pull
+    ):
+        # Kubernetes shows ErrImagePull right after a failure, ImagePullBackOff while waiting.
+        reason = (
+            WaitingReason.ERR_IMAGE_PULL
+            if now - note.at < 1.0
+            else WaitingReason.IMAGE_PULL_BACK_OFF
+        )
+        return Waiting(reason.value, note.message)
+    return Waiting(note.reason, note.message)
+
+
+def container_status(
+    spec: Container,
+    instance: Instance | None,
+    policy: RestartPolicy,
+    note: FailureNote | None,
+    now: float,
+    backoff: BackoffSettings,
+    pull: ImagePullSettings,
+) -> ContainerStatus:
+    latest = instance.latest(spec.name) if instance else None
+    previous = instance.previous(spec.name) if instance else None
+    last_state: ContainerState | None = (
+        terminated_state(previous) if previous is not None and exited(previous) else None
+    )
+    if latest is None:
+        return ContainerStatus(spec.name, spec.image, _note_state(note, now, pull))
+    base = ContainerStatus(
+        name=spec.name,
+        image=spec.image,
+        state=Waiting(WaitingReason.CONTAINER_CREATING.value),
+        last_state=last_state,
+        restart_count=latest.identity.attempt,
+        image_id=latest.image_id,
+        container_id=latest.id,
+    )
+    if latest.state is RunState.RUNNING:
+        started = Running(latest.started_at or latest.created_at)
+        return attrs.evolve(base, state=started, ready=True, started=True)
+    if not exited(latest):
+        return base
+    ended = terminated_state(latest)
+    if should_restart(policy, latest):
+        due = restart_due(latest, backoff)
+        if note is not None or now < due:
+            wait = max(0, round(due - now))
+            message = (
+                f"back-off {wait}s restarting failed container={spec.name}"
+                if note is None
+                else note.message
+            )
+            reason = WaitingReason.CRASH_LOOP_BACK_OFF.value if note is None else note.reason
+            return attrs.evolve(base, state=Waiting(reason, message), last_state=ended)
+    return attrs.evolve(base, state=ended)
+
+
+def phase(statuses: tuple[ContainerStatus, ...], policy: RestartPolicy) -> PodPhase:
+    waiting = running = stopped = succeeded = 0
+    for status in statuses:
+        state = status.state
+        if isinstance(state, Running):
+            running += 1
+        elif isinstance(state, Terminated):
+            stopped += 1
+            succeeded += state.exit_code == 0
+        elif isinstance(status.last_state, Terminated):
+            stopped += 1
+        else:
+            waiting += 1
+    if waiting:
+        return PodPhase.PENDING
+    if running:
+        return PodPhase.RUNNING
+    if stopped:
+        if policy is RestartPolicy.ALWAYS:
+            return PodPhase.RUNNING
+        if stopped == succeeded:
+            return PodPhase.SUCCEEDED
+        return PodPhase.FAILED if policy is RestartPolicy.NEVER else PodPhase.RUNNING
+    return PodPhase.PENDING
+
+
+def compute_pod_status(
+    desired: DesiredPod,
+    instance: Instance | None,
+    notes: Mapping[str, FailureNote],
+    now: float,
+    host_ip: str | None,
+    backoff: BackoffSettings,
+    pull: ImagePullSettings,
+) -> PodStatus:
+    spec = desired.pod.spec
+    statuses = tuple(
+        container_status(c, instance, spec.restart_policy, notes.get(c.name), now, backoff, pull)
+        for c in spec.containers
+    )
+    pod_phase = phase(statuses, spec.restart_policy)
+    sandbox = instance.sandbox if instance else None
+    scheduled = instance is not None
+    all_ready = bool(statuses) and all(s.ready for s in statuses)
+    if pod_phase in (PodPhase.SUCCEEDED, PodPhase.FAILED):
+        all_ready = False
+    transition = _last_transition(instance)
+    conditions = (
+        PodCondition(
+            ConditionType.POD_SCHEDULED, scheduled, instance.created_at if instance else None
+        ),
+        PodCondition(
+            ConditionType.INITIALIZED, scheduled, instance.created_at if instance else None
+        ),
+        PodCondition(
+            ConditionType.CONTAINERS_READY,
+            all_ready,
+            transition,
+            "" if all_ready else "ContainersNotReady",
+            "" if all_ready else _not_ready_message(statuses),
+        ),
+        PodCondition(
+            ConditionType.READY,
+            all_ready,
+            transition,
+            "" if all_ready else "ContainersNotReady",
+            "" if all_ready else _not_ready_message(statuses),
+        ),
+    )
+    pod_ip = sandbox.ip if sandbox is not None and sandbox.state is RunState.RUNNING else None
+    return PodStatus(
+        phase=pod_phase,
+        conditions=conditions,
+        container_statuses=statuses,
+        pod_ip=pod_ip,
+        host_ip=host_ip if scheduled else None,
+        start_time=instance.created_at if instance else None,
+    )
+
+
+def _last_transition(instance: Instance | None) -> float | None:
+    if instance is None:
+        return None
+    times = [
+        t for c in instance.all_containers() for t in (c.started_at, c.finished_at) if t is not None
+    ]
+    return max(times) if times else instance.created_at
+
+
+def _not_ready_message(statuses: tuple[ContainerStatus, ...]) -> str:
+    names = [s.name for s in statuses if not s.ready]
+    return f"containers with unready status: [{' '.join(names)}]" if names else ""
