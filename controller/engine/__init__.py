@@ -1,0 +1,1 @@
+"""The asyncio machinery: queue, stores, PLEG, reconciler, executor. Talks out only through ports."""

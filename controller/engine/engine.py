@@ -1,0 +1,171 @@
+"""The engine: queue, workers, per-node watchers and the pod reconciler, wired together.
+
+Start-up order matters for recovery: every node is relisted once *before* any worker runs, so the
+first decision about a pod already sees the containers a previous controller left behind, and never
+creates a duplicate. Shutdown cancels tasks and closes runtimes but leaves every container running,
+as a kubelet restart does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+
+from controller.config import BackoffSettings, EngineSettings, ImagePullSettings, RuntimeSettings
+from controller.engine.executor import Executor, PlanAborted
+from controller.engine.nodes import NodeRegistry
+from controller.engine.pleg import NodeWatcher
+from controller.engine.ports import Clock, ContainerRuntime
+from controller.engine.reconciler import PodReconciler, new_pod_uid
+from controller.engine.stores import DesiredStore, NoteBook, ObservedCache
+from controller.engine.tasks import cancel_all, spawn
+from controller.engine.workqueue import QueueShutDown, WorkQueue
+from controller.model.desired import DesiredPod
+from controller.model.errors import RuntimeFailure
+from controller.model.meta import NodeName, PodKey, PodUid
+from controller.model.status import PodView
+
+log = logging.getLogger(__name__)
+
+MAX_CHANGING_PASSES = 25
+"""Consecutive passes that changed the engine before a key is slowed down: a guard against a plan
+that never converges (a bug), so it cannot spin a core."""
+
+
+class Engine:
+    def __init__(
+        self,
+        runtimes: Mapping[NodeName, ContainerRuntime],
+        clock: Clock,
+        *,
+        host_ips: Mapping[NodeName, str] | None = None,
+        engine: EngineSettings | None = None,
+        runtime: RuntimeSettings | None = None,
+        backoff: BackoffSettings | None = None,
+        image_pull: ImagePullSettings | None = None,
+        uid_factory: Callable[[], PodUid] = new_pod_uid,
+    ) -> None:
+        self.settings = engine or EngineSettings()
+        self.runtime_settings = runtime or RuntimeSettings()
+        self.clock = clock
+        self.runtimes = dict(runtimes)
+        self.desired = DesiredStore()
+        self.cache = ObservedCache()
+        self.notes = NoteBook()
+        self.nodes = NodeRegistry({n: (host_ips or {}).get(n, "127.0.0.1") for n in self.runtimes})
+        self.queue: WorkQueue[PodKey] = WorkQueue(
+            clock, self.settings.retry_initial_seconds, self.settings.retry_max_seconds
+        )
+        self.pause_images: dict[NodeName, str] = dict.fromkeys(
+            self.runtimes, self.runtime_settings.pause_image
+        )
+        self.executor = Executor(self.runtimes, self.cache, self.notes, clock, self._log_event)
+        self.reconciler = PodReconciler(
+            self.desired,
+            self.cache,
+            self.notes,
+            self.nodes,
+            self.executor,
+            clock,
+            self.pause_images,
+            backoff or BackoffSettings(),
+            image_pull or ImagePullSettings(),
+            uid_factory,
+        )
+        self.watchers = [
+            NodeWatcher(r, self.cache, self.nodes, self.queue.add, self.runtime_settings, clock)
+            for r in self.runtimes.values()
+        ]
+        self._changing: dict[PodKey, int] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.reconciles_total = 0
+        self.reconcile_errors_total = 0
+
+    async def start(self) -> None:
+        for watcher in self.watchers:
+            await self._prepare_node(watcher)
+        await asyncio.gather(*(w.relist() for w in self.watchers))
+        for watcher in self.watchers:
+            node = watcher.runtime.node
+            self._tasks.append(spawn(f"relist:{node}", watcher.relist_forever()))
+            self._tasks.append(spawn(f"events:{node}", watcher.watch_events()))
+        for number in range(self.settings.workers):
+            self._tasks.append(spawn(f"worker:{number}", self._worker()))
+        for key in self.desired.keys() | self.cache.keys():
+            self.queue.add(key)
+
+    async def _prepare_node(self, watcher: NodeWatcher) -> None:
+        node = watcher.runtime.node
+        try:
+            image = await watcher.runtime.prepare_pause_image(self.runtime_settings.pause_image)
+        except RuntimeFailure as failure:
+            log.error("node %s: cannot prepare the pause image: %s", node, failure)
+            return
+        self.pause_images[node] = image
+
+    async def stop(self) -> None:
+        self.queue.shut_down()
+        await cancel_all(self._tasks)
+        self._tasks.clear()
+        for runtime in self.runtimes.values():
+            await runtime.close()
+
+    def set_desired(self, pods: Iterable[DesiredPod]) -> None:
+        for key in self.desired.replace_all(pods):
+            self.queue.add(key)
+
+    def pod_views(self) -> list[PodView]:
+        return self.reconciler.views()
+
+    def idle(self) -> bool:
+        return len(self.queue) == 0 and self.queue.processing == 0
+
+    async def _worker(self) -> None:
+        while True:
+            try:
+                key = await self.queue.get()
+            except QueueShutDown:
+                return
+            try:
+                await self._process(key)
+            finally:
+                self.queue.done(key)
+
+    async def _process(self, key: PodKey) -> None:
+        self.reconciles_total += 1
+        try:
+            outcome = await self.reconciler.reconcile(key)
+        except PlanAborted as aborted:
+            self._changing.pop(key, None)
+            if aborted.user_error:
+                log.warning("%s", aborted)
+                self.queue.add(key)  # the recorded note paces the retry; decide waits it out
+            else:
+                self.reconcile_errors_total += 1
+                delay = self.queue.add_rate_limited(key)
+                log.warning("%s (retry in %.2fs)", aborted, delay)
+            return
+        except Exception:
+            self.reconcile_errors_total += 1
+            delay = self.queue.add_rate_limited(key)
+            log.exception("reconcile of %s failed (retry in %.2fs)", key, delay)
+            return
+        if outcome.changed:
+            passes = self._changing.get(key, 0) + 1
+            self._changing[key] = passes
+            if passes > MAX_CHANGING_PASSES:
+                delay = self.queue.add_rate_limited(key)
+                log.error(
+                    "%s did not converge after %d passes; slowing to %.1fs", key, passes, delay
+                )
+            else:
+                self.queue.add(key)
+            return
+        self._changing.pop(key, None)
+        self.queue.forget(key)
+        if outcome.requeue_after is not None:
+            self.queue.add_after(key, outcome.requeue_after)
+
+    def _log_event(self, key: PodKey, reason: str, message: str) -> None:
+        log.info("pod %s: %s: %s", key, reason, message)

@@ -1,0 +1,95 @@
+"""PLEG: keeps the observed cache equal to one engine, and enqueues the pods that changed.
+
+Two inputs, as the kubelet's generic PLEG plus Docker's event stream:
+- the event stream (a hint): each container event re-reads that one container;
+- a periodic full relist (the truth): repairs anything an event missed, and is run again after every
+  reconnect of the stream, because Docker's event ring is small and lost on a daemon restart.
+
+Traps: a relist is a snapshot taken while workers act; installing it may briefly drop a container the
+executor just made. That is harmless: the next create collides by name and re-reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from controller.config import RuntimeSettings
+from controller.engine.nodes import NodeRegistry
+from controller.engine.ports import RELIST, Clock, ContainerRuntime
+from controller.engine.stores import ObservedCache
+from controller.model.errors import RuntimeFailure
+from controller.model.meta import PodKey
+from controller.model.observed import RuntimeEvent
+
+log = logging.getLogger(__name__)
+
+
+class NodeWatcher:
+    def __init__(
+        self,
+        runtime: ContainerRuntime,
+        cache: ObservedCache,
+        nodes: NodeRegistry,
+        enqueue: Callable[[PodKey], None],
+        settings: RuntimeSettings,
+        clock: Clock,
+    ) -> None:
+        self.runtime = runtime
+        self._cache = cache
+        self._nodes = nodes
+        self._enqueue = enqueue
+        self._settings = settings
+        self._clock = clock
+        self._relist_lock = asyncio.Lock()
+        self.relists_total = 0
+        self.last_relist_seconds = 0.0
+
+    async def relist(self) -> bool:
+        """Read the whole engine; True on success. Serialized: one relist at a time per node."""
+        node = self.runtime.node
+        async with self._relist_lock:
+            started = self._clock.now()
+            try:
+                containers, volumes = await asyncio.gather(
+                    self.runtime.list_containers(), self.runtime.list_volumes()
+                )
+            except RuntimeFailure as failure:
+                if self._nodes.mark(node, False, self._clock.now(), str(failure)):
+                    log.warning("node %s is NotReady: %s", node, failure)
+                return False
+            if self._nodes.mark(node, True, self._clock.now()):
+                log.info("node %s is Ready", node)
+            for key in self._cache.replace_node(node, containers, volumes):
+                self._enqueue(key)
+            self.relists_total += 1
+            self.last_relist_seconds = self._clock.now() - started
+            return True
+
+    async def relist_forever(self) -> None:
+        while True:
+            await self.relist()
+            await asyncio.sleep(self._settings.relist_interval_seconds)
+
+    async def watch_events(self) -> None:
+        async for event in self.runtime.events():
+            if event.action == RELIST:
+                await self.relist()
+                continue
+            await self._on_event(event)
+
+    async def _on_event(self, event: RuntimeEvent) -> None:
+        try:
+            observed = await self.runtime.inspect_container(event.container_id)
+        except RuntimeFailure as failure:
+            log.debug("inspect after %s event failed: %s", event.action, failure)
+            return
+        if observed is not None:
+            self._enqueue(self._cache.upsert(observed))
+            return
+        key = self._cache.remove(self.runtime.node, event.container_id)
+        if key is None and event.pod is not None:
+            key = event.pod.key
+        if key is not None:
+            self._enqueue(key)

@@ -1,0 +1,120 @@
+"""Ports: the Protocols through which the engine reaches the outside world.
+
+Every adapter behind a port has an in-memory twin (runtime/fake.py, FakeClock below) so that the
+engine's behaviour is tested without Docker and without waiting. Times are epoch seconds (float).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+from controller.model.meta import ContainerId, NodeName
+from controller.model.observed import ObservedContainer, ObservedVolume, RuntimeEvent
+from controller.model.plan import ContainerConfig, EnsureVolume
+from controller.model.pod import PullPolicy
+
+RELIST = "relist"
+"""Action of the synthetic event a runtime yields after (re)connecting its event stream."""
+
+
+class ContainerRuntime(Protocol):
+    """One Docker engine (one node). Every call has a deadline; failures raise model.errors types.
+
+    Only containers carrying Podyard's identity labels are ever returned, stopped or removed.
+    """
+
+    @property
+    def node(self) -> NodeName: ...
+
+    async def ping(self) -> None: ...
+
+    async def prepare_pause_image(self, configured: str) -> str:
+        """Return the sandbox image to use (the configured one, or a locally built fallback)."""
+        ...
+
+    async def list_containers(self) -> list[ObservedContainer]: ...
+
+    async def inspect_container(self, container_id: ContainerId) -> ObservedContainer | None:
+        """None when the container is gone or is not Podyard's."""
+        ...
+
+    async def list_volumes(self) -> list[ObservedVolume]: ...
+
+    async def ensure_image(self, image: str, policy: PullPolicy) -> None: ...
+
+    async def create_container(self, config: ContainerConfig) -> ContainerId: ...
+
+    async def start_container(self, container_id: ContainerId) -> None: ...
+
+    async def stop_container(self, container_id: ContainerId, grace_seconds: int) -> None: ...
+
+    async def remove_container(self, container_id: ContainerId) -> None: ...
+
+    async def ensure_volume(self, volume: EnsureVolume) -> None: ...
+
+    async def remove_volume(self, docker_name: str) -> None: ...
+
+    def events(self) -> AsyncIterator[RuntimeEvent]:
+        """Endless: reconnects by itself and yields a `RELIST` event after every (re)connect."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Clock(Protocol):
+    """Wall time for decisions and timers; the engine never calls time.time() directly."""
+
+    def now(self) -> float: ...
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> Callable[[], None]:
+        """Run `callback` at wall time `when` (or soon after); returns a cancel function."""
+        ...
+
+
+class SystemClock:
+    """The real clock: timers ride on the running event loop."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> Callable[[], None]:
+        handle = asyncio.get_running_loop().call_later(max(0.0, when - time.time()), callback)
+        return handle.cancel
+
+
+class FakeClock:
+    """A clock that moves only when told to; `advance` fires due timers in time order."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self._now = start
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._cancelled: set[int] = set()
+
+    def now(self) -> float:
+        return self._now
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> Callable[[], None]:
+        seq = next(self._seq)
+        heapq.heappush(self._timers, (when, seq, callback))
+        return lambda: self._cancelled.add(seq)
+
+    def next_timer(self) -> float | None:
+        """When the earliest live timer is due, or None."""
+        while self._timers and self._timers[0][1] in self._cancelled:
+            heapq.heappop(self._timers)
+        return self._timers[0][0] if self._timers else None
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward, firing each due timer with the clock set to its due time."""
+        target = self._now + seconds
+        while (due := self.next_timer()) is not None and due <= target:
+            _, _seq, callback = heapq.heappop(self._timers)
+            self._now = max(self._now, due)
+            callback()
+        self._now = target

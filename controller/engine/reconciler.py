@@ -1,0 +1,161 @@
+"""The pod reconciler: key -> frozen snapshots -> decide -> executor -> an explicit outcome.
+
+Outcomes, as controller-runtime's reconcileHandler spells them:
+- `Outcome.requeue_now`: the plan changed the engine; decide again at once (level-triggered).
+- `Outcome.after(s)`: nothing to do now; look again in s seconds (a backoff timer is running).
+- `Outcome.done()`: converged; forget the key's failure count.
+- PlanAborted / RuntimeFailure propagate to the worker, which retries with a rate limit (or, for a
+  user error such as a bad image, lets the recorded note pace the retry).
+
+It also renders status views for the API, from the same snapshots and the same pure functions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from controller.config import BackoffSettings, ImagePullSettings
+from controller.decide.instance import Instance, group_instances
+from controller.decide.pods import PodInputs, compute_pod_plan
+from controller.decide.status import compute_pod_status
+from controller.engine.executor import Executor
+from controller.engine.nodes import NodeRegistry
+from controller.engine.ports import Clock
+from controller.engine.stores import DesiredStore, NoteBook, ObservedCache
+from controller.model.desired import DesiredPod
+from controller.model.meta import NodeName, ObjectMeta, PodKey, PodUid
+from controller.model.pod import Container, Pod, PodSpec
+from controller.model.status import PodView
+
+
+@attrs.frozen
+class Outcome:
+    requeue_after: float | None
+    changed: bool = False
+
+    @classmethod
+    def requeue_now(cls) -> Outcome:
+        return cls(0.0, changed=True)
+
+    @classmethod
+    def after(cls, seconds: float) -> Outcome:
+        return cls(seconds)
+
+    @classmethod
+    def done(cls) -> Outcome:
+        return cls(None)
+
+
+def new_pod_uid() -> PodUid:
+    return PodUid(str(uuid.uuid4()))
+
+
+class PodReconciler:
+    def __init__(
+        self,
+        desired: DesiredStore,
+        cache: ObservedCache,
+        notes: NoteBook,
+        nodes: NodeRegistry,
+        executor: Executor,
+        clock: Clock,
+        pause_images: Mapping[NodeName, str],
+        backoff: BackoffSettings,
+        image_pull: ImagePullSettings,
+        uid_factory: Callable[[], PodUid] = new_pod_uid,
+    ) -> None:
+        self._desired = desired
+        self._cache = cache
+        self._notes = notes
+        self._nodes = nodes
+        self._executor = executor
+        self._clock = clock
+        self._pause_images = pause_images
+        self._backoff = backoff
+        self._image_pull = image_pull
+        self._uid_factory = uid_factory
+
+    def inputs(self, key: PodKey) -> PodInputs:
+        return PodInputs(
+            key=key,
+            desired=self._desired.get(key),
+            containers=self._cache.containers_for(key),
+            volumes=self._cache.volumes_for(key),
+            ready_nodes=self._nodes.ready(),
+            node_load=self._cache.pods_per_node(),
+            notes=self._notes.for_key(key),
+            now=self._clock.now(),
+            new_uid=self._uid_factory(),
+            pause_images=self._pause_images,
+            backoff=self._backoff,
+            image_pull=self._image_pull,
+        )
+
+    async def reconcile(self, key: PodKey) -> Outcome:
+        inputs = self.inputs(key)
+        plan = compute_pod_plan(inputs)
+        if plan.empty:
+            if inputs.desired is None and not inputs.containers and not inputs.volumes:
+                self._notes.drop(key)
+            if plan.requeue_after is not None:
+                return Outcome.after(plan.requeue_after)
+            return Outcome.done()
+        await self._executor.apply(plan)
+        return Outcome.requeue_now()
+
+    def views(self) -> list[PodView]:
+        """Every pod the API should show: declared ones, and undeclared ones still terminating."""
+        now = self._clock.now()
+        views = []
+        for key in sorted(self._desired.keys() | self._cache.keys()):
+            desired = self._desired.get(key)
+            instances = group_instances(self._cache.containers_for(key))
+            current = self._current(desired, instances)
+            shown = desired or _undeclared(key, current)
+            if shown is None:
+                continue
+            node = current.node if current else None
+            status = self._nodes.get(node) if node else None
+            views.append(
+                PodView(
+                    pod=shown.pod,
+                    ref=current.ref if current else None,
+                    node=node,
+                    status=compute_pod_status(
+                        shown,
+                        current,
+                        self._notes.for_key(key),
+                        now,
+                        status.host_ip if status else None,
+                        self._backoff,
+                        self._image_pull,
+                    ),
+                    created_at=current.created_at if current else None,
+                    deleting=desired is None,
+                )
+            )
+        return views
+
+    @staticmethod
+    def _current(desired: DesiredPod | None, instances: list[Instance]) -> Instance | None:
+        if not instances:
+            return None
+        if desired is not None:
+            matching = [i for i in instances if i.spec_hash == desired.spec_hash]
+            return matching[-1] if matching else None
+        return instances[-1]
+
+
+def _undeclared(key: PodKey, instance: Instance | None) -> DesiredPod | None:
+    """A stand-in spec for a pod whose manifest is gone but whose containers still terminate."""
+    if instance is None or not instance.apps:
+        return None
+    containers = tuple(
+        Container(name=name, image=lineage[-1].image)
+        for name, lineage in sorted(instance.apps.items())
+    )
+    pod = Pod(ObjectMeta(name=key.name, namespace=key.namespace), PodSpec(containers=containers))
+    return DesiredPod(pod, instance.spec_hash, {})

@@ -1,0 +1,296 @@
+"""An in-memory Docker engine for fast, deterministic tests of the engine logic.
+
+It keeps Docker's rules that matter to the lifecycle: names are unique (a second create collides),
+a container runs until it exits or is stopped, stop of a running container ends it with 143, start of
+a missing executable fails with the container left "created" and an error, unlabelled ("foreign")
+containers are invisible and refuse stop/remove. Time comes from the injected clock; scripted exits
+(`behaviour`) fire on clock timers, so tests move time instead of sleeping.
+
+Every operation is recorded in `calls`, so tests can assert what was (not) done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Protocol
+
+import attrs
+
+from controller.model import labels
+from controller.model.errors import (
+    CreateFailed,
+    EngineUnavailable,
+    ImageNeverPull,
+    ImagePullFailed,
+    NameConflict,
+    NotOurs,
+    StartFailed,
+)
+from controller.model.meta import ContainerId, NodeName
+from controller.model.observed import ObservedContainer, ObservedVolume, RunState, RuntimeEvent
+from controller.model.plan import ContainerConfig, EnsureVolume
+from controller.model.pod import PullPolicy
+
+RELIST = "relist"
+
+
+class _Clock(Protocol):
+    """The part of the engine's Clock port the fake needs (kept local: runtime may not import engine)."""
+
+    def now(self) -> float: ...
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> Callable[[], None]: ...
+
+
+@attrs.frozen
+class Exit:
+    """A scripted end: `after` seconds after start, exit with `code` (an OOM kill if `oom`)."""
+
+    after: float
+    code: int
+    oom: bool = False
+
+
+Behaviour = Callable[[ContainerConfig], Exit | None]
+
+
+def run_forever(config: ContainerConfig) -> Exit | None:
+    return None
+
+
+@attrs.define
+class _Record:
+    id: ContainerId
+    config: ContainerConfig
+    state: RunState
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    exit_code: int | None = None
+    oom: bool = False
+    error: str = ""
+    ip: str | None = None
+
+
+class FakeRuntime:
+    def __init__(
+        self,
+        node: str,
+        clock: _Clock,
+        images: Iterable[str] = (),
+        behaviour: Behaviour = run_forever,
+    ) -> None:
+        self._node = NodeName(node)
+        self._clock = clock
+        self.images: set[str] = set(images)
+        self.pullable: set[str] = set()
+        self.missing_commands: set[str] = set()
+        self.behaviour = behaviour
+        self.down = False
+        self.calls: list[str] = []
+        self.containers: dict[ContainerId, _Record] = {}
+        self.foreign: dict[ContainerId, str] = {}
+        self.volumes: dict[str, ObservedVolume] = {}
+        self._ids = itertools.count(1)
+        self._ips = itertools.count(2)
+        self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
+
+    @property
+    def node(self) -> NodeName:
+        return self._node
+
+    # -- test controls -----------------------------------------------------------------------
+
+    def add_foreign(self, name: str) -> ContainerId:
+        """A container someone else runs, without Podyard's labels."""
+        cid = ContainerId(f"foreign{next(self._ids):04d}")
+        self.foreign[cid] = name
+        return cid
+
+    def exit(self, container_id: ContainerId, code: int, oom: bool = False) -> None:
+        """The process ended by itself (crash, OOM kill, `docker kill`)."""
+        record = self.containers.get(container_id)
+        if record is None or record.state is not RunState.RUNNING:
+            return
+        record.state = RunState.EXITED
+        record.finished_at = self._clock.now()
+        record.exit_code = code
+        record.oom = oom
+        if oom:
+            self._emit(record, "oom")
+        self._emit(record, "die")
+
+    def find(self, container_name: str, *, running: bool | None = None) -> list[_Record]:
+        """Records of a manifest container name (or "POD"), oldest first."""
+        found = [
+            r
+            for r in self.containers.values()
+            if r.config.identity.container_name == container_name
+            and (running is None or (r.state is RunState.RUNNING) == running)
+        ]
+        return sorted(found, key=lambda r: r.created_at)
+
+    # -- the port ----------------------------------------------------------------------------
+
+    def _check(self, call: str) -> None:
+        if self.down:
+            raise EngineUnavailable(f"{self._node}: cannot connect to the engine")
+        self.calls.append(call)
+
+    async def ping(self) -> None:
+        self._check("ping")
+
+    async def prepare_pause_image(self, configured: str) -> str:
+        self._check("prepare_pause_image")
+        self.images.add(configured)
+        return configured
+
+    async def list_containers(self) -> list[ObservedContainer]:
+        self._check("list")
+        return [self._observe(r) for r in self.containers.values()]
+
+    async def inspect_container(self, container_id: ContainerId) -> ObservedContainer | None:
+        self._check(f"inspect {container_id}")
+        record = self._resolve(container_id)
+        return self._observe(record) if record else None
+
+    async def list_volumes(self) -> list[ObservedVolume]:
+        self._check("list_volumes")
+        return list(self.volumes.values())
+
+    async def ensure_image(self, image: str, policy: PullPolicy) -> None:
+        self._check(f"ensure_image {image}")
+        present = image in self.images
+        if policy is PullPolicy.NEVER and not present:
+            raise ImageNeverPull(
+                f'Container image "{image}" is not present with pull policy of Never'
+            )
+        if present and policy is not PullPolicy.ALWAYS:
+            return
+        if image not in self.pullable:
+            raise ImagePullFailed(f"pull access denied for {image}: connection refused")
+        self.images.add(image)
+
+    async def create_container(self, config: ContainerConfig) -> ContainerId:
+        self._check(f"create {config.docker_name}")
+        if self._by_name(config.docker_name) is not None:
+            raise NameConflict(f'the container name "/{config.docker_name}" is already in use')
+        if config.image not in self.images:
+            raise CreateFailed(f"No such image: {config.image}")
+        if config.join_sandbox is not None:
+            sandbox = self._by_name(config.join_sandbox)
+            if sandbox is None:
+                raise CreateFailed(f"No such container: {config.join_sandbox}")
+        cid = ContainerId(f"{next(self._ids):012x}")
+        self.containers[cid] = _Record(cid, config, RunState.CREATED, self._clock.now())
+        self._emit(self.containers[cid], "create")
+        return cid
+
+    async def start_container(self, container_id: ContainerId) -> None:
+        self._check(f"start {container_id}")
+        record = self._resolve(container_id)
+        if record is None:
+            raise StartFailed(f"No such container: {container_id}")
+        if record.state is RunState.RUNNING:
+            return
+        entry = (record.config.entrypoint or ("sh",))[0]
+        if entry in self.missing_commands:
+            record.error = f'exec: "{entry}": executable file not found in $PATH'
+            record.exit_code = 127
+            raise StartFailed(record.error)
+        if record.config.join_sandbox is not None:
+            sandbox = self._by_name(record.config.join_sandbox)
+            if sandbox is None or sandbox.state is not RunState.RUNNING:
+                record.error = "cannot join network of a non running container"
+                record.exit_code = 128
+                raise StartFailed(record.error)
+        record.state = RunState.RUNNING
+        record.started_at = self._clock.now()
+        record.finished_at = None
+        record.exit_code = None
+        record.error = ""
+        if record.config.join_sandbox is None:
+            record.ip = f"172.31.0.{next(self._ips) % 250 + 2}"
+        self._emit(record, "start")
+        script = self.behaviour(record.config)
+        if script is not None:
+            if script.after <= 0:
+                self.exit(record.id, script.code, script.oom)
+            else:
+                cid = record.id
+                self._clock.call_at(
+                    self._clock.now() + script.after,
+                    lambda: self.exit(cid, script.code, script.oom),
+                )
+
+    async def stop_container(self, container_id: ContainerId, grace_seconds: int) -> None:
+        self._check(f"stop {container_id}")
+        if container_id in self.foreign:
+            raise NotOurs(f"{container_id} has no Podyard labels")
+        record = self._resolve(container_id)
+        if record is not None:
+            self.exit(record.id, 143)
+
+    async def remove_container(self, container_id: ContainerId) -> None:
+        self._check(f"remove {container_id}")
+        if container_id in self.foreign:
+            raise NotOurs(f"{container_id} has no Podyard labels")
+        record = self._resolve(container_id)
+        if record is None:
+            return
+        self.exit(record.id, 137)
+        del self.containers[record.id]
+        self._emit(record, "destroy")
+
+    async def ensure_volume(self, volume: EnsureVolume) -> None:
+        self._check(f"ensure_volume {volume.docker_name}")
+        self.volumes[volume.docker_name] = ObservedVolume(
+            volume.docker_name, self._node, volume.pod, volume.volume_name
+        )
+
+    async def remove_volume(self, docker_name: str) -> None:
+        self._check(f"remove_volume {docker_name}")
+        self.volumes.pop(docker_name, None)
+
+    async def events(self) -> AsyncIterator[RuntimeEvent]:
+        yield RuntimeEvent(self._node, ContainerId(""), RELIST)
+        while True:
+            yield await self._events.get()
+
+    async def close(self) -> None:
+        self.calls.append("close")
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _by_name(self, name: str) -> _Record | None:
+        return next((r for r in self.containers.values() if r.config.docker_name == name), None)
+
+    def _resolve(self, ref: ContainerId) -> _Record | None:
+        return self.containers.get(ref) or self._by_name(ref)
+
+    def _emit(self, record: _Record, action: str) -> None:
+        self._events.put_nowait(
+            RuntimeEvent(self._node, record.id, action, record.config.identity.pod)
+        )
+
+    def _observe(self, record: _Record) -> ObservedContainer:
+        identity = labels.identity_from_labels(labels.identity_labels(record.config.identity))
+        assert identity is not None  # round trip through the label contract, as Docker would
+        return ObservedContainer(
+            id=record.id,
+            node=self._node,
+            docker_name=record.config.docker_name,
+            identity=identity,
+            state=record.state,
+            image=record.config.image,
+            image_id=f"sha256:{abs(hash(record.config.image)):x}",
+            exit_code=record.exit_code,
+            oom_killed=record.oom,
+            error=record.error,
+            created_at=record.created_at,
+            started_at=record.started_at,
+            finished_at=record.finished_at,
+            ip=record.ip,
+        )

@@ -1,0 +1,1 @@
+"""Shared pytest settings: every test has a deadline (pyproject), warnings are errors."""

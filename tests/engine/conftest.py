@@ -1,0 +1,90 @@
+"""A harness that runs the real Engine against FakeRuntime and FakeClock.
+
+`settle()` lets every queued reconcile and event run to quiescence; `advance(s)` moves fake time in
+steps that stop at each timer, settling after each, so backoff timers fire exactly when due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+
+from controller.config import BackoffSettings, EngineSettings, RuntimeSettings
+from controller.engine.engine import Engine
+from controller.engine.ports import FakeClock
+from controller.model.desired import DesiredPod
+from controller.model.meta import NodeName, PodKey
+from controller.model.status import PodView
+from controller.runtime.fake import FakeRuntime, run_forever
+from tests.factories import IMAGE
+
+PAUSE = "localhost/podyard-pause:1"
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.runtime = FakeRuntime(
+            "node-a", self.clock, images=[IMAGE, PAUSE], behaviour=run_forever
+        )
+        self.backoff = BackoffSettings()
+        self.engine = self._new_engine()
+
+    def _new_engine(self) -> Engine:
+        return Engine(
+            {NodeName("node-a"): self.runtime},
+            self.clock,
+            engine=EngineSettings(workers=2),
+            runtime=RuntimeSettings(pause_image=PAUSE, relist_interval_seconds=3600),
+            backoff=self.backoff,
+        )
+
+    async def start(self, pods: Sequence[DesiredPod] = ()) -> None:
+        self.engine.set_desired(pods)
+        await self.engine.start()
+        await self.settle()
+
+    async def restart_controller(self) -> None:
+        """Throw the engine away (as SIGKILL would) and start a new one on the same runtime."""
+        desired = self.engine.desired.all()
+        await self.engine.stop()
+        self.runtime._events = asyncio.Queue()  # a new subscription sees no old events
+        self.engine = self._new_engine()
+        await self.start(desired)
+
+    async def settle(self) -> None:
+        quiet = 0
+        for _ in range(5000):
+            await asyncio.sleep(0)
+            busy = not self.engine.idle() or not self.runtime._events.empty()
+            quiet = 0 if busy else quiet + 1
+            if quiet >= 20:
+                return
+        raise AssertionError("engine did not settle")
+
+    async def advance(self, seconds: float) -> None:
+        remaining = seconds
+        while remaining > 1e-9:
+            due = self.clock.next_timer()
+            step = remaining if due is None else min(remaining, max(due - self.clock.now(), 0.0))
+            self.clock.advance(step)
+            remaining -= step
+            await self.settle()
+
+    def view(self, name: str = "web", namespace: str = "default") -> PodView:
+        for view in self.engine.pod_views():
+            if view.pod.metadata.name == name and view.pod.metadata.namespace == namespace:
+                return view
+        raise AssertionError(f"no pod {namespace}/{name} in {self.engine.pod_views()}")
+
+    def key(self, name: str = "web") -> PodKey:
+        return PodKey("default", name)
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    h = Harness()
+    yield h
+    await h.engine.stop()
