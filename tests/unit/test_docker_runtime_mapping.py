@@ -1,0 +1,190 @@
+"""DockerRuntime's translations that need no engine: times, events, the create request body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from controller.config import RuntimeSettings
+from controller.model import labels
+from controller.model.errors import CreateFailed
+from controller.model.meta import NodeName, PodRef, PodUid
+from controller.model.observed import ContainerIdentity, ContainerRole, RunState
+from controller.model.plan import ContainerConfig, MountSpec, PortBinding
+from controller.model.pod import PortProtocol, PullPolicy
+from controller.runtime.docker import DockerRuntime, parse_docker_time, parse_docker_time_ns
+
+REF = PodRef("ns", "web", PodUid("uid-1"))
+IDENTITY = ContainerIdentity(REF, "app", ContainerRole.APP, 2, "h", "ph", 1_700_000_000.5)
+
+
+def runtime() -> DockerRuntime:
+    # No engine call happens in these tests: the aiodocker client is made on first use only.
+    return DockerRuntime(NodeName("n1"), RuntimeSettings())
+
+
+def config(**fields: Any) -> ContainerConfig:
+    return ContainerConfig("podyard-web-app", IDENTITY, "img:1", PullPolicy.NEVER, **fields)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-23T12:01:11.034752426Z", 1795435271_034752426),
+        ("2026-11-23T12:01:11Z", 1795435271_000000000),
+        ("2026-11-23T13:01:11.5+01:00", 1795435271_500000000),
+        ("0001-01-01T00:00:00Z", None),
+        ("", None),
+        (None, None),
+        ("yesterday", None),
+    ],
+)
+def test_docker_times(text: object, expected: int | None) -> None:
+    assert parse_docker_time_ns(text) == expected
+    seconds = parse_docker_time(text)
+    assert (seconds is None) == (expected is None)
+    if expected is not None:
+        assert seconds == pytest.approx(expected / 1e9)
+
+
+def test_observe_maps_state_and_drops_unlabelled() -> None:
+    data = {
+        "Id": "abc",
+        "Name": "/podyard-web-app",
+        "Created": "2026-11-23T12:01:10.5Z",
+        "Image": "sha256:feed",
+        "Config": {"Image": "img:1", "Labels": labels.identity_labels(IDENTITY)},
+        "State": {
+            "Status": "created",
+            "ExitCode": 127,
+            "Error": 'exec: "nope": executable file not found in $PATH',
+            "OOMKilled": False,
+            "StartedAt": "0001-01-01T00:00:00Z",
+            "FinishedAt": "0001-01-01T00:00:00Z",
+        },
+        "NetworkSettings": {"IPAddress": "", "Networks": {"bridge": {"IPAddress": "172.17.0.5"}}},
+    }
+    observed = runtime()._observe(data)
+    assert observed is not None
+    assert observed.identity == IDENTITY
+    assert (observed.docker_name, observed.state, observed.exit_code) == (
+        "podyard-web-app",
+        RunState.CREATED,
+        127,
+    )
+    assert observed.failed_to_start
+    assert (observed.started_at, observed.finished_at) == (None, None)
+    assert observed.created_at == pytest.approx(1795435270.5)
+    assert observed.ip == "172.17.0.5"
+    assert (observed.image, observed.image_id) == ("img:1", "sha256:feed")
+
+    running = runtime()._observe({**data, "State": {"Status": "paused", "ExitCode": 0}})
+    assert running is not None
+    assert running.state is RunState.RUNNING
+    assert running.exit_code is None
+    assert runtime()._observe({**data, "Config": {"Labels": {labels.POD_UID: "x"}}}) is None
+
+
+def test_events_keep_container_actions_only() -> None:
+    attributes = {**labels.identity_labels(IDENTITY), "exitCode": "3", "name": "podyard-web-app"}
+    raw = {
+        "Type": "container",
+        "Action": "die",
+        "Actor": {"ID": "abc", "Attributes": attributes},
+        "time": "ignored",
+        "timeNano": 1795435271_034752426,
+    }
+    event = runtime()._event(raw)
+    assert event is not None
+    assert (event.container_id, event.action, event.pod, event.time_ns) == (
+        "abc",
+        "die",
+        REF,
+        1795435271_034752426,
+    )
+    assert runtime()._event({**raw, "Action": "exec_start: sh"}) is None
+    assert runtime()._event({**raw, "Type": "network"}) is None
+    bare = runtime()._event({**raw, "Actor": {"ID": "abc"}})
+    assert bare is not None
+    assert bare.pod is None
+
+
+async def test_body_of_a_sandbox() -> None:
+    body = await runtime()._container_body(
+        config(
+            hostname="web",
+            env=(("A", "1"), ("B", "x=y")),
+            ports=(
+                PortBinding(80, 8080, "127.0.0.1"),
+                PortBinding(80, 8081, "127.0.0.1"),
+                PortBinding(53, 5353, "127.0.0.1", PortProtocol.UDP),
+            ),
+            mounts=(MountSpec("volume", "podyard-web-scratch", "/scratch"),),
+        )
+    )
+    host = body["HostConfig"]
+    assert body["Labels"] == labels.identity_labels(IDENTITY)
+    assert body["Hostname"] == "web"
+    assert body["Env"] == ["A=1", "B=x=y"]
+    assert "Entrypoint" not in body
+    assert "Cmd" not in body
+    assert host["RestartPolicy"] == {"Name": "no"}
+    assert host["IpcMode"] == "shareable"
+    assert "NetworkMode" not in host
+    assert body["ExposedPorts"] == {"80/tcp": {}, "53/udp": {}}
+    assert host["PortBindings"] == {
+        "80/tcp": [
+            {"HostIp": "127.0.0.1", "HostPort": "8080"},
+            {"HostIp": "127.0.0.1", "HostPort": "8081"},
+        ],
+        "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}],
+    }
+    assert host["Mounts"] == [
+        {"Type": "volume", "Source": "podyard-web-scratch", "Target": "/scratch", "ReadOnly": False}
+    ]
+
+
+async def test_body_of_a_joining_container() -> None:
+    body = await runtime()._container_body(
+        config(
+            join_sandbox="podyard-web-POD",
+            share_pid=True,
+            hostname="ignored",
+            entrypoint=("run",),
+            working_dir="/srv",
+            mounts=(
+                MountSpec("bind", "/host/data/", "/data", read_only=True),
+                MountSpec("bind", "/host/data", "/logs", sub_path="logs/app"),
+            ),
+            memory_limit_bytes=64 << 20,
+            cpu_limit_millis=5,
+            cpu_request_millis=1,
+        )
+    )
+    host = body["HostConfig"]
+    assert "Hostname" not in body
+    assert (body["Entrypoint"], body["Cmd"]) == (["run"], [])
+    assert body["WorkingDir"] == "/srv"
+    for mode in ("NetworkMode", "IpcMode", "PidMode"):
+        assert host[mode] == "container:podyard-web-POD"
+    assert host["Binds"] == ["/host/data:/data:ro", "/host/data/logs/app:/logs"]
+    assert host["Memory"] == host["MemorySwap"] == 64 << 20
+    assert (host["CpuPeriod"], host["CpuQuota"], host["CpuShares"]) == (100_000, 1_000, 2)
+
+
+async def test_body_of_args_without_command_and_private_pid() -> None:
+    body = await runtime()._container_body(
+        config(join_sandbox="podyard-web-POD", entrypoint=(), command=("serve", "--port=80"))
+    )
+    assert "Entrypoint" not in body
+    assert body["Cmd"] == ["serve", "--port=80"]
+    assert "PidMode" not in body["HostConfig"]
+
+
+@pytest.mark.parametrize("sub_path", ["/etc", "../other", "a/../../b"])
+async def test_sub_path_must_stay_inside(sub_path: str) -> None:
+    with pytest.raises(CreateFailed, match="subPath"):
+        await runtime()._container_body(
+            config(mounts=(MountSpec("bind", "/host", "/data", sub_path=sub_path),))
+        )
