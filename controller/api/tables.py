@@ -1,0 +1,104 @@
+"""kubectl's pod table (NAME READY STATUS RESTARTS AGE), computed from Kubernetes pod JSON.
+
+Both `podyard get pods` and the Table responses `kubectl get` asks for use these rows, so the two
+always agree. STATUS follows kubectl's printPod: the pod's reason, else its phase, overridden by the
+last container's waiting or terminated reason; `Terminating` when a deletion is under way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+POD_COLUMNS = ("NAME", "READY", "STATUS", "RESTARTS", "AGE")
+WIDE_COLUMNS = (*POD_COLUMNS, "IP", "NODE", "NOMINATED NODE", "READINESS GATES")
+
+JSON = dict[str, Any]
+
+
+def parse_time(text: str | None) -> float | None:
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+def human_duration(seconds: float) -> str:
+    """kubectl's short durations: 45s, 3m12s, 2h5m, 3d4h, 400d."""
+    s = max(0, int(seconds))
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 and hours < 8 else f"{hours}h"
+    days = hours // 24
+    if days < 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    return f"{days}d"
+
+
+def pod_status_text(pod: JSON) -> str:
+    status = pod.get("status", {})
+    reason: str = status.get("reason") or status.get("phase") or "Unknown"
+    for cs in reversed(status.get("containerStatuses", [])):
+        state = cs.get("state", {})
+        if state.get("waiting", {}).get("reason"):
+            reason = state["waiting"]["reason"]
+        elif "terminated" in state:
+            term = state["terminated"]
+            reason = term.get("reason") or f"ExitCode:{term.get('exitCode', 0)}"
+    if pod.get("metadata", {}).get("deletionTimestamp"):
+        reason = "Terminating"
+    return reason
+
+
+def _restarts(pod: JSON, now: float) -> str:
+    total = 0
+    last: float | None = None
+    for cs in pod.get("status", {}).get("containerStatuses", []):
+        total += int(cs.get("restartCount", 0))
+        finished = parse_time(cs.get("lastState", {}).get("terminated", {}).get("finishedAt"))
+        if finished is not None and (last is None or finished > last):
+            last = finished
+    if total and last is not None:
+        return f"{total} ({human_duration(now - last)} ago)"
+    return str(total)
+
+
+def pod_row(pod: JSON, now: float, *, wide: bool = False) -> list[str]:
+    meta = pod.get("metadata", {})
+    statuses = pod.get("status", {}).get("containerStatuses", [])
+    total = len(pod.get("spec", {}).get("containers", [])) or len(statuses)
+    ready = sum(1 for cs in statuses if cs.get("ready"))
+    created = parse_time(meta.get("creationTimestamp"))
+    row = [
+        meta.get("name", ""),
+        f"{ready}/{total}",
+        pod_status_text(pod),
+        _restarts(pod, now),
+        human_duration(now - created) if created is not None else "<unknown>",
+    ]
+    if wide:
+        row += [
+            pod.get("status", {}).get("podIP") or "<none>",
+            pod.get("spec", {}).get("nodeName") or "<none>",
+            "<none>",
+            "<none>",
+        ]
+    return row
+
+
+def render(columns: tuple[str, ...], rows: list[list[str]]) -> str:
+    """Columns padded like kubectl's (three spaces between columns)."""
+    widths = [
+        max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)
+    ]
+    lines = [
+        "   ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in [list(columns), *rows]
+    ]
+    return "\n".join(lines) + "\n"

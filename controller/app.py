@@ -1,0 +1,90 @@
+"""Composition root: settings -> adapters -> engine, API and signals; clean shutdown.
+
+`run_controller` is what `podyard run` does. Order of start-up: the API first (so /healthz answers
+while engines are listed), then manifests, then the engine (which relists every node before acting).
+SIGTERM and SIGINT stop the controller and leave every pod running, as a kubelet restart does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from controller.api.server import make_app
+from controller.config import Settings
+from controller.engine.engine import Engine
+from controller.engine.ports import SystemClock
+from controller.model.desired import DesiredPod
+from controller.model.meta import NodeName
+from controller.runtime.docker import DockerRuntime
+from controller.serde import container_spec_hash, pod_spec_hash
+from controller.source.loader import load_directory
+
+log = logging.getLogger("podyard")
+
+
+def load_desired(directory: Path) -> list[DesiredPod]:
+    """Pods declared in the folder; every refused document is logged with file, line and field."""
+    result = load_directory(directory)
+    for error in result.errors:
+        log.error("manifest refused: %s", error)
+    return [
+        DesiredPod(
+            pod=loaded.pod,
+            spec_hash=pod_spec_hash(loaded.pod.spec),
+            container_hashes={c.name: container_spec_hash(c) for c in loaded.pod.spec.containers},
+            source=str(loaded.file),
+        )
+        for loaded in result.pods
+    ]
+
+
+def build_engine(settings: Settings) -> Engine:
+    runtimes = {
+        NodeName(node.name): DockerRuntime(
+            NodeName(node.name), settings.runtime, node.docker_host, settings.image_pull
+        )
+        for node in settings.nodes
+    }
+    return Engine(
+        runtimes,
+        SystemClock(),
+        host_ips={NodeName(n.name): n.host_ip for n in settings.nodes},
+        engine=settings.engine,
+        runtime=settings.runtime,
+        backoff=settings.backoff,
+        image_pull=settings.image_pull,
+    )
+
+
+async def run_controller(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    engine = build_engine(settings)
+    started = asyncio.Event()
+    runner = web.AppRunner(make_app(engine.pod_views, started.is_set), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port)
+    await site.start()
+    log.info("API listening on http://%s:%d", settings.api.listen_host, settings.api.listen_port)
+    try:
+        manifests = Path(settings.manifests_dir)
+        desired = load_desired(manifests)
+        log.info("loaded %d pod(s) from %s", len(desired), manifests)
+        engine.set_desired(desired)
+        await engine.start()
+        started.set()
+        log.info("controller started on node(s): %s", ", ".join(engine.runtimes))
+        await stop.wait()
+        log.info("stopping; pods keep running")
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        await runner.cleanup()
+        await engine.stop()
