@@ -1,0 +1,230 @@
+"""Running the controller against the private test engine: in-process, or as a real process.
+
+In-process (`Controller`) is used where a test needs to look inside (the observed cache, exact
+timings); the `podyard run` process (`ControllerProcess`) where the test is about the process itself
+(SIGKILL, SIGTERM, the CLI, logs). Waiting is always polling with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from controller.config import BackoffSettings, EngineSettings, RuntimeSettings
+from controller.engine.engine import Engine
+from controller.engine.ports import SystemClock
+from controller.model.desired import DesiredPod
+from controller.model.meta import NodeName, PodKey
+from controller.model.observed import ObservedContainer
+from controller.model.pod import Pod
+from controller.model.status import PodView
+from controller.runtime.docker import DockerRuntime
+from controller.serde import container_spec_hash, pod_spec_hash
+from tests.integration.dockerd import PAUSE_IMAGE
+
+T = TypeVar("T")
+NODE = NodeName("it-node")
+FAST_BACKOFF = BackoffSettings(initial_seconds=1.0, max_seconds=4.0, reset_after_seconds=600.0)
+
+
+def desired_of(pod: Pod) -> DesiredPod:
+    return DesiredPod(
+        pod=pod,
+        spec_hash=pod_spec_hash(pod.spec),
+        container_hashes={c.name: container_spec_hash(c) for c in pod.spec.containers},
+    )
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    what: str = "condition",
+) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        result = probe()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result  # type: ignore[return-value]
+        last = result
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Controller:
+    """The engine in this process, on the private test engine."""
+
+    def __init__(
+        self,
+        docker_host: str,
+        backoff: BackoffSettings = FAST_BACKOFF,
+        pause_image: str = PAUSE_IMAGE,
+    ) -> None:
+        self.runtime = DockerRuntime(
+            NODE,
+            RuntimeSettings(pause_image=pause_image, relist_interval_seconds=2.0),
+            docker_host,
+        )
+        self.engine = Engine(
+            {NODE: self.runtime},
+            SystemClock(),
+            engine=EngineSettings(),
+            runtime=RuntimeSettings(pause_image=pause_image, relist_interval_seconds=2.0),
+            backoff=backoff,
+        )
+
+    async def start(self, pods: Sequence[Pod]) -> None:
+        self.engine.set_desired([desired_of(p) for p in pods])
+        await self.engine.start()
+
+    def set_pods(self, pods: Sequence[Pod]) -> None:
+        self.engine.set_desired([desired_of(p) for p in pods])
+
+    async def stop(self) -> None:
+        await self.engine.stop()
+
+    def view(self, name: str, namespace: str = "default") -> PodView | None:
+        for view in self.engine.pod_views():
+            meta = view.pod.metadata
+            if (meta.name, meta.namespace) == (name, namespace):
+                return view
+        return None
+
+    def containers(self, name: str, namespace: str = "default") -> tuple[ObservedContainer, ...]:
+        return self.engine.cache.containers_for(PodKey(namespace, name))
+
+    def running(self, pod: str, container: str) -> list[ObservedContainer]:
+        return [
+            c
+            for c in self.containers(pod)
+            if c.identity.container_name == container and c.state.value == "running"
+        ]
+
+    async def wait_phase(self, name: str, phase: str, timeout: float = 30.0) -> PodView:
+        def probe() -> PodView | None:
+            view = self.view(name)
+            return view if view is not None and view.status.phase.value == phase else None
+
+        return await eventually(probe, timeout, what=f"pod {name} {phase}")
+
+    async def wait_running_ready(self, name: str, timeout: float = 30.0) -> PodView:
+        def probe() -> PodView | None:
+            view = self.view(name)
+            ok = view is not None and view.status.phase.value == "Running"
+            return view if ok and all(s.ready for s in view.status.container_statuses) else None  # type: ignore[union-attr]
+
+        return await eventually(probe, timeout, what=f"pod {name} Running and ready")
+
+
+def docker_cli(docker_host: str, *args: str, check: bool = True, timeout: float = 30) -> str:
+    """The docker CLI against the private engine (used for exec and kill, like a user would)."""
+    done = subprocess.run(
+        ["docker", "-H", docker_host, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+    return done.stdout
+
+
+def exec_in(docker_host: str, container_id: str, script: str) -> str:
+    return docker_cli(docker_host, "exec", container_id, "sh", "-c", script).strip()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ControllerProcess:
+    """`podyard run` as a child process, its log kept in a file for assertions."""
+
+    def __init__(self, docker_host: str, manifests: Path, log: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.docker_host = docker_host
+        self.manifests = manifests
+        self.log = log
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def server(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "controller",
+                    "run",
+                    "--manifests",
+                    str(self.manifests),
+                    "--listen",
+                    f"127.0.0.1:{self.port}",
+                    "--docker-host",
+                    self.docker_host,
+                    "--node-name",
+                    NODE,
+                    "--pause-image",
+                    PAUSE_IMAGE,
+                    "--relist-interval",
+                    "2",
+                    "--backoff-initial",
+                    "1",
+                    "--backoff-max",
+                    "4",
+                    *self.extra,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.server + path, timeout=5) as response:
+            return json.load(response)
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.server + "/readyz", timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def kill(self, signum: int = signal.SIGKILL) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signum)
+        return self.proc.wait(timeout=60)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")

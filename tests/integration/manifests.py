@@ -1,0 +1,37 @@
+"""Manifest texts for process-level tests, written into a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.integration.dockerd import DEMO_IMAGE
+
+IDLE = "trap 'exit 0' TERM; while true; do sleep 1; done"
+
+
+def pod_yaml(name: str, containers: int = 2, *, restart_policy: str = "Always") -> str:
+    body = "".join(
+        f"""
+    - name: c{i}
+      image: {DEMO_IMAGE}
+      command: ["sh", "-c", "{IDLE}"]"""
+        for i in range(containers)
+    )
+    return f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  labels:
+    app: {name}
+spec:
+  restartPolicy: {restart_policy}
+  terminationGracePeriodSeconds: 2
+  containers:{body}
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path

@@ -1,0 +1,130 @@
+"""Operating it: the HTTP API, `podyard get pods`, kubectl against the API, refused manifests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.harness import ControllerProcess, eventually
+from tests.integration.manifests import pod_yaml, write
+
+
+@pytest.fixture
+def running_controller(docker_host: str, tmp_path: Path) -> Iterator[ControllerProcess]:
+    folder = tmp_path / "manifests"
+    write(folder, "web.yaml", pod_yaml("web", 2))
+    write(
+        folder,
+        "broken.yaml",
+        pod_yaml("broken", 1).replace(
+            "  restartPolicy: Always\n",
+            "  restartPolicy: Always\n  securityContext:\n    runAsUser: 1000\n",
+        ),
+    )
+    write(folder, "typo.yaml", pod_yaml("typo", 1).replace("image:", "imagee:"))
+    c = ControllerProcess(docker_host, folder, tmp_path / "controller.log")
+    c.start()
+    yield c
+    c.stop()
+
+
+def podyard(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "controller", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+async def _web_running(c: ControllerProcess) -> dict[str, object]:
+    def probe() -> dict[str, object] | None:
+        if not c.ready():
+            return None
+        pods = c.get("/api/v1/namespaces/default/pods")["items"]
+        web = [p for p in pods if p["metadata"]["name"] == "web"]
+        ok = (
+            web
+            and web[0]["status"]["phase"] == "Running"
+            and all(s["ready"] for s in web[0]["status"]["containerStatuses"])
+        )
+        return web[0] if ok else None
+
+    return await eventually(probe, timeout=60, what="web Running via the API")
+
+
+async def test_api_and_get_pods(running_controller: ControllerProcess) -> None:
+    c = running_controller
+    web = await _web_running(c)
+    assert web["kind"] == "Pod"
+    assert web["apiVersion"] == "v1"
+    meta = web["metadata"]
+    assert isinstance(meta, dict)
+    assert meta["uid"]
+    assert meta["creationTimestamp"].endswith("Z")
+    status = web["status"]
+    assert isinstance(status, dict)
+    assert status["podIP"]
+    assert [cond["type"] for cond in status["conditions"]] == [
+        "PodScheduled",
+        "Initialized",
+        "ContainersReady",
+        "Ready",
+    ]
+
+    table = podyard("get", "pods", "--server", c.server)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert lines[1].split()[:4] == ["web", "2/2", "Running", "0"]
+    assert not any(line.startswith(("broken", "typo")) for line in lines), (
+        "refused manifests must not run"
+    )
+
+    wide = podyard("get", "pods", "-o", "wide", "--server", c.server)
+    assert "IP" in wide.stdout.splitlines()[0]
+    assert status["podIP"] in wide.stdout
+
+    as_json = json.loads(podyard("get", "pods", "-o", "json", "--server", c.server).stdout)
+    assert as_json["kind"] == "PodList"
+    assert as_json["items"][0]["metadata"]["name"] == "web"
+    as_yaml = podyard("get", "pods", "web", "-o", "yaml", "--server", c.server).stdout
+    assert "kind: Pod" in as_yaml
+    assert "name: web" in as_yaml
+
+    missing = podyard("get", "pods", "nope", "--server", c.server)
+    assert missing.returncode != 0
+    assert 'pods "nope" not found' in missing.stderr
+
+
+async def test_refused_manifests_name_file_and_field(running_controller: ControllerProcess) -> None:
+    await _web_running(running_controller)
+    log = running_controller.log_text()
+    assert "broken.yaml" in log
+    assert "spec.securityContext" in log
+    assert "not supported" in log
+    assert "typo.yaml" in log
+    assert "spec.containers[0].imagee" in log
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+async def test_kubectl_reads_the_api(running_controller: ControllerProcess) -> None:
+    await _web_running(running_controller)
+    done = subprocess.run(
+        ["kubectl", "-s", running_controller.server, "get", "pods"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert lines[1].split()[:3] == ["web", "2/2", "Running"]
