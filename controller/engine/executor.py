@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from controller.engine.ports import Clock, ContainerRuntime
 from controller.engine.stores import NoteBook, ObservedCache
 from controller.model.errors import (
+    ConfigRefused,
     CreateFailed,
     ImageNeverPull,
     ImagePullFailed,
@@ -134,6 +135,9 @@ class Executor:
             # An earlier pass (maybe before a crash) created it: re-read it, decide again.
             await self._refresh(runtime, ContainerId(config.docker_name))
             raise PlanAborted(f"{key}: {config.docker_name} exists already") from conflict
+        except ConfigRefused as failure:
+            self._note(key, name, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR, str(failure))
+            raise PlanAborted(f"{key}: {name}: {failure}", user_error=True) from failure
         except CreateFailed as failure:
             self._note(key, name, WaitingReason.CREATE_CONTAINER_ERROR, str(failure))
             raise PlanAborted(f"{key}: {name}: {failure}", user_error=True) from failure

@@ -38,6 +38,10 @@ class CreateFailed(RuntimeFailure):
     pass
 
 
+class ConfigRefused(CreateFailed):
+    pass
+
+
 class NameConflict(RuntimeFailure):
     pass
 

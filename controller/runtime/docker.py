@@ -86,6 +86,7 @@ from aiodocker.volumes import DockerVolume
 from controller.config import ImagePullSettings, RuntimeSettings
 from controller.model import labels
 from controller.model.errors import (
+    ConfigRefused,
     CreateFailed,
     EngineUnavailable,
     ImageError,
@@ -238,7 +239,7 @@ def _clean_sub_path(sub_path: str) -> str:
     """A relative path that stays inside its volume, or CreateFailed."""
     normal = posixpath.normpath(sub_path)
     if posixpath.isabs(sub_path) or normal == ".." or normal.startswith("../"):
-        raise CreateFailed(f"subPath {sub_path!r} must be a relative path inside the volume")
+        raise ConfigRefused(f"subPath {sub_path!r} must be a relative path inside the volume")
     return "" if normal == "." else normal
 
 
@@ -562,6 +563,8 @@ class DockerRuntime:
             message = _docker_message(exc)
             if exc.status == 409:
                 raise NameConflict(f"container name {name!r} is already in use: {message}") from exc
+            if exc.status == 400:
+                raise ConfigRefused(message) from exc
             raise CreateFailed(message) from exc
         return ContainerId(created.id)
 
@@ -647,7 +650,7 @@ class DockerRuntime:
             mountpoint = await self._volume_mountpoint(mount.source)
             binds.append(_bind(posixpath.join(mountpoint, sub_path), mount.target, mount.read_only))
         else:
-            raise CreateFailed(f"unsupported mount kind {mount.kind!r} for {mount.target}")
+            raise ConfigRefused(f"unsupported mount kind {mount.kind!r} for {mount.target}")
 
     async def _volume_mountpoint(self, name: str) -> str:
         try:

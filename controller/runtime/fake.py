@@ -20,6 +20,7 @@ import attrs
 
 from controller.model import labels
 from controller.model.errors import (
+    ConfigRefused,
     CreateFailed,
     EngineUnavailable,
     ImageNeverPull,
@@ -87,6 +88,8 @@ class FakeRuntime:
         self.images: set[str] = set(images)
         self.pullable: set[str] = set()
         self.missing_commands: set[str] = set()
+        self.refused_configs: set[str] = set()
+        """Manifest container names whose create the engine refuses as a bad configuration."""
         self.behaviour = behaviour
         self.down = False
         self.calls: list[str] = []
@@ -179,6 +182,8 @@ class FakeRuntime:
             raise NameConflict(f'the container name "/{config.docker_name}" is already in use')
         if config.image not in self.images:
             raise CreateFailed(f"No such image: {config.image}")
+        if config.identity.container_name in self.refused_configs:
+            raise ConfigRefused(f"invalid mount config for {config.docker_name}")
         if config.join_sandbox is not None:
             sandbox = self._by_name(config.join_sandbox)
             if sandbox is None:

@@ -290,3 +290,18 @@ async def test_duplicate_sandboxes_are_reduced_to_one(harness: Harness) -> None:
     await rt.start_container(twin)
     await harness.settle()
     assert len(rt.find("POD", running=True)) == 1
+
+
+async def test_refused_configuration_is_create_container_config_error(harness: Harness) -> None:
+    harness.runtime.refused_configs.add("a")
+    await harness.start([desired(pod(containers=[container("a")]))])
+    state = harness.view().status.container_statuses[0].state
+    assert isinstance(state, Waiting)
+    assert state.reason == "CreateContainerConfigError"
+    creates = lambda: sum(c.startswith("create podyard_a_") for c in harness.runtime.calls)  # noqa: E731
+    assert creates() == 1
+    await harness.advance(9)
+    assert creates() == 1  # paced like ImagePullBackOff, never a hot loop
+    harness.runtime.refused_configs.clear()
+    await harness.advance(1)
+    assert harness.view().status.phase is PodPhase.RUNNING

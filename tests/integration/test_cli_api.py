@@ -28,6 +28,23 @@ def running_controller(docker_host: str, tmp_path: Path) -> Iterator[ControllerP
         ),
     )
     write(folder, "typo.yaml", pod_yaml("typo", 1).replace("image:", "imagee:"))
+    write(
+        folder,
+        "quantity.yaml",
+        pod_yaml("quantity", 1) + "      resources:\n        limits:\n          memory: 64Mo\n",
+    )
+    write(
+        folder,
+        "wrongtype.yaml",
+        pod_yaml("wrongtype", 1).replace(
+            "terminationGracePeriodSeconds: 2", 'terminationGracePeriodSeconds: "2"'
+        ),
+    )
+    write(
+        folder,
+        "noimage.yaml",
+        "\n".join(line for line in pod_yaml("noimage", 1).splitlines() if "image:" not in line),
+    )
     c = ControllerProcess(docker_host, folder, tmp_path / "controller.log")
     c.start()
     yield c
@@ -112,6 +129,16 @@ async def test_refused_manifests_name_file_and_field(running_controller: Control
     assert "not supported" in log
     assert "typo.yaml" in log
     assert "spec.containers[0].imagee" in log
+    for file, field in [
+        ("quantity.yaml", "spec.containers[0].resources.limits.memory"),
+        ("wrongtype.yaml", "spec.terminationGracePeriodSeconds"),
+        ("noimage.yaml", "spec.containers[0].image: Required value"),
+    ]:
+        assert any(file in line and field in line for line in log.splitlines()), (file, field)
+    pods = running_controller.get("/api/v1/pods")["items"]
+    assert [p["metadata"]["name"] for p in pods] == ["web"], (
+        "nothing is created for refused manifests"
+    )
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
