@@ -13,6 +13,8 @@ PY ?= python3
 DOCKER ?= docker
 PYTEST_ARGS ?=
 RUN_ARGS ?=
+# `make run` uses the locally built sandbox image, so it never reaches for a registry.
+PAUSE_IMAGE ?= localhost/podyard-pause:1
 BENCH_ARGS ?=
 
 BIN := $(VENV)/bin
@@ -50,7 +52,7 @@ test: setup lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 run: setup
-	exec $(BIN)/podyard run --manifests manifests $(RUN_ARGS)
+	exec $(BIN)/podyard run --manifests manifests --pause-image $(PAUSE_IMAGE) $(RUN_ARGS)
 
 bench: setup
 	$(BIN)/python bench/startup.py $(BENCH_ARGS)

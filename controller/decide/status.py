@@ -171,26 +171,15 @@ def compute_pod_status(
     if pod_phase in (PodPhase.SUCCEEDED, PodPhase.FAILED):
         all_ready = False
     transition = _last_transition(instance)
+    created = instance.created_at if instance else None
+    reason = "" if all_ready else "ContainersNotReady"
+    message = "" if all_ready else _not_ready_message(statuses)
     conditions = (
-        PodCondition(
-            ConditionType.POD_SCHEDULED, scheduled, instance.created_at if instance else None
-        ),
-        PodCondition(
-            ConditionType.INITIALIZED, scheduled, instance.created_at if instance else None
-        ),
-        PodCondition(
-            ConditionType.CONTAINERS_READY,
-            all_ready,
-            transition,
-            "" if all_ready else "ContainersNotReady",
-            "" if all_ready else _not_ready_message(statuses),
-        ),
-        PodCondition(
-            ConditionType.READY,
-            all_ready,
-            transition,
-            "" if all_ready else "ContainersNotReady",
-            "" if all_ready else _not_ready_message(statuses),
+        PodCondition(ConditionType.POD_SCHEDULED, scheduled, created),
+        PodCondition(ConditionType.INITIALIZED, scheduled, created),
+        *(
+            PodCondition(kind, all_ready, transition, reason, message)
+            for kind in (ConditionType.CONTAINERS_READY, ConditionType.READY)
         ),
     )
     pod_ip = sandbox.ip if sandbox is not None and sandbox.state is RunState.RUNNING else None

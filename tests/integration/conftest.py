@@ -38,6 +38,7 @@ from tests.integration.dockerd import (
     remove_test_objects,
     start_private_dockerd,
 )
+from tests.integration.harness import Controller
 
 _HERE = Path(__file__).resolve().parent
 _TIMINGS: dict[str, float] = {}
@@ -115,3 +116,11 @@ def _clean_engine(docker_host: str) -> Iterator[None]:
     """Leave nothing of one test on the engine for the next."""
     yield
     remove_test_objects(docker_host)
+
+
+@pytest.fixture
+async def controller(docker_host: str) -> AsyncIterator[Controller]:
+    """Podyard's engine in this process, on the private engine, with a shortened backoff."""
+    c = Controller(docker_host)
+    yield c
+    await c.stop()

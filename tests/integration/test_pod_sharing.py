@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from controller.model.pod import Container, EnvVar
 from tests.factories import container, mount, pod, scratch_volume
 from tests.integration.dockerd import DEMO_IMAGE
@@ -27,13 +23,6 @@ def _web_pod(name: str, share_pid: bool = False) -> object:
         "b", "sh", "-c", IDLE, image=DEMO_IMAGE, volume_mounts=(mount("scratch", "/data"),)
     )
     return pod(name, [a, b], volumes=[scratch_volume("scratch")], share_pid=share_pid, grace=2)
-
-
-@pytest.fixture
-async def controller(docker_host: str) -> AsyncIterator[Controller]:
-    c = Controller(docker_host)
-    yield c
-    await c.stop()
 
 
 async def test_containers_share_localhost_ipc_hostname_and_volumes(

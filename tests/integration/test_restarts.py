@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-
-import pytest
 
 from controller.model.pod import Container, ResourceList, ResourceRequirements, RestartPolicy
 from controller.model.quantity import Quantity
@@ -20,13 +17,6 @@ FAIL_SUCCEED_RUN = (
     "case $n in 0) exit 1;; 1) exit 0;; *) trap 'exit 0' TERM; while true; do sleep 1; done;; esac"
 )
 IDLE = "trap 'exit 0' TERM; while true; do sleep 1; done"
-
-
-@pytest.fixture
-async def controller(docker_host: str) -> AsyncIterator[Controller]:
-    c = Controller(docker_host)
-    yield c
-    await c.stop()
 
 
 async def test_restart_policy_truth_table(controller: Controller) -> None:

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import AsyncIterator
-
-import pytest
 
 from controller.model.pod import Container, ContainerPort, RestartPolicy
 from controller.model.status import Terminated, Waiting
 from tests.factories import container, pod
 from tests.integration.dockerd import DEMO_IMAGE, PAUSE_IMAGE
 from tests.integration.harness import Controller, docker_cli, eventually, free_port
-
-
-@pytest.fixture
-async def controller(docker_host: str) -> AsyncIterator[Controller]:
-    c = Controller(docker_host)
-    yield c
-    await c.stop()
 
 
 async def test_unpullable_image_is_err_image_pull_then_image_pull_back_off(
