@@ -39,6 +39,18 @@ class PodKey:
 
 
 @attrs.frozen(order=True)
+class ObjectKey:
+    """Any declared object: kind, namespace and name (what the folder declares and the API lists)."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+
+@attrs.frozen(order=True)
 class PodRef:
     """One instance of a pod: its key plus the uid Podyard gave it when it first created it."""
 
