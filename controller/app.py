@@ -8,6 +8,7 @@ SIGTERM and SIGINT stop the controller and leave every pod running, as a kubelet
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from pathlib import Path
@@ -21,7 +22,7 @@ from controller.engine.ports import SystemClock
 from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName
 from controller.runtime.docker import DockerRuntime
-from controller.serde import container_spec_hash, pod_spec_hash
+from controller.serde import container_spec_hash, pod_spec_hash, unstructure_pod
 from controller.source.loader import load_directory
 
 log = logging.getLogger("podyard")
@@ -38,6 +39,7 @@ def load_desired(directory: Path) -> list[DesiredPod]:
             spec_hash=pod_spec_hash(loaded.pod.spec),
             container_hashes={c.name: container_spec_hash(c) for c in loaded.pod.spec.containers},
             source=str(loaded.file),
+            manifest=json.dumps(unstructure_pod(loaded.pod), sort_keys=True, separators=(",", ":")),
         )
         for loaded in result.pods
     ]

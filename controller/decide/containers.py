@@ -7,6 +7,7 @@ can read `docker ps` at a glance.
 
 from __future__ import annotations
 
+from controller.model import labels
 from controller.model.desired import DesiredPod
 from controller.model.meta import PodRef
 from controller.model.observed import SANDBOX_CONTAINER_NAME, ContainerIdentity, ContainerRole
@@ -103,6 +104,7 @@ def sandbox_config(
         ports=ports,
         mounts=keepalive,
         stop_grace_seconds=SANDBOX_STOP_GRACE,
+        extra_labels={labels.POD_MANIFEST: desired.manifest} if desired.manifest else {},
     )
 
 

@@ -74,7 +74,15 @@ class Engine:
             uid_factory,
         )
         self.watchers = [
-            NodeWatcher(r, self.cache, self.nodes, self.queue.add, self.runtime_settings, clock)
+            NodeWatcher(
+                r,
+                self.cache,
+                self.nodes,
+                self.queue.add,
+                self.runtime_settings,
+                clock,
+                self._requeue_all,
+            )
             for r in self.runtimes.values()
         ]
         self._changing: dict[PodKey, int] = {}
@@ -83,11 +91,14 @@ class Engine:
         self.reconcile_errors_total = 0
 
     async def start(self) -> None:
-        for watcher in self.watchers:
-            await self._prepare_node(watcher)
+        prepared = await asyncio.gather(*(self._prepare_node(w) for w in self.watchers))
         await asyncio.gather(*(w.relist() for w in self.watchers))
-        for watcher in self.watchers:
+        for watcher, ready in zip(self.watchers, prepared, strict=True):
             node = watcher.runtime.node
+            if not ready:
+                self._tasks.append(
+                    spawn(f"prepare:{node}", self._prepare_until_ready(watcher), forever=False)
+                )
             self._tasks.append(spawn(f"relist:{node}", watcher.relist_forever()))
             self._tasks.append(spawn(f"events:{node}", watcher.watch_events()))
         for number in range(self.settings.workers):
@@ -95,14 +106,24 @@ class Engine:
         for key in self.desired.keys() | self.cache.keys():
             self.queue.add(key)
 
-    async def _prepare_node(self, watcher: NodeWatcher) -> None:
+    async def _prepare_node(self, watcher: NodeWatcher) -> bool:
+        """Resolve the node's sandbox image; False while the node's engine cannot be reached."""
         node = watcher.runtime.node
         try:
             image = await watcher.runtime.prepare_pause_image(self.runtime_settings.pause_image)
         except RuntimeFailure as failure:
             log.error("node %s: cannot prepare the pause image: %s", node, failure)
-            return
+            watcher.prepared = False
+            return False
         self.pause_images[node] = image
+        watcher.prepared = True
+        return True
+
+    async def _prepare_until_ready(self, watcher: NodeWatcher) -> None:
+        """A node that was down at start gets its sandbox image once it answers again."""
+        while not await self._prepare_node(watcher):  # noqa: ASYNC110 - polling an engine, not an event
+            await asyncio.sleep(self.runtime_settings.relist_interval_seconds)
+        await watcher.relist()
 
     async def stop(self) -> None:
         self.queue.shut_down()
@@ -110,6 +131,10 @@ class Engine:
         self._tasks.clear()
         for runtime in self.runtimes.values():
             await runtime.close()
+
+    def _requeue_all(self) -> None:
+        for key in self.desired.keys() | self.cache.keys():
+            self.queue.add(key)
 
     def set_desired(self, pods: Iterable[DesiredPod]) -> None:
         for key in self.desired.replace_all(pods):

@@ -21,9 +21,12 @@ from controller.engine.ports import RELIST, Clock, ContainerRuntime
 from controller.engine.stores import ObservedCache
 from controller.model.errors import RuntimeFailure
 from controller.model.meta import PodKey
-from controller.model.observed import RuntimeEvent
+from controller.model.observed import RunState, RuntimeEvent
 
 log = logging.getLogger(__name__)
+
+EVENT_CLOCK_SLACK = 0.05
+"""Seconds: Docker stamps an event a little after the state change it reports."""
 
 
 class NodeWatcher:
@@ -35,6 +38,7 @@ class NodeWatcher:
         enqueue: Callable[[PodKey], None],
         settings: RuntimeSettings,
         clock: Clock,
+        on_ready: Callable[[], None] = lambda: None,
     ) -> None:
         self.runtime = runtime
         self._cache = cache
@@ -42,7 +46,10 @@ class NodeWatcher:
         self._enqueue = enqueue
         self._settings = settings
         self._clock = clock
+        self._on_ready = on_ready
         self._relist_lock = asyncio.Lock()
+        self.prepared = True
+        """False until the node's sandbox image is resolved; the node is not Ready before."""
         self.relists_total = 0
         self.last_relist_seconds = 0.0
 
@@ -59,8 +66,11 @@ class NodeWatcher:
                 if self._nodes.mark(node, False, self._clock.now(), str(failure)):
                     log.warning("node %s is NotReady: %s", node, failure)
                 return False
-            if self._nodes.mark(node, True, self._clock.now()):
+            if not self.prepared:
+                self._nodes.mark(node, False, self._clock.now(), "sandbox image not prepared")
+            elif self._nodes.mark(node, True, self._clock.now()):
                 log.info("node %s is Ready", node)
+                self._on_ready()  # pods waiting for a node are looked at again now
             for key in self._cache.replace_node(node, containers, volumes):
                 self._enqueue(key)
             self.relists_total += 1
@@ -80,6 +90,8 @@ class NodeWatcher:
             await self._on_event(event)
 
     async def _on_event(self, event: RuntimeEvent) -> None:
+        if self._already_seen(event):
+            return
         try:
             observed = await self.runtime.inspect_container(event.container_id)
         except RuntimeFailure as failure:
@@ -93,3 +105,16 @@ class NodeWatcher:
             key = event.pod.key
         if key is not None:
             self._enqueue(key)
+
+    def _already_seen(self, event: RuntimeEvent) -> bool:
+        """True when the cache already reflects the event (the executor re-read the container
+        after acting), so re-reading it would only double the engine calls of a bring-up."""
+        cached = self._cache.get(self.runtime.node, event.container_id)
+        if cached is None or not event.time_ns:
+            return False
+        when = event.time_ns / 1e9 - EVENT_CLOCK_SLACK
+        if event.action == "create":
+            return True
+        if event.action == "start":
+            return cached.state is RunState.RUNNING and (cached.started_at or 0) >= when
+        return False

@@ -22,6 +22,8 @@ class DesiredPod:
     owner: str = ""
     source: str = ""
     """Where the pod was declared (a manifest file), for messages."""
+    manifest: str = ""
+    """The pod object as JSON, stored on its sandbox so the engine alone can restore it."""
 
     @property
     def key(self) -> PodKey:

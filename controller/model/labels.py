@@ -27,6 +27,9 @@ CONTAINER_SPEC_HASH = "io.podyard.container.spec-hash"
 CONTAINER_BACKOFF = "io.podyard.container.backoff-seconds"
 SANDBOX_ATTEMPT = "io.podyard.sandbox.attempt"
 VOLUME_NAME = "io.podyard.volume.name"
+POD_MANIFEST = "io.podyard.pod.manifest"
+"""On the sandbox: the pod object as JSON, so pods made by a controller (a ReplicaSet) can be
+recovered whole after a restart, even when their owner's template has changed since."""
 
 REQUIRED = (POD_NAMESPACE, POD_NAME, POD_UID, CONTAINER_NAME)
 

@@ -65,6 +65,8 @@ class ObservedContainer:
     started_at: float | None = None
     finished_at: float | None = None
     ip: str | None = None
+    manifest: str = ""
+    """The sandbox's copy of the pod object (JSON); empty on other containers."""
 
     @property
     def pod(self) -> PodRef:

@@ -9,6 +9,7 @@ deterministic, so one plan can create a sandbox and the containers that join it.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 
 import attrs
 
@@ -58,6 +59,8 @@ class ContainerConfig:
     cpu_limit_millis: int | None = None
     cpu_request_millis: int | None = None
     stop_grace_seconds: int = 30
+    extra_labels: Mapping[str, str] = attrs.field(factory=dict)
+    """Labels beyond the identity (the sandbox carries the pod's manifest)."""
 
 
 @attrs.frozen

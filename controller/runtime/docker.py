@@ -122,6 +122,9 @@ CACHE_MIN_AGE_SECONDS = 60.0
 """Exited containers are cached once finished this long ago: the listing's `Status` text ("Exited
 (0) 5 minutes ago") then differs from any the container shows after a later restart and exit."""
 
+IMAGE_PRESENT_TTL = 30.0
+"""Seconds a seen image is trusted to still be there (IfNotPresent and Never policies)."""
+
 CPU_PERIOD_MICROS = 100_000
 MIN_CPU_QUOTA_MICROS = 1_000
 """The kernel's (and Docker's) smallest CFS quota; the kubelet clamps to it as well."""
@@ -264,6 +267,7 @@ class DockerRuntime:
         self._docker: aiodocker.Docker | None = None
         self._closed = False
         self._cache: dict[str, tuple[tuple[str, str], ObservedContainer]] = {}
+        self._images_seen: dict[str, float] = {}
 
     @property
     def node(self) -> NodeName:
@@ -437,7 +441,8 @@ class DockerRuntime:
     def _observe(self, data: Mapping[str, Any]) -> ObservedContainer | None:
         """Docker's inspect JSON to an ObservedContainer; None when it is not Podyard's."""
         config = _mapping(data.get("Config"))
-        identity = labels.identity_from_labels(_str_labels(config.get("Labels")))
+        container_labels = _str_labels(config.get("Labels"))
+        identity = labels.identity_from_labels(container_labels)
         if identity is None:
             return None
         state_json = _mapping(data.get("State"))
@@ -471,6 +476,7 @@ class DockerRuntime:
             started_at=started_at,
             finished_at=parse_docker_time(state_json.get("FinishedAt")),
             ip=self._ip(_mapping(data.get("NetworkSettings"))),
+            manifest=container_labels.get(labels.POD_MANIFEST, ""),
         )
 
     @staticmethod
@@ -511,12 +517,22 @@ class DockerRuntime:
         return result
 
     async def _image_present(self, image: str) -> bool:
+        """Is the image on the engine? A positive answer is trusted for IMAGE_PRESENT_TTL seconds.
+
+        Bring-up of a pod asks this once per container; re-asking the engine each time cost
+        about a tenth of the bring-up time. A create that then fails forgets the answer.
+        """
+        seen = self._images_seen.get(image)
+        if seen is not None and time.monotonic() - seen < IMAGE_PRESENT_TTL:
+            return True
         try:
             await self._call(f"inspect image {image}", lambda d: d.images.inspect(image))
         except DockerError as exc:
             if exc.status == 404:
+                self._images_seen.pop(image, None)
                 return False
             raise ImageError(f"inspect of image {image} failed: {_docker_message(exc)}") from exc
+        self._images_seen[image] = time.monotonic()
         return True
 
     async def ensure_image(self, image: str, policy: PullPolicy) -> None:
@@ -563,6 +579,7 @@ class DockerRuntime:
             message = _docker_message(exc)
             if exc.status == 409:
                 raise NameConflict(f"container name {name!r} is already in use: {message}") from exc
+            self._images_seen.pop(config.image, None)
             if exc.status == 400:
                 raise ConfigRefused(message) from exc
             raise CreateFailed(message) from exc
@@ -573,7 +590,7 @@ class DockerRuntime:
         host: dict[str, Any] = {"RestartPolicy": {"Name": "no"}}
         body: dict[str, Any] = {
             "Image": config.image,
-            "Labels": labels.identity_labels(config.identity),
+            "Labels": {**config.extra_labels, **labels.identity_labels(config.identity)},
             "Env": [f"{key}={value}" for key, value in config.env],
             "StopTimeout": config.stop_grace_seconds,
             "HostConfig": host,

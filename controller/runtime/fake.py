@@ -298,4 +298,5 @@ class FakeRuntime:
             started_at=record.started_at,
             finished_at=record.finished_at,
             ip=record.ip,
+            manifest=record.config.extra_labels.get(labels.POD_MANIFEST, ""),
         )

@@ -305,3 +305,28 @@ async def test_refused_configuration_is_create_container_config_error(harness: H
     harness.runtime.refused_configs.clear()
     await harness.advance(1)
     assert harness.view().status.phase is PodPhase.RUNNING
+
+
+async def test_a_node_down_at_start_gets_pods_once_it_answers(harness: Harness) -> None:
+    harness.runtime.down = True
+    await harness.start([desired(pod())])
+    assert harness.engine.nodes.ready() == ()
+    assert harness.runtime.containers == {}
+    harness.runtime.down = False
+    watcher = harness.engine.watchers[0]
+    assert watcher.prepared is False
+    assert await harness.engine._prepare_node(watcher)
+    await watcher.relist()
+    await harness.settle()
+    assert harness.view().status.phase is PodPhase.RUNNING
+
+
+async def test_the_sandbox_carries_the_pod_manifest(harness: Harness) -> None:
+    import attrs
+
+    p = attrs.evolve(desired(pod()), manifest='{"kind":"Pod"}')
+    await harness.start([p])
+    [sandbox] = harness.runtime.find("POD")
+    observed = await harness.runtime.inspect_container(sandbox.id)
+    assert observed is not None
+    assert observed.manifest == '{"kind":"Pod"}'
