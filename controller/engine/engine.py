@@ -137,7 +137,8 @@ class Engine:
             self.queue.add(key)
 
     def set_desired(self, pods: Iterable[DesiredPod]) -> None:
-        for key in self.desired.replace_all(pods):
+        """The folder's bare pods; pods that controllers own are kept."""
+        for key in self.desired.replace_owned("", pods):
             self.queue.add(key)
 
     def pod_views(self) -> list[PodView]:

@@ -35,6 +35,27 @@ class DesiredStore:
         self._pods = new
         return changed
 
+    def replace_owned(self, owner: str, pods: Iterable[DesiredPod]) -> set[PodKey]:
+        """Make the pods of one owner ("" for the folder's bare pods) equal to `pods`.
+
+        Pods of other owners are left alone; a key another owner already holds is not taken over
+        (the first owner keeps it), so a bare pod and a ReplicaSet's pod never fight for a name.
+        """
+        old = {k: p for k, p in self._pods.items() if p.owner == owner}
+        new = {
+            p.key: p
+            for p in pods
+            if self._pods.get(p.key) is None or self._pods[p.key].owner == owner
+        }
+        changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+        for key in old.keys() - new.keys():
+            del self._pods[key]
+        self._pods.update(new)
+        return changed
+
+    def owned_by(self, owner: str) -> list[DesiredPod]:
+        return [p for p in self._pods.values() if p.owner == owner]
+
     def put(self, pod: DesiredPod) -> None:
         self._pods[pod.key] = pod
 
