@@ -8,7 +8,6 @@ SIGTERM and SIGINT stop the controller and leave every pod running, as a kubelet
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 from pathlib import Path
@@ -18,11 +17,11 @@ from aiohttp import web
 from controller.api.server import make_app
 from controller.config import Settings
 from controller.engine.engine import Engine
+from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import SystemClock
 from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName
 from controller.runtime.docker import DockerRuntime
-from controller.serde import container_spec_hash, pod_spec_hash, unstructure_pod
 from controller.source.loader import load_directory
 
 log = logging.getLogger("podyard")
@@ -33,16 +32,7 @@ def load_desired(directory: Path) -> list[DesiredPod]:
     result = load_directory(directory)
     for error in result.errors:
         log.error("manifest refused: %s", error)
-    return [
-        DesiredPod(
-            pod=loaded.pod,
-            spec_hash=pod_spec_hash(loaded.pod.spec),
-            container_hashes={c.name: container_spec_hash(c) for c in loaded.pod.spec.containers},
-            source=str(loaded.file),
-            manifest=json.dumps(unstructure_pod(loaded.pod), sort_keys=True, separators=(",", ":")),
-        )
-        for loaded in result.pods
-    ]
+    return [desired_from_pod(loaded.pod, source=str(loaded.file)) for loaded in result.pods]
 
 
 def build_engine(settings: Settings) -> Engine:

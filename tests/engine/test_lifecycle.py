@@ -330,3 +330,19 @@ async def test_the_sandbox_carries_the_pod_manifest(harness: Harness) -> None:
     observed = await harness.runtime.inspect_container(sandbox.id)
     assert observed is not None
     assert observed.manifest == '{"kind":"Pod"}'
+
+
+async def test_a_pod_is_restored_from_its_sandbox_manifest(harness: Harness) -> None:
+    from controller.engine.podfactory import desired_from_pod, restore_from_sandbox
+
+    original = desired_from_pod(pod(containers=[container("a"), container("b")]), owner="ReplicaSet/web")
+    await harness.start([])
+    harness.engine.desired.put(original)
+    harness.engine.queue.add(original.key)
+    await harness.settle()
+    [sandbox] = [c for c in harness.engine.cache.containers_for(original.key) if c.is_sandbox]
+    restored = restore_from_sandbox(sandbox)
+    assert restored is not None
+    assert restored.pod == original.pod
+    assert restored.spec_hash == original.spec_hash
+    assert restored.owner == "ReplicaSet/web"

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from controller.config import BackoffSettings, EngineSettings, RuntimeSettings
 from controller.engine.engine import Engine
+from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import SystemClock
 from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName, PodKey
@@ -29,7 +30,6 @@ from controller.model.observed import ObservedContainer
 from controller.model.pod import Pod
 from controller.model.status import PodView
 from controller.runtime.docker import DockerRuntime
-from controller.serde import container_spec_hash, pod_spec_hash
 from tests.integration.dockerd import PAUSE_IMAGE
 
 T = TypeVar("T")
@@ -38,11 +38,7 @@ FAST_BACKOFF = BackoffSettings(initial_seconds=1.0, max_seconds=4.0, reset_after
 
 
 def desired_of(pod: Pod) -> DesiredPod:
-    return DesiredPod(
-        pod=pod,
-        spec_hash=pod_spec_hash(pod.spec),
-        container_hashes={c.name: container_spec_hash(c) for c in pod.spec.containers},
-    )
+    return desired_from_pod(pod)
 
 
 async def eventually(
