@@ -65,7 +65,7 @@ def test_observe_maps_state_and_drops_unlabelled() -> None:
         },
         "NetworkSettings": {"IPAddress": "", "Networks": {"bridge": {"IPAddress": "172.17.0.5"}}},
     }
-    observed = runtime()._observe(data)
+    observed = observe_(data)
     assert observed is not None
     assert observed.identity == IDENTITY
     assert (observed.docker_name, observed.state, observed.exit_code) == (
@@ -79,11 +79,11 @@ def test_observe_maps_state_and_drops_unlabelled() -> None:
     assert observed.ip == "172.17.0.5"
     assert (observed.image, observed.image_id) == ("img:1", "sha256:feed")
 
-    running = runtime()._observe({**data, "State": {"Status": "paused", "ExitCode": 0}})
+    running = observe_({**data, "State": {"Status": "paused", "ExitCode": 0}})
     assert running is not None
     assert running.state is RunState.RUNNING
     assert running.exit_code is None
-    assert runtime()._observe({**data, "Config": {"Labels": {labels.POD_UID: "x"}}}) is None
+    assert observe_({**data, "Config": {"Labels": {labels.POD_UID: "x"}}}) is None
 
 
 def test_events_keep_container_actions_only() -> None:
@@ -188,3 +188,9 @@ async def test_sub_path_must_stay_inside(sub_path: str) -> None:
         await runtime()._container_body(
             config(mounts=(MountSpec("bind", "/host", "/data", sub_path=sub_path),))
         )
+
+
+def observe_(data: dict[str, object]):  # type: ignore[no-untyped-def]
+    from controller.runtime.dockerjson import observe
+
+    return observe(data, runtime().node)
