@@ -31,7 +31,18 @@ def load_desired(directory: Path) -> list[DesiredPod]:
     """Pods declared in the folder; every refused document is logged with file, line and field."""
     result = load_directory(directory)
     for error in result.errors:
-        log.error("manifest refused: %s", error)
+        if error.ignored:
+            log.warning("%s", error)
+        else:
+            log.error("manifest refused: %s", error)
+    for loaded in result.objects:
+        if loaded.kind != "Pod":
+            log.warning(
+                "%s:%d: %s is valid but not run by this version yet",
+                loaded.file,
+                loaded.line,
+                loaded.key,
+            )
     return [desired_from_pod(loaded.pod, source=str(loaded.file)) for loaded in result.pods]
 
 

@@ -1,9 +1,11 @@
 """Manifest dicts <-> model types, with Kubernetes' names, strictness and error paths; spec hashes.
 
-One cattrs converter does the work. `structure_pod` turns a plain dict (as loaded from YAML or JSON)
-into a `Pod` and raises `ManifestInvalid` with *every* problem of the document, each with a
-Kubernetes-style field path (`spec.containers[1].securityContext: not supported`). Value rules
-(names, ports, references) come from `model.validation` and are raised together with these.
+One cattrs converter does the work. `structure_pod`, `structure_replicaset` and
+`structure_deployment` turn a plain dict (as loaded from YAML or JSON) into a `Pod`, `ReplicaSet` or
+`Deployment`, and `structure_object` picks one of them from `kind`; each raises `ManifestInvalid`
+with *every* problem of the document, each with a Kubernetes-style field path
+(`spec.template.spec.containers[1].securityContext: not supported`). Value rules (names, ports,
+references, selectors) come from `model.validation` and are raised together with these.
 
 Traps:
 - No coercion: `containerPort: "80"`, `image: 3`, `readOnly: "yes"` and an env `value: 8080` are
@@ -14,9 +16,17 @@ Traps:
   so users know the manifest is fine for Kubernetes. Such a field set to null, empty, or a value that
   asks for nothing (`hostNetwork: false`, `dnsPolicy: ClusterFirst`, as `kubectl run --dry-run`
   writes) is accepted and ignored. `status` is ignored, as Kubernetes ignores it on create.
-- Structural errors stop the pod from being built, so value rules only run once structure is sound.
+- Structural errors stop the object from being built, so value rules only run once structure is
+  sound: a document with an unknown field shows its structural errors only, the rest once fixed.
 - Hashes are sha256 of canonical JSON of the unstructured form, where defaults are omitted: adding a
   defaulted field to the model later does not change the hash of existing pods (no mass restart).
+  The few defaults Kubernetes always shows (`restartPolicy`, `replicas`, `strategy.type`, ...) are
+  written, so they are part of the hash from the start.
+- A pod template's `metadata` may only carry labels and annotations: its `name` and `namespace`
+  (which Kubernetes ignores, as pods get generated names in the owner's namespace) are refused as
+  `not supported` unless empty, so a manifest cannot suggest a pod name it will not get.
+- `maxSurge`/`maxUnavailable` are Kubernetes' IntOrString: an integer, or a string `"NN%"`; `"25"`
+  (a string without `%`) is an error, as in Kubernetes. Both must fit in 32 bits.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, get_origin
+from typing import Any, TypeVar, get_origin
 
 import attrs
 import cattrs
@@ -59,38 +69,72 @@ from controller.model.pod import (
 )
 from controller.model.quantity import Quantity, QuantityError
 from controller.model.status import ContainerState, PodView, Running, Waiting
-from controller.model.validation import FieldError, show_value, validate_pod
+from controller.model.validation import (
+    TEMPLATE_HASH_LENGTH,
+    FieldError,
+    show_value,
+    validate_deployment,
+    validate_pod,
+    validate_replicaset,
+)
+from controller.model.workloads import (
+    Deployment,
+    DeploymentSpec,
+    DeploymentStrategy,
+    IntOrPercent,
+    PodTemplateSpec,
+    ReplicaSet,
+    ReplicaSetSpec,
+    SelectorOperator,
+    StrategyType,
+    TemplateMeta,
+)
 
 __all__ = [
+    "OBJECT_KINDS",
     "FieldError",
     "ManifestInvalid",
+    "ManifestObject",
     "container_spec_hash",
     "field_path",
     "k8s_name",
     "pod_spec_hash",
     "pod_view_to_k8s",
     "rfc3339",
+    "structure_deployment",
+    "structure_object",
     "structure_pod",
+    "structure_replicaset",
+    "template_hash",
+    "unstructure_deployment",
     "unstructure_pod",
+    "unstructure_replicaset",
+    "workload_spec_hash",
 ]
 
+ManifestObject = Pod | ReplicaSet | Deployment
+"""Every kind a manifest may declare."""
+
 # Fields Kubernetes has on each type that Podyard does not implement: reported as `not supported`.
+_OBJECT_META_ONLY = frozenset(
+    {
+        "generateName",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    }
+)
 _K8S_ONLY: dict[type, frozenset[str]] = {
-    ObjectMeta: frozenset(
-        {
-            "generateName",
-            "selfLink",
-            "uid",
-            "resourceVersion",
-            "generation",
-            "creationTimestamp",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-            "ownerReferences",
-            "finalizers",
-            "managedFields",
-        }
-    ),
+    ObjectMeta: _OBJECT_META_ONLY,
+    TemplateMeta: _OBJECT_META_ONLY | {"name", "namespace"},
+    DeploymentSpec: frozenset({"paused", "podReplacementPolicy"}),
     PodSpec: frozenset(
         {
             "initContainers",
@@ -199,8 +243,11 @@ _HARMLESS: dict[tuple[type, str], tuple[object, ...]] = {
     (Container, "stdinOnce"): (False,),
     (Container, "tty"): (False,),
     (VolumeMount, "mountPropagation"): ("None",),
+    (DeploymentSpec, "paused"): (False,),
 }
-_IGNORED = frozenset({(Pod, "status")})
+_IGNORED = frozenset({(Pod, "status"), (ReplicaSet, "status"), (Deployment, "status")})
+# Required in the model but optional in Kubernetes: a missing or null value means an empty object.
+_EMPTY_IF_MISSING = frozenset({(PodTemplateSpec, "metadata")})
 _K8S_ONLY_VALUES: dict[type, tuple[str, ...]] = {
     HostPathType: ("Directory", "File", "FileOrCreate", "Socket", "CharDevice", "BlockDevice"),
     StorageMedium: ("HugePages",),
@@ -210,14 +257,33 @@ _ALWAYS = frozenset(
     {
         (Pod, "api_version"),
         (Pod, "kind"),
+        (ReplicaSet, "api_version"),
+        (ReplicaSet, "kind"),
+        (Deployment, "api_version"),
+        (Deployment, "kind"),
         (ObjectMeta, "namespace"),
         (ContainerPort, "protocol"),
         (PodSpec, "restart_policy"),
         (PodSpec, "termination_grace_period_seconds"),
+        (ReplicaSetSpec, "replicas"),
+        (DeploymentSpec, "replicas"),
+        (DeploymentSpec, "strategy"),
+        (DeploymentStrategy, "type"),
+        (DeploymentSpec, "revision_history_limit"),
+        (DeploymentSpec, "progress_deadline_seconds"),
     }
 )
+_T = TypeVar("_T")
 _SPECIAL_NAMES = {"host_ip": "hostIP"}
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PERCENT = re.compile(r"[0-9]+%")
+_PERCENT_MSG = (
+    "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or "
+    "'93%', regex used for validation is '[0-9]+%')"
+)
+_INT32_MAX = 2**31 - 1
+_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+"""Kubernetes' SafeEncodeString alphabet: no vowels (no words), no 0/1/3 (no look-alikes)."""
 
 
 def k8s_name(attribute: str) -> str:
@@ -238,7 +304,7 @@ def field_path(parent: str, key: str | int) -> str:
 
 
 class ManifestInvalid(Exception):
-    """A document that cannot become a pod; `errors` holds every problem found."""
+    """A document that cannot become an object; `errors` holds every problem found."""
 
     def __init__(self, errors: tuple[FieldError, ...]) -> None:
         super().__init__(errors)
@@ -291,6 +357,37 @@ def _structure_quantity(value: object, _: object) -> Quantity:
     except QuantityError as exc:
         detail = re.sub(r": '[^']*'$", "", str(exc))
         raise _Invalid(f"Invalid value: {show_value(value)}: {detail}") from None
+
+
+def _structure_int_or_percent(value: object, _: object) -> IntOrPercent:
+    """`3` or `"25%"`; a number within a string (`"3"`) is refused, as Kubernetes refuses it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        parsed = IntOrPercent(value)
+    elif isinstance(value, str):
+        if not _PERCENT.fullmatch(value):
+            raise _Invalid(f"Invalid value: {show_value(value)}: {_PERCENT_MSG}")
+        parsed = IntOrPercent(int(value[:-1]), percent=True)
+    else:
+        raise _wrong_type(value, "an integer or a percentage (e.g. '5%')")
+    if not -_INT32_MAX - 1 <= parsed.value <= _INT32_MAX:
+        raise _wrong_type(value, "a 32-bit integer")
+    return parsed
+
+
+def _unstructure_int_or_percent(value: IntOrPercent) -> int | str:
+    return str(value) if value.percent else value.value
+
+
+def _structure_operator(value: object, _: object) -> SelectorOperator:
+    """Kubernetes words an unknown operator as an invalid value, not as an unsupported one."""
+    if not isinstance(value, str):
+        raise _wrong_type(value, "a string")
+    try:
+        return SelectorOperator(value)
+    except ValueError:
+        raise _Invalid(
+            f"Invalid value: {show_value(value)}: not a valid selector operator"
+        ) from None
 
 
 def _structure_str_map(value: object, _: object) -> dict[str, str]:
@@ -381,6 +478,9 @@ def _attrs_structure_hook(cl: type) -> Callable[[object, object], object]:
                     problems.append(_KeyProblem(key, "not supported"))
             else:
                 problems.append(_KeyProblem(key, "unknown field"))
+        for key, attribute in by_key.items():
+            if key not in clean and (cl, attribute.name) in _EMPTY_IF_MISSING:
+                clean[key] = {}
         try:
             result = inner(clean, cl)
         except ClassValidationError as exc:
@@ -423,11 +523,15 @@ _converter.register_structure_hook(str, _structure_str)
 _converter.register_structure_hook(int, _structure_int)
 _converter.register_structure_hook(bool, _structure_bool)
 _converter.register_structure_hook(Quantity, _structure_quantity)
+_converter.register_structure_hook(IntOrPercent, _structure_int_or_percent)
+_converter.register_unstructure_hook(IntOrPercent, _unstructure_int_or_percent)
 # Class hooks win over predicates in cattrs, and the model's enums are `str` subclasses: each enum
 # needs its own class hook, or the `str` hooks would take them (no value check, no `.value`).
-for _enum in (RestartPolicy, PullPolicy, PortProtocol, StorageMedium, HostPathType):
+for _enum in (RestartPolicy, PullPolicy, PortProtocol, StorageMedium, HostPathType, StrategyType):
     _converter.register_structure_hook(_enum, _enum_hook(_enum))
     _converter.register_unstructure_hook(_enum, _enum_value)
+_converter.register_structure_hook(SelectorOperator, _structure_operator)
+_converter.register_unstructure_hook(SelectorOperator, _enum_value)
 _converter.register_structure_hook_factory(_is_tuple, _tuple_hook)
 _converter.register_structure_hook_factory(_is_mapping, lambda _: _structure_str_map)
 _converter.register_structure_hook_factory(attrs.has, _attrs_structure_hook)
@@ -481,30 +585,122 @@ def _check_type_meta(data: dict[Any, Any], api_version: str, kind: str) -> list[
     return errors
 
 
-def structure_pod(data: object) -> Pod:
-    """A validated Pod from a manifest dict, or ManifestInvalid listing every problem."""
-    errors = _check_type_meta(data, "v1", "Pod") if isinstance(data, dict) else []
-    pod: Pod | None = None
+def _structure(
+    data: object,
+    cl: type[_T],
+    api_version: str,
+    kind: str,
+    validate: Callable[[_T], list[FieldError]],
+) -> _T:
+    """Type meta, structure, then (only if structure is sound) value rules; all errors together."""
+    errors = _check_type_meta(data, api_version, kind) if isinstance(data, dict) else []
+    obj: _T | None = None
     try:
-        pod = _converter.structure(data, Pod)
+        obj = _converter.structure(data, cl)
     except (ClassValidationError, IterableValidationError, _Invalid) as exc:
         errors += _flatten(exc, "")
-    if pod is not None:
-        errors += validate_pod(pod)
-    if errors or pod is None:
+    if obj is not None:
+        errors += validate(obj)
+    if errors or obj is None:
         raise ManifestInvalid(tuple(errors))
-    return pod
+    return obj
+
+
+def structure_pod(data: object) -> Pod:
+    """A validated Pod from a manifest dict, or ManifestInvalid listing every problem."""
+    return _structure(data, Pod, "v1", "Pod", validate_pod)
+
+
+def structure_replicaset(data: object) -> ReplicaSet:
+    """A validated ReplicaSet (`apps/v1`) from a manifest dict, or ManifestInvalid.
+
+    The template's pod spec is structured and validated exactly as a Pod's spec, with its errors
+    under `spec.template.spec`. See `validate_replicaset` for where Podyard is stricter or looser
+    than Kubernetes (name length, template restartPolicy).
+    """
+    return _structure(data, ReplicaSet, "apps/v1", "ReplicaSet", validate_replicaset)
+
+
+def structure_deployment(data: object) -> Deployment:
+    """A validated Deployment (`apps/v1`) from a manifest dict, or ManifestInvalid.
+
+    Defaults are Kubernetes': strategy RollingUpdate (25% surge, 25% unavailable when
+    `rollingUpdate` is absent), revisionHistoryLimit 10, progressDeadlineSeconds 600. `paused: true`
+    is not supported (`paused: false` is accepted).
+    """
+    return _structure(data, Deployment, "apps/v1", "Deployment", validate_deployment)
+
+
+OBJECT_KINDS: Mapping[str, Callable[[object], ManifestObject]] = {
+    "Pod": structure_pod,
+    "ReplicaSet": structure_replicaset,
+    "Deployment": structure_deployment,
+}
+"""Kind -> structuring function, for every kind Podyard understands."""
+
+
+def structure_object(data: object) -> ManifestObject:
+    """A Pod, ReplicaSet or Deployment, chosen by `kind`; `apiVersion` must then match the kind.
+
+    An unknown kind is reported on `kind` with the supported kinds listed; nothing else of the
+    document is examined then (its fields would mean nothing).
+    """
+    if not isinstance(data, dict):
+        raise ManifestInvalid((FieldError("", str(_wrong_type(data, "an object"))),))
+    kind = data.get("kind")
+    if kind is None or kind == "":
+        raise ManifestInvalid((FieldError("kind", "Required value"),))
+    if not isinstance(kind, str):
+        raise ManifestInvalid((FieldError("kind", str(_wrong_type(kind, "a string"))),))
+    structure = OBJECT_KINDS.get(kind)
+    if structure is None:
+        supported = ", ".join(json.dumps(name) for name in OBJECT_KINDS)
+        raise ManifestInvalid(
+            (
+                FieldError(
+                    "kind", f"Unsupported value: {show_value(kind)}: supported values: {supported}"
+                ),
+            )
+        )
+    return structure(data)
+
+
+def _unstructure_object(obj: object, cl: type) -> dict[str, Any]:
+    """Kubernetes' key order: apiVersion, kind, metadata, spec, and `spec.replicas` first."""
+    raw: dict[str, Any] = _converter.unstructure(obj, cl)
+    spec: dict[str, Any] = raw["spec"]
+    if "replicas" in spec:
+        raw["spec"] = {"replicas": spec.pop("replicas"), **spec}
+    return {"apiVersion": raw.pop("apiVersion"), "kind": raw.pop("kind"), **raw}
 
 
 def unstructure_pod(pod: Pod) -> dict[str, Any]:
     """Kubernetes-shaped JSON of a pod: camelCase, unset fields and defaults omitted."""
-    raw: dict[str, Any] = _converter.unstructure(pod, Pod)
-    return {"apiVersion": raw.pop("apiVersion"), "kind": raw.pop("kind"), **raw}
+    return _unstructure_object(pod, Pod)
+
+
+def unstructure_replicaset(rs: ReplicaSet) -> dict[str, Any]:
+    """Kubernetes-shaped JSON of a ReplicaSet; `spec.replicas` is always shown, as Kubernetes does."""
+    return _unstructure_object(rs, ReplicaSet)
+
+
+def unstructure_deployment(deployment: Deployment) -> dict[str, Any]:
+    """Kubernetes-shaped JSON of a Deployment.
+
+    `replicas`, `strategy.type`, `revisionHistoryLimit` and `progressDeadlineSeconds` are always
+    shown, as Kubernetes shows them; `strategy.rollingUpdate` only when the manifest set it (the
+    model keeps "absent" apart from "25%/25% written out", so the round trip is exact).
+    """
+    return _unstructure_object(deployment, Deployment)
+
+
+def _canonical_json(value: object) -> bytes:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
 
 
 def _canonical_hash(value: object) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(_canonical_json(value)).hexdigest()[:16]
 
 
 def pod_spec_hash(spec: PodSpec) -> str:
@@ -514,6 +710,36 @@ def pod_spec_hash(spec: PodSpec) -> str:
 
 def container_spec_hash(container: Container) -> str:
     return _canonical_hash(_converter.unstructure(container, Container))
+
+
+def workload_spec_hash(obj: ReplicaSet | Deployment) -> str:
+    """16 hex chars identifying a ReplicaSet's or Deployment's whole spec (replicas included).
+
+    For change detection only (did the manifest's spec change?); metadata is not part of it.
+    """
+    if isinstance(obj, ReplicaSet):
+        return _canonical_hash(_converter.unstructure(obj.spec, ReplicaSetSpec))
+    return _canonical_hash(_converter.unstructure(obj.spec, DeploymentSpec))
+
+
+def template_hash(template: PodTemplateSpec) -> str:
+    """The `pod-template-hash`: 10 characters from `bcdfghjklmnpqrstvwxz2456789`.
+
+    Safe in names (`<deployment>-<hash>`) and label values, and stable across runs and Python
+    versions: sha256 of the canonical JSON of the unstructured template (labels, annotations and
+    spec), read as a number and written in base 27. Equal templates hash equal whatever the key
+    order of the manifest.
+
+    Trap: hash the template as declared (a Deployment's), before a `pod-template-hash` label is added
+    to it, as Kubernetes does: the label is part of the template, so adding it changes the hash.
+    """
+    digest = hashlib.sha256(_canonical_json(_converter.unstructure(template, PodTemplateSpec)))
+    number = int.from_bytes(digest.digest()[:8], "big")
+    chars: list[str] = []
+    for _ in range(TEMPLATE_HASH_LENGTH):
+        number, index = divmod(number, len(_SAFE_ALPHABET))
+        chars.append(_SAFE_ALPHABET[index])
+    return "".join(chars)
 
 
 def rfc3339(epoch: float) -> str:

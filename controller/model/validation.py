@@ -1,10 +1,11 @@
-"""Kubernetes' validation rules for a structured Pod, plus the limits Docker itself enforces.
+"""Kubernetes' validation rules for structured objects, plus the limits Docker itself enforces.
 
-`validate_pod` returns every problem at once as `FieldError`s whose paths are spelled as Kubernetes
+`validate_pod`, `validate_replicaset` and `validate_deployment` return every problem at once as `FieldError`s whose paths are spelled as Kubernetes
 spells them (`spec.containers[0].ports[1].containerPort`) and whose messages follow Kubernetes'
 wording (`Required value`, `Invalid value: "x": ...`, `Duplicate value: ...`, `Not found: ...`), so
 users can search for them. Only values are checked here; structure (unknown fields, wrong types)
-was checked by serde before a `Pod` could exist.
+was checked by serde before a `Pod` could exist. A pod template is checked by the very rules of a
+pod (`validate_pod_spec`), under `spec.template.spec`.
 
 Traps:
 - Some rules are Docker's, not Kubernetes': a memory limit under 6 MiB, a CPU limit under 10m and a
@@ -14,6 +15,10 @@ Traps:
 - An unset hostIP binds the pod's host ports on loopback (see decide.containers); `0.0.0.0` and
   `::` overlap every address, so two hostPorts of one protocol conflict if either is a wildcard.
 - Quantities cannot be negative (the parser refuses a sign), but the check stays as a guard.
+- Workload names are shorter than Kubernetes allows (57 for a ReplicaSet, 46 for a Deployment), and
+  pod templates may use any restartPolicy: see `validate_replicaset` for why.
+- Kubernetes says "empty selector is invalid for deployment" for ReplicaSets too; so do we, word
+  for word, so the message can be searched for.
 """
 
 from __future__ import annotations
@@ -21,14 +26,33 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import PurePosixPath
 
 import attrs
 
 from controller.model.meta import ObjectMeta
-from controller.model.pod import Container, ContainerPort, Pod, ResourceRequirements, Volume
+from controller.model.pod import (
+    Container,
+    ContainerPort,
+    Pod,
+    PodSpec,
+    ResourceRequirements,
+    Volume,
+)
 from controller.model.quantity import Quantity
+from controller.model.workloads import (
+    Deployment,
+    DeploymentSpec,
+    DeploymentStrategy,
+    IntOrPercent,
+    LabelSelector,
+    ReplicaSet,
+    ReplicaSetSpec,
+    SelectorOperator,
+    StrategyType,
+)
 
 
 @attrs.frozen
@@ -100,6 +124,18 @@ DOCKER_MIN_MEMORY = 6 * 2**20
 DOCKER_MIN_CPU_MILLIS = 10
 """Docker's smallest CPU limit is 0.01 CPU ("Range of CPUs is from 0.01 to ...")."""
 MAX_ANNOTATIONS_BYTES = 256 * 1024
+POD_NAME_SUFFIX = 5
+"""A ReplicaSet's pods are `<replicaset>-<5 characters>`, as Kubernetes names them."""
+TEMPLATE_HASH_LENGTH = 10
+"""A Deployment's ReplicaSets are `<deployment>-<10-character pod-template-hash>`."""
+MAX_REPLICASET_NAME = DNS1123_LABEL_MAX - 1 - POD_NAME_SUFFIX
+MAX_DEPLOYMENT_NAME = MAX_REPLICASET_NAME - 1 - TEMPLATE_HASH_LENGTH
+_HOSTNAME_WHY = "and a pod's hostname is its name, which is cut at 63 characters"
+_REPLICASET_NAME_WHY = f"its pods are named <name>-<{POD_NAME_SUFFIX} characters>, {_HOSTNAME_WHY}"
+_DEPLOYMENT_NAME_WHY = (
+    f"its ReplicaSets are named <name>-<{TEMPLATE_HASH_LENGTH}-character template hash> and "
+    f"their pods <that name>-<{POD_NAME_SUFFIX} characters>, {_HOSTNAME_WHY}"
+)
 _WILDCARDS = frozenset({"0.0.0.0", "::"})
 
 
@@ -165,56 +201,261 @@ def _name(path: str, value: str, rules: str = "label") -> list[FieldError]:
 
 def validate_pod(pod: Pod) -> list[FieldError]:
     """Every problem of `pod`, in document order; an empty list means the pod may run."""
-    errors = _metadata(pod.metadata)
-    spec = pod.spec
+    return _metadata(pod.metadata) + validate_pod_spec("spec", pod.spec)
+
+
+def validate_pod_spec(path: str, spec: PodSpec) -> list[FieldError]:
+    """The rules of a PodSpec found at `path` (`spec` for a Pod, `spec.template.spec` in a template).
+
+    Shared by pods and pod templates, so a template is held to exactly the rules its pods will be.
+    """
+    errors: list[FieldError] = []
     if spec.hostname is not None:
-        errors += _name("spec.hostname", spec.hostname)
+        errors += _name(f"{path}.hostname", spec.hostname)
     if spec.termination_grace_period_seconds < 0:
         errors.append(
-            invalid(
-                "spec.terminationGracePeriodSeconds",
-                spec.termination_grace_period_seconds,
-                "must be greater than or equal to 0",
+            _negative(
+                f"{path}.terminationGracePeriodSeconds", spec.termination_grace_period_seconds
             )
         )
     volumes: set[str] = set()
     for i, volume in enumerate(spec.volumes):
-        errors += _volume(f"spec.volumes[{i}]", volume, volumes)
+        errors += _volume(f"{path}.volumes[{i}]", volume, volumes)
         volumes.add(volume.name)
     if not spec.containers:
-        errors.append(required("spec.containers"))
+        errors.append(required(f"{path}.containers"))
     names: set[str] = set()
     host_ports: list[tuple[int, str, str]] = []
     for i, container in enumerate(spec.containers):
-        path = f"spec.containers[{i}]"
-        errors += _name(f"{path}.name", container.name)
+        cpath = f"{path}.containers[{i}]"
+        errors += _name(f"{cpath}.name", container.name)
         if container.name in names:
             errors.append(
-                FieldError(f"{path}.name", f"Duplicate value: {show_value(container.name)}")
+                FieldError(f"{cpath}.name", f"Duplicate value: {show_value(container.name)}")
             )
         names.add(container.name)
-        errors += _container(path, container, volumes, host_ports)
+        errors += _container(cpath, container, volumes, host_ports)
     return errors
 
 
-def _metadata(meta: ObjectMeta) -> list[FieldError]:
+def validate_replicaset(rs: ReplicaSet) -> list[FieldError]:
+    """Every problem of `rs`, in document order (Kubernetes' ValidateReplicaSet, plus a name limit).
+
+    Deviations from Kubernetes, on purpose:
+    - The name may have at most `MAX_REPLICASET_NAME` (57) characters, not 253: each pod is named
+      `<name>-<5 characters>` and a pod's hostname is its name cut to 63 characters, so a longer
+      name would give every replica the same, truncated hostname.
+    - The template's restartPolicy may be `OnFailure` or `Never` as well as `Always` (Kubernetes
+      accepts only `Always`): a pod that ends for good is then replaced by a new pod, instead of
+      having its containers restarted in place.
+    """
+    errors = _metadata(rs.metadata, MAX_REPLICASET_NAME, _REPLICASET_NAME_WHY)
+    errors += _workload_spec(rs.spec)
+    return errors
+
+
+def validate_deployment(deployment: Deployment) -> list[FieldError]:
+    """Every problem of `deployment`, in document order (Kubernetes' ValidateDeployment).
+
+    Deviations from Kubernetes, on purpose: the name may have at most `MAX_DEPLOYMENT_NAME` (46)
+    characters (its ReplicaSets are `<name>-<10-character template hash>`, which must keep within
+    `MAX_REPLICASET_NAME`), and the template's restartPolicy may be any of the three, as for a
+    ReplicaSet (see `validate_replicaset`).
+    """
+    spec = deployment.spec
+    errors = _metadata(deployment.metadata, MAX_DEPLOYMENT_NAME, _DEPLOYMENT_NAME_WHY)
+    errors += _workload_spec(spec)
+    errors += _strategy("spec.strategy", spec.strategy)
+    if spec.revision_history_limit < 0:
+        errors.append(_negative("spec.revisionHistoryLimit", spec.revision_history_limit))
+    deadline = spec.progress_deadline_seconds
+    if deadline < 0:
+        errors.append(_negative("spec.progressDeadlineSeconds", deadline))
+    if deadline <= spec.min_ready_seconds:
+        errors.append(
+            invalid(
+                "spec.progressDeadlineSeconds", deadline, "must be greater than minReadySeconds"
+            )
+        )
+    return errors
+
+
+def validate_label_selector(path: str, selector: LabelSelector) -> list[FieldError]:
+    """Kubernetes' ValidateLabelSelector (strict: selector values must be valid label values).
+
+    An empty selector is valid here; workloads refuse it themselves (`_workload_spec`).
+    """
+    errors = _labels(f"{path}.matchLabels", selector.match_labels)
+    for i, requirement in enumerate(selector.match_expressions):
+        rpath = f"{path}.matchExpressions[{i}]"
+        operator = requirement.operator
+        if operator in (SelectorOperator.IN, SelectorOperator.NOT_IN):
+            if not requirement.values:
+                errors.append(
+                    required(
+                        f"{rpath}.values", "must be specified when `operator` is 'In' or 'NotIn'"
+                    )
+                )
+        elif requirement.values:
+            errors.append(
+                FieldError(
+                    f"{rpath}.values",
+                    "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                )
+            )
+        errors += [
+            invalid(f"{rpath}.key", requirement.key, problem)
+            for problem in qualified_name_problems(requirement.key)
+        ]
+        for j, value in enumerate(requirement.values):
+            errors += [
+                invalid(f"{rpath}.values[{j}]", value, problem)
+                for problem in label_value_problems(value)
+            ]
+    return errors
+
+
+def label_value_problems(value: str) -> list[str]:
+    """Kubernetes' IsValidLabelValue: the messages for `value`, empty when it is valid."""
+    problems = ["must be no more than 63 characters"] if len(value) > 63 else []
+    return problems + ([] if _LABEL_VALUE.match(value) else [_LABEL_VALUE_MSG])
+
+
+def _negative(path: str, value: int | str) -> FieldError:
+    return invalid(path, value, "must be greater than or equal to 0")
+
+
+def _workload_spec(spec: ReplicaSetSpec | DeploymentSpec) -> list[FieldError]:
+    """What ReplicaSet and Deployment specs share: counts, selector, template (in that order).
+
+    The selector/template match is only checked when the selector itself is sound: a selector with
+    errors (an `In` without values) would add a mismatch message that only repeats them.
+    """
+    errors: list[FieldError] = []
+    if spec.replicas < 0:
+        errors.append(_negative("spec.replicas", spec.replicas))
+    if spec.min_ready_seconds < 0:
+        errors.append(_negative("spec.minReadySeconds", spec.min_ready_seconds))
+    selector_errors = validate_label_selector("spec.selector", spec.selector)
+    errors += selector_errors
+    if spec.selector.empty:
+        errors.append(
+            invalid(
+                "spec.selector",
+                _selector_shown(spec.selector),
+                "empty selector is invalid for deployment",
+            )
+        )
+    template = spec.template
+    labels = template.metadata.labels
+    if not selector_errors and not spec.selector.empty and not spec.selector.matches(labels):
+        errors.append(
+            invalid(
+                "spec.template.metadata.labels",
+                dict(labels),
+                "`selector` does not match template `labels`",
+            )
+        )
+    errors += _labels("spec.template.metadata.labels", labels)
+    errors += _annotations("spec.template.metadata.annotations", template.metadata.annotations)
+    errors += validate_pod_spec("spec.template.spec", template.spec)
+    return errors
+
+
+def _selector_shown(selector: LabelSelector) -> dict[str, object]:
+    """The selector as the manifest spelled it, for `Invalid value: ...` messages."""
+    shown: dict[str, object] = {}
+    if selector.match_labels:
+        shown["matchLabels"] = dict(selector.match_labels)
+    if selector.match_expressions:
+        shown["matchExpressions"] = [
+            {"key": r.key, "operator": r.operator.value, "values": list(r.values)}
+            for r in selector.match_expressions
+        ]
+    return shown
+
+
+def _strategy(path: str, strategy: DeploymentStrategy) -> list[FieldError]:
+    """Kubernetes' ValidateDeploymentStrategy (a missing rollingUpdate means the 25%/25% default).
+
+    As in Kubernetes, only maxUnavailable is capped at 100%: a maxSurge of `200%` is valid (two new
+    pods may start for each one wanted).
+    """
+    rolling = strategy.rolling_update
+    if strategy.type is StrategyType.RECREATE:
+        if rolling is None:
+            return []
+        return [
+            FieldError(
+                f"{path}.rollingUpdate",
+                "Forbidden: may not be specified when strategy `type` is 'Recreate'",
+            )
+        ]
+    if rolling is None:
+        return []
+    rpath = f"{path}.rollingUpdate"
+    errors: list[FieldError] = []
+    for name, value in (
+        ("maxUnavailable", rolling.max_unavailable),
+        ("maxSurge", rolling.max_surge),
+    ):
+        if value.value < 0:
+            errors.append(_negative(f"{rpath}.{name}", _int_or_percent(value)))
+    if rolling.max_unavailable.value == 0 and rolling.max_surge.value == 0:
+        errors.append(
+            invalid(
+                f"{rpath}.maxUnavailable",
+                _int_or_percent(rolling.max_unavailable),
+                "may not be 0 when `maxSurge` is 0",
+            )
+        )
+    unavailable = rolling.max_unavailable
+    if unavailable.percent and unavailable.value > 100:
+        errors.append(
+            invalid(
+                f"{rpath}.maxUnavailable",
+                _int_or_percent(unavailable),
+                "must not be greater than 100%",
+            )
+        )
+    return errors
+
+
+def _int_or_percent(value: IntOrPercent) -> int | str:
+    return str(value) if value.percent else value.value
+
+
+def _metadata(meta: ObjectMeta, max_name: int | None = None, why: str = "") -> list[FieldError]:
     errors = _name("metadata.name", meta.name, rules="subdomain")
+    if max_name is not None and len(meta.name) > max_name:
+        errors.append(
+            invalid(
+                "metadata.name", meta.name, f"must be no more than {max_name} characters: {why}"
+            )
+        )
     errors += _name("metadata.namespace", meta.namespace)
-    for key, value in meta.labels.items():
-        errors += [invalid("metadata.labels", key, p) for p in qualified_name_problems(key)]
-        if len(value) > 63:
-            errors.append(invalid("metadata.labels", value, "must be no more than 63 characters"))
-        if not _LABEL_VALUE.match(value):
-            errors.append(invalid("metadata.labels", value, _LABEL_VALUE_MSG))
+    errors += _labels("metadata.labels", meta.labels)
+    errors += _annotations("metadata.annotations", meta.annotations)
+    return errors
+
+
+def _labels(path: str, labels: Mapping[str, str]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for key, value in labels.items():
+        errors += [invalid(path, key, p) for p in qualified_name_problems(key)]
+        errors += [invalid(path, value, p) for p in label_value_problems(value)]
+    return errors
+
+
+def _annotations(path: str, annotations: Mapping[str, str]) -> list[FieldError]:
+    errors: list[FieldError] = []
     size = 0
-    for key, value in meta.annotations.items():
-        errors += [invalid("metadata.annotations", key, p) for p in qualified_name_problems(key)]
+    for key, value in annotations.items():
+        errors += [invalid(path, key, p) for p in qualified_name_problems(key)]
         size += len(key.encode()) + len(value.encode())
     if size > MAX_ANNOTATIONS_BYTES:
         errors.append(
-            FieldError(
-                "metadata.annotations", f"Too long: must have at most {MAX_ANNOTATIONS_BYTES} bytes"
-            )
+            FieldError(path, f"Too long: must have at most {MAX_ANNOTATIONS_BYTES} bytes")
         )
     return errors
 

@@ -1,10 +1,10 @@
-"""Load every manifest of a folder: pods, and errors with file, line and field path.
+"""Load every manifest of a folder: pods, ReplicaSets, Deployments, and errors with file and line.
 
 `load_directory(root)` reads `*.yaml`, `*.yml` and `*.json` below `root` (sorted, so results and
 conflict winners are stable), splits files into documents, expands `kind: List`, dispatches on
-`kind` and structures each object with serde. Field errors are mapped back to the line of the field
-in the file through the YAML node tree, so a message reads `web.yaml:12: spec.containers[0].ports[0]
-.containerPort: Invalid value: "80": must be an integer`.
+`kind` (`KINDS`) and structures each object with serde. Field errors are mapped back to the line of
+the field in the file through the YAML node tree, so a message reads `web.yaml:12:
+spec.containers[0].ports[0].containerPort: Invalid value: "80": must be an integer`.
 
 Traps (the folder may hold anything, and one bad file must not hurt the others):
 - YAML is composed with a SafeLoader subclass that refuses aliases (Kubernetes manifests never need
@@ -15,15 +15,28 @@ Traps (the folder may hold anything, and one bad file must not hurt the others):
 - Each `---` section is parsed on its own, so a syntax error in one document does not hide the
   documents after it. JSON is parsed as YAML (it is a subset) after turning tabs into spaces, which
   is safe because JSON strings cannot hold raw tabs.
-- Two documents declaring the same namespace/name: the first in file order wins, the second is an
-  error naming the first, so adding a file never silently replaces a running pod.
+- Two documents declaring the same kind, namespace and name: the first in file order wins, the
+  second is an error naming the first, so adding a file never silently replaces a running pod. A
+  Pod and a ReplicaSet may share a name (keys are per kind, as in Kubernetes).
 - Hidden files and folders and editor leftovers (`.#x`, `x~`, `*.swp`, `*.bak`, ...) are skipped.
+- Only regular files are opened. A FIFO would block the reader forever, a device could be endless:
+  anything else (FIFO, socket, device, folder) is reported as `ignored: ...` from `os.lstat`/
+  `os.stat` and never opened; the open itself is non-blocking and re-checked with `fstat`, in case
+  the file was swapped between the check and the open.
+- Symbolic links to files are followed only when their target resolves inside the folder; a link
+  leading out (`secrets.yaml -> /etc/shadow`), a dangling link and a link loop are `ignored: ...`.
+  Links to folders are not followed at all (`os.walk(followlinks=False)`), so a loop such as
+  `loop -> .` cannot make the walk endless; they are reported as `ignored: ...` too.
+- "ignored" messages are ManifestErrors like the others (so every caller logs them) and have no
+  line; `ManifestError.ignored` tells them apart.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,9 +46,17 @@ import yaml
 from yaml.composer import ComposerError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from controller.model.meta import PodKey
+from controller.model.meta import ObjectKey
 from controller.model.pod import Pod
-from controller.serde import ManifestInvalid, field_path, structure_pod
+from controller.model.workloads import Deployment, ReplicaSet
+from controller.serde import (
+    ManifestInvalid,
+    ManifestObject,
+    field_path,
+    structure_deployment,
+    structure_pod,
+    structure_replicaset,
+)
 
 MAX_FILE_BYTES = 1 << 20
 MAX_DOCUMENTS = 100
@@ -47,23 +68,59 @@ _LAST_STEP = re.compile(r"(\[[^\[\]]*\]|\.[^.\[\]]*)$")
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {f"{_TAG}{name}" for name in ("null", "bool", "int", "float", "str")}
 
-KINDS: dict[str, Callable[[object], Pod]] = {"Pod": structure_pod}
+KINDS: dict[str, Callable[[object], ManifestObject]] = {
+    "Pod": structure_pod,
+    "ReplicaSet": structure_replicaset,
+    "Deployment": structure_deployment,
+}
 """Kind -> structuring function; a kind missing here is reported as not supported yet."""
+IGNORED = "ignored: "
+"""Start of the message of a file that was skipped without being read (see the module's traps)."""
+FOLDER_LINK = "a symbolic link to a folder (folder links are not followed)"
+"""What follows IGNORED for a link to a folder met by the walk."""
 
 
 @attrs.frozen
-class LoadedPod:
+class LoadedObject:
+    """One object declared in the folder, and where: file, document and line."""
+
     file: Path
     """Relative to the folder."""
     document: int
     """0-based index of the document in its file."""
     line: int
     """1-based line where the object starts."""
-    pod: Pod
+    obj: ManifestObject
 
     @property
-    def key(self) -> PodKey:
-        return PodKey(self.pod.metadata.namespace, self.pod.metadata.name)
+    def kind(self) -> str:
+        return self.obj.kind
+
+    @property
+    def key(self) -> ObjectKey:
+        meta = self.obj.metadata
+        return ObjectKey(self.obj.kind, meta.namespace, meta.name)
+
+    @property
+    def pod(self) -> Pod:
+        """The object as a Pod; TypeError if it is another kind."""
+        if not isinstance(self.obj, Pod):
+            raise TypeError(f"{self.key} is a {self.kind}, not a Pod")
+        return self.obj
+
+    @property
+    def replicaset(self) -> ReplicaSet:
+        """The object as a ReplicaSet; TypeError if it is another kind."""
+        if not isinstance(self.obj, ReplicaSet):
+            raise TypeError(f"{self.key} is a {self.kind}, not a ReplicaSet")
+        return self.obj
+
+    @property
+    def deployment(self) -> Deployment:
+        """The object as a Deployment; TypeError if it is another kind."""
+        if not isinstance(self.obj, Deployment):
+            raise TypeError(f"{self.key} is a {self.kind}, not a Deployment")
+        return self.obj
 
 
 @attrs.frozen
@@ -75,6 +132,11 @@ class ManifestError:
     """Field path inside the document (`spec.containers[0].image`), or ""."""
     message: str
 
+    @property
+    def ignored(self) -> bool:
+        """The file was skipped unread (a FIFO, a link out of the folder, ...), not refused."""
+        return self.message.startswith(IGNORED)
+
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else str(self.file)
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
@@ -82,8 +144,26 @@ class ManifestError:
 
 @attrs.frozen
 class LoadResult:
-    pods: list[LoadedPod]
+    objects: list[LoadedObject]
+    """Every accepted object, in file order (first declaration of each key)."""
     errors: list[ManifestError]
+
+    @property
+    def pods(self) -> list[LoadedObject]:
+        """The Pods among `objects` (each entry's `.pod` is the Pod)."""
+        return [o for o in self.objects if isinstance(o.obj, Pod)]
+
+    @property
+    def replicasets(self) -> list[LoadedObject]:
+        return [o for o in self.objects if isinstance(o.obj, ReplicaSet)]
+
+    @property
+    def deployments(self) -> list[LoadedObject]:
+        return [o for o in self.objects if isinstance(o.obj, Deployment)]
+
+
+class _Ignored(Exception):
+    """The path is not a regular file inside the folder: reported, never opened."""
 
 
 class _DocumentError(Exception):
@@ -115,44 +195,78 @@ class _Loader(yaml.SafeLoader):
 
 
 def load_directory(root: Path) -> LoadResult:
-    """Every pod declared below `root`, and every problem found, never raising for bad input."""
-    pods: list[LoadedPod] = []
-    errors: list[ManifestError] = []
+    """Every object declared below `root`, and every problem found, never raising for bad input."""
+    objects: list[LoadedObject] = []
     if not root.is_dir():
         return LoadResult([], [ManifestError(root, 0, "", "not a readable directory")])
-    first: dict[PodKey, LoadedPod] = {}
-    for path in manifest_files(root):
+    paths, errors = _walk(root)
+    first: dict[ObjectKey, LoadedObject] = {}
+    for path in paths:
         relative = path.relative_to(root)
         loaded, file_errors = load_file(path, relative)
         errors += file_errors
-        for pod, name_line in loaded:
-            winner = first.get(pod.key)
+        for obj, name_line in loaded:
+            key = obj.key
+            winner = first.get(key)
             if winner is None:
-                first[pod.key] = pod
-                pods.append(pod)
+                first[key] = obj
+                objects.append(obj)
             else:
                 errors.append(
                     ManifestError(
                         relative,
                         name_line,
                         "metadata.name",
-                        f"pod {pod.key} is already declared in {winner.file}:{winner.line}; "
-                        "this declaration is ignored",
+                        f"{key.kind.lower()} {key.namespace}/{key.name} is already declared in "
+                        f"{winner.file}:{winner.line}; this declaration is ignored",
                     )
                 )
-    return LoadResult(pods, errors)
+    errors.sort(key=lambda e: e.file.parts)  # stable: a file's errors keep their order
+    return LoadResult(objects, errors)
 
 
 def manifest_files(root: Path) -> list[Path]:
-    """Manifest files below `root`, sorted by path; hidden entries and leftovers skipped."""
+    """Manifest files below `root`, sorted by path; hidden entries and leftovers skipped.
+
+    Named like manifests, not checked: a FIFO or a link out of the folder is listed, and
+    `load_file` reports it as ignored without opening it. Folder links are neither listed nor
+    followed (`load_directory` reports them).
+    """
+    return _walk(root)[0]
+
+
+def _walk(root: Path) -> tuple[list[Path], list[ManifestError]]:
+    """`manifest_files`, plus what the walk itself skipped: folder links, unreadable folders."""
     found: list[Path] = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+    skipped: list[ManifestError] = []
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(os.path.relpath(exc.filename, root)) if exc.filename else Path(".")
+        skipped.append(ManifestError(where, 0, "", f"cannot read: {exc.strerror or exc}"))
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=False):
+        kept: list[str] = []
+        for name in dirs:
+            if name.startswith("."):
+                continue
+            if os.path.islink(os.path.join(folder, name)):
+                skipped.append(
+                    ManifestError(
+                        Path(folder, name).relative_to(root),
+                        0,
+                        "",
+                        IGNORED + FOLDER_LINK,
+                    )
+                )
+                continue
+            kept.append(name)
+        dirs[:] = kept
         for name in files:
-            path = Path(folder, name)
-            if name.endswith(SUFFIXES) and not _is_leftover(name) and path.is_file():
-                found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(root).parts)
+            if name.endswith(SUFFIXES) and not _is_leftover(name):
+                found.append(Path(folder, name))
+    found.sort(key=lambda p: p.relative_to(root).parts)
+    skipped.sort(key=lambda e: e.file.parts)
+    return found, skipped
 
 
 def _is_leftover(name: str) -> bool:
@@ -165,36 +279,48 @@ def _is_leftover(name: str) -> bool:
 
 def load_file(
     path: Path, relative: Path
-) -> tuple[list[tuple[LoadedPod, int]], list[ManifestError]]:
-    """Pods of one file (each with the line of its metadata.name) and the file's errors."""
+) -> tuple[list[tuple[LoadedObject, int]], list[ManifestError]]:
+    """Objects of one file (each with the line of its metadata.name) and the file's errors.
+
+    `relative` must be `path` relative to the folder: the folder is `path` without those trailing
+    parts, and a symbolic link is only followed when it resolves inside it. Never blocks on a FIFO.
+    """
     try:
-        text = _read_text(path)
+        text = _read_text(path, _folder_of(path, relative))
+    except _Ignored as exc:
+        return [], [ManifestError(relative, 0, "", f"{IGNORED}{exc}")]
     except _DocumentError as exc:
         return [], [ManifestError(relative, exc.line, "", exc.message)]
     if path.suffix == ".json":
         text = text.replace("\t", " ")
-    pods: list[tuple[LoadedPod, int]] = []
+    objects: list[tuple[LoadedObject, int]] = []
     errors: list[ManifestError] = []
     for index, (node, offset) in enumerate(_documents(text, relative, errors)):
         try:
-            _load_document(node, offset, relative, index, pods, errors)
+            _load_document(node, offset, relative, index, objects, errors)
         except _DocumentError as exc:
             errors.append(ManifestError(relative, exc.line, "", exc.message))
         except Exception as exc:  # a bug must not hide the other documents
             line = node.start_mark.line + offset + 1
             errors.append(ManifestError(relative, line, "", f"cannot load this document: {exc!r}"))
-    return pods, errors
+    return objects, errors
 
 
-def _read_text(path: Path) -> str:
+def _folder_of(path: Path, relative: Path) -> Path:
+    steps = len(relative.parts)
+    if steps and path.parts[-steps:] == relative.parts:
+        return path.parents[steps - 1]
+    return path.parent
+
+
+def _read_text(path: Path, folder: Path) -> str:
     try:
-        size = path.stat().st_size
+        target, size = _regular_file(path, folder)
         if size > MAX_FILE_BYTES:
             raise _DocumentError(
                 1, f"file is {size} bytes, larger than the {MAX_FILE_BYTES} bytes allowed; refused"
             )
-        with path.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
+        data = _read_regular(target)
     except OSError as exc:
         raise _DocumentError(0, f"cannot read: {exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
@@ -208,6 +334,57 @@ def _read_text(path: Path) -> str:
             f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
             f"{exc.start}); manifests must be UTF-8",
         ) from None
+
+
+def _regular_file(path: Path, folder: Path) -> tuple[Path, int]:
+    """The resolved path of `path` and its size, or _Ignored; opens nothing.
+
+    `os.lstat` first, so a link is known as a link; then the target must resolve inside `folder`
+    (also guards a path reached through a folder link) and be a regular file.
+    """
+    link = stat.S_ISLNK(os.lstat(path).st_mode)
+    target = Path(os.path.realpath(path))
+    if not target.is_relative_to(os.path.realpath(folder)):
+        raise _Ignored("a symbolic link that leads outside the folder")
+    try:
+        info = os.stat(target)
+    except OSError as exc:
+        if link and exc.errno == errno.ELOOP:
+            raise _Ignored("a symbolic link loop") from None
+        if link and exc.errno == errno.ENOENT:
+            raise _Ignored("a symbolic link to a missing file") from None
+        raise
+    if not stat.S_ISREG(info.st_mode):
+        raise _Ignored(f"{_file_type(info.st_mode)}, not a regular file")
+    return target, info.st_size
+
+
+def _read_regular(target: Path) -> bytes:
+    """Read at most MAX_FILE_BYTES + 1 bytes; non-blocking open, checked again with fstat.
+
+    The checks in `_regular_file` happen before the open; should the file have been swapped for a
+    FIFO in between, O_NONBLOCK keeps the open from hanging and fstat refuses it.
+    """
+    fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with open(fd, "rb", closefd=True) as stream:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _Ignored(f"{_file_type(mode)}, not a regular file")
+        return stream.read(MAX_FILE_BYTES + 1)
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a special file"
 
 
 def _too_many(relative: Path, line: int) -> ManifestError:
@@ -285,7 +462,7 @@ def _load_document(
     offset: int,
     relative: Path,
     index: int,
-    pods: list[tuple[LoadedPod, int]],
+    objects: list[tuple[LoadedObject, int]],
     errors: list[ManifestError],
 ) -> None:
     lines: dict[str, int] = {}
@@ -299,9 +476,9 @@ def _load_document(
                 lines.get("items", lines[""]), "items: a List needs a list of items"
             )
         for i, item in enumerate(items):
-            _load_object(item, f"items[{i}]", lines, relative, index, pods, errors)
+            _load_object(item, f"items[{i}]", lines, relative, index, objects, errors)
     else:
-        _load_object(value, "", lines, relative, index, pods, errors)
+        _load_object(value, "", lines, relative, index, objects, errors)
 
 
 def _load_object(
@@ -310,7 +487,7 @@ def _load_object(
     lines: dict[str, int],
     relative: Path,
     index: int,
-    pods: list[tuple[LoadedPod, int]],
+    objects: list[tuple[LoadedObject, int]],
     errors: list[ManifestError],
 ) -> None:
     def located(path: str, message: str) -> ManifestError:
@@ -336,14 +513,14 @@ def _load_object(
         errors.append(ManifestError(relative, line, prefix, f"kind {kind} is not supported yet"))
         return
     try:
-        pod = structure(value)
+        obj = structure(value)
     except ManifestInvalid as exc:
         found = [located(field.path, field.message) for field in exc.errors]
         errors.extend(sorted(found, key=lambda e: e.line))  # stable: same line keeps its order
         return
     start = _line_for(prefix, lines)
     name_line = _line_for(_join(prefix, "metadata.name"), lines)
-    pods.append((LoadedPod(relative, index, start, pod), name_line))
+    objects.append((LoadedObject(relative, index, start, obj), name_line))
 
 
 def _build(node: Node, path: str, lines: dict[str, int], offset: int) -> Any:

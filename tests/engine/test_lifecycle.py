@@ -335,7 +335,9 @@ async def test_the_sandbox_carries_the_pod_manifest(harness: Harness) -> None:
 async def test_a_pod_is_restored_from_its_sandbox_manifest(harness: Harness) -> None:
     from controller.engine.podfactory import desired_from_pod, restore_from_sandbox
 
-    original = desired_from_pod(pod(containers=[container("a"), container("b")]), owner="ReplicaSet/web")
+    original = desired_from_pod(
+        pod(containers=[container("a"), container("b")]), owner="ReplicaSet/web"
+    )
     await harness.start([])
     harness.engine.desired.put(original)
     harness.engine.queue.add(original.key)

@@ -1,16 +1,25 @@
 import json
+import os
+import socket
 import time
 from pathlib import Path
 
 import pytest
 
-from controller.model.meta import PodKey
+from controller.model.meta import ObjectKey
+from controller.model.pod import Pod
+from controller.model.workloads import Deployment, ReplicaSet
 from controller.source.loader import (
+    KINDS,
     MAX_DOCUMENTS,
+    LoadedObject,
     ManifestError,
     load_directory,
+    load_file,
     manifest_files,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 POD = """\
 apiVersion: v1
@@ -45,7 +54,9 @@ def test_single_pod(tmp_path: Path) -> None:
     [loaded] = result.pods
     assert loaded.file == Path("web.yaml")
     assert (loaded.document, loaded.line) == (0, 1)
-    assert loaded.key == PodKey("default", "web")
+    assert loaded.key == ObjectKey("Pod", "default", "web")
+    assert loaded.kind == "Pod"
+    assert result.objects == [loaded]
     assert loaded.pod.spec.containers[0].image == "nginx:1.27"
 
 
@@ -310,9 +321,9 @@ def test_duplicate_names_first_in_file_order_wins(tmp_path: Path) -> None:
     write(tmp_path, "d.yaml", other_namespace)
     result = load_directory(tmp_path)
     assert [(str(p.file), p.key) for p in result.pods] == [
-        ("a.yaml", PodKey("default", "web")),
-        ("b/c.yaml", PodKey("default", "other")),
-        ("d.yaml", PodKey("x", "web")),
+        ("a.yaml", ObjectKey("Pod", "default", "web")),
+        ("b/c.yaml", ObjectKey("Pod", "default", "other")),
+        ("d.yaml", ObjectKey("Pod", "x", "web")),
     ]
     assert [str(e) for e in result.errors] == [
         "b/c.yaml:13: metadata.name: pod default/web is already declared in a.yaml:1; "
@@ -321,13 +332,14 @@ def test_duplicate_names_first_in_file_order_wins(tmp_path: Path) -> None:
 
 
 def test_other_kinds_are_not_supported_yet(tmp_path: Path) -> None:
-    text = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web}\n---\n" + POD.format(
+    text = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: web}\n---\n" + POD.format(
         name="web"
     )
-    write(tmp_path, "rs.yaml", text)
+    write(tmp_path, "sts.yaml", text)
     result = load_directory(tmp_path)
     assert [p.pod.metadata.name for p in result.pods] == ["web"]
-    assert [str(e) for e in result.errors] == ["rs.yaml:2: kind ReplicaSet is not supported yet"]
+    assert [str(e) for e in result.errors] == ["sts.yaml:2: kind StatefulSet is not supported yet"]
+    assert list(KINDS) == ["Pod", "ReplicaSet", "Deployment"]
 
 
 @pytest.mark.parametrize(
@@ -380,3 +392,287 @@ def test_loading_is_a_function_of_the_files(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", POD.format(name="a") + "---\nkind: Job\n")
     write(tmp_path, "b.yaml", POD.format(name="b"))
     assert load_directory(tmp_path) == load_directory(tmp_path)
+
+
+# --- ReplicaSets and Deployments ------------------------------------------------------------------
+
+REPLICASET = """\
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: {name}
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+    spec:
+      containers:
+      - name: app
+        image: busybox:1
+"""
+DEPLOYMENT = REPLICASET.replace("kind: ReplicaSet", "kind: Deployment")
+
+
+def test_workloads_are_loaded(tmp_path: Path) -> None:
+    write(tmp_path, "echo.yaml", REPLICASET.format(name="echo"))
+    write(tmp_path, "hello.yaml", DEPLOYMENT.format(name="hello"))
+    result = load_directory(tmp_path)
+    assert result.errors == []
+    assert [(o.kind, str(o.key), str(o.file)) for o in result.objects] == [
+        ("ReplicaSet", "ReplicaSet/default/echo", "echo.yaml"),
+        ("Deployment", "Deployment/default/hello", "hello.yaml"),
+    ]
+    echo, hello = result.objects
+    assert result.replicasets == [echo]
+    assert result.deployments == [hello]
+    assert result.pods == []
+    assert echo.replicaset.spec.replicas == 3
+    assert hello.deployment.spec.template.metadata.labels == {"app": "hello"}
+    with pytest.raises(TypeError, match="ReplicaSet/default/echo is a ReplicaSet, not a Pod"):
+        _ = echo.pod
+    with pytest.raises(TypeError, match="not a Deployment"):
+        _ = echo.deployment
+    with pytest.raises(TypeError, match="not a ReplicaSet"):
+        _ = hello.replicaset
+
+
+def test_list_mixing_kinds(tmp_path: Path) -> None:
+    text = """\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: web}
+  spec:
+    containers: [{name: a, image: busybox}]
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata: {name: web}
+  spec:
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers: [{name: a, image: busybox}]
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: web}
+  spec:
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers: [{name: a, image: busybox}]
+- apiVersion: v1
+  kind: ReplicaSet
+  metadata: {name: old}
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: broken}
+  spec:
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: other}}
+      spec:
+        containers:
+        - name: a
+          image: busybox
+          ports:
+          - containerPort: 80
+"""
+    write(tmp_path, "list.yaml", text)
+    result = load_directory(tmp_path)
+    assert [(o.kind, o.obj.metadata.name, o.line) for o in result.objects] == [
+        ("Pod", "web", 4),
+        ("ReplicaSet", "web", 9),
+        ("Deployment", "web", 18),
+    ]
+    assert isinstance(result.objects[0].obj, Pod)
+    assert isinstance(result.objects[1].obj, ReplicaSet)
+    assert isinstance(result.objects[2].obj, Deployment)
+    assert [str(e) for e in result.errors] == [
+        'list.yaml:27: items[3].apiVersion: Unsupported value: "v1": supported values: "apps/v1"',
+        "list.yaml:27: items[3].spec: Required value",
+        "list.yaml:36: items[4].spec.template.metadata.labels: Invalid value: "
+        '{"app": "other"}: `selector` does not match template `labels`',
+    ]
+
+
+def test_workload_errors_point_at_the_field_line(tmp_path: Path) -> None:
+    text = DEPLOYMENT.format(name="hello") + (
+        "        resources:\n"
+        "          limits: {memory: 1Mi}\n"
+        "  strategy:\n"
+        "    type: Recreate\n"
+        "    rollingUpdate: {maxSurge: 1}\n"
+    )
+    write(tmp_path, "hello.yaml", text)
+    assert messages(tmp_path) == [
+        "hello.yaml:19: spec.template.spec.containers[0].resources.limits.memory: "
+        'Invalid value: "1Mi": must be at least 6Mi (Docker: Minimum memory limit allowed is 6MB)',
+        "hello.yaml:22: spec.strategy.rollingUpdate: "
+        "Forbidden: may not be specified when strategy `type` is 'Recreate'",
+    ]
+    # A structural error (here `paused`) stops the value rules: only it is reported then.
+    write(tmp_path, "hello.yaml", text + "  paused: true\n")
+    assert messages(tmp_path) == ["hello.yaml:23: spec.paused: not supported"]
+
+
+def test_conflicts_are_per_kind(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", REPLICASET.format(name="web") + "---\n" + POD.format(name="web"))
+    write(
+        tmp_path, "b.yaml", DEPLOYMENT.format(name="web") + "---\n" + REPLICASET.format(name="web")
+    )
+    result = load_directory(tmp_path)
+    assert [str(o.key) for o in result.objects] == [
+        "ReplicaSet/default/web",
+        "Pod/default/web",
+        "Deployment/default/web",
+    ]
+    assert [str(e) for e in result.errors] == [
+        "b.yaml:22: metadata.name: replicaset default/web is already declared in a.yaml:1; "
+        "this declaration is ignored"
+    ]
+
+
+def test_the_example_manifests_load_without_errors() -> None:
+    result = load_directory(ROOT / "manifests")
+    assert result.errors == []
+    kinds = {(o.kind, o.obj.metadata.name) for o in result.objects}
+    assert {("ReplicaSet", "echo"), ("Deployment", "hello")} <= kinds
+    echo = next(o.replicaset for o in result.replicasets if o.obj.metadata.name == "echo")
+    assert echo.spec.replicas == 3
+    assert echo.spec.template.spec.containers[0].image == "localhost/podyard-busybox:1"
+    hello = next(o.deployment for o in result.deployments if o.obj.metadata.name == "hello")
+    assert hello.spec.replicas == 2
+
+
+# --- hostile folders -------------------------------------------------------------------------------
+
+
+def ignored(root: Path) -> list[str]:
+    return [str(e) for e in load_directory(root).errors if e.ignored]
+
+
+def test_symlink_to_a_file_inside_is_followed(tmp_path: Path) -> None:
+    write(tmp_path, "real/web.yaml.txt", POD.format(name="web"))
+    (tmp_path / "web.yaml").symlink_to(Path("real/web.yaml.txt"))
+    result = load_directory(tmp_path)
+    assert result.errors == []
+    assert [(str(p.file), p.pod.metadata.name) for p in result.pods] == [("web.yaml", "web")]
+
+
+@pytest.mark.timeout(20)
+def test_symlink_out_of_the_folder_is_ignored(tmp_path: Path) -> None:
+    folder = tmp_path / "manifests"
+    write(tmp_path, "outside.yaml", POD.format(name="secret"))
+    write(folder, "web.yaml", POD.format(name="web"))
+    (folder / "leak.yaml").symlink_to(tmp_path / "outside.yaml")
+    (folder / "up.yaml").symlink_to(Path("../outside.yaml"))
+    (folder / "sub").mkdir()
+    (folder / "sub" / "around.yaml").symlink_to(Path("../../manifests/../outside.yaml"))
+    result = load_directory(folder)
+    assert [p.pod.metadata.name for p in result.pods] == ["web"]
+    assert [str(e) for e in result.errors] == [
+        "leak.yaml: ignored: a symbolic link that leads outside the folder",
+        "sub/around.yaml: ignored: a symbolic link that leads outside the folder",
+        "up.yaml: ignored: a symbolic link that leads outside the folder",
+    ]
+    assert all(e.ignored for e in result.errors)
+
+
+def test_dangling_and_looping_file_links_are_ignored(tmp_path: Path) -> None:
+    (tmp_path / "gone.yaml").symlink_to(tmp_path / "missing.yaml")
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    assert ignored(tmp_path) == [
+        "a.yaml: ignored: a symbolic link loop",
+        "b.yaml: ignored: a symbolic link loop",
+        "gone.yaml: ignored: a symbolic link to a missing file",
+    ]
+
+
+@pytest.mark.timeout(20)
+def test_folder_symlink_loop_does_not_hang_the_walk(tmp_path: Path) -> None:
+    write(tmp_path, "sub/web.yaml", POD.format(name="web"))
+    (tmp_path / "sub" / "loop").symlink_to(Path(".."))
+    (tmp_path / "self").symlink_to(tmp_path)
+    (tmp_path / ".hidden-link").symlink_to(tmp_path)
+    write(tmp_path, "z.yaml", "kind: Job\n")
+    result = load_directory(tmp_path)
+    assert [str(p.file) for p in result.pods] == ["sub/web.yaml"]
+    assert [str(e) for e in result.errors] == [
+        "self: ignored: a symbolic link to a folder (folder links are not followed)",
+        "sub/loop: ignored: a symbolic link to a folder (folder links are not followed)",
+        "z.yaml:1: kind Job is not supported yet",
+    ]
+    assert [p.relative_to(tmp_path) for p in manifest_files(tmp_path)] == [
+        Path("sub/web.yaml"),
+        Path("z.yaml"),
+    ]
+
+
+@pytest.mark.timeout(20)
+def test_fifo_is_never_opened(tmp_path: Path) -> None:
+    # Opening a FIFO for reading blocks until a writer comes: the loader must never try.
+    write(tmp_path, "web.yaml", POD.format(name="web"))
+    os.mkfifo(tmp_path / "pipe.yaml")
+    (tmp_path / "to-pipe.yaml").symlink_to(tmp_path / "pipe.yaml")
+    result = load_directory(tmp_path)
+    assert [p.pod.metadata.name for p in result.pods] == ["web"]
+    assert [str(e) for e in result.errors] == [
+        "pipe.yaml: ignored: a named pipe (FIFO), not a regular file",
+        "to-pipe.yaml: ignored: a named pipe (FIFO), not a regular file",
+    ]
+    # The watcher calls load_file on single paths: it must not block either.
+    loaded, errors = load_file(tmp_path / "pipe.yaml", Path("pipe.yaml"))
+    assert loaded == []
+    assert [e.message for e in errors] == ["ignored: a named pipe (FIFO), not a regular file"]
+
+
+@pytest.mark.timeout(20)
+def test_socket_and_folder_are_ignored(tmp_path: Path) -> None:
+    (tmp_path / "dir.yaml").mkdir()
+    write(tmp_path, "dir.yaml/web.yaml", POD.format(name="web"))
+    loaded, errors = load_file(tmp_path / "dir.yaml", Path("dir.yaml"))
+    assert (loaded, [e.message for e in errors]) == ([], ["ignored: a folder, not a regular file"])
+    sock_path = tmp_path / "s.yaml"
+    if len(str(sock_path)) > 100:  # AF_UNIX paths are short; skip rather than fail on long tmp
+        pytest.skip("temporary folder path too long for a unix socket")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        assert ignored(tmp_path) == ["s.yaml: ignored: a socket, not a regular file"]
+    assert [p.pod.metadata.name for p in load_directory(tmp_path).pods] == ["web"]
+
+
+def test_load_file_checks_links_against_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "manifests"
+    write(tmp_path, "shared/web.yaml", POD.format(name="web"))
+    write(folder, "sub/x.txt", "")
+    (folder / "sub" / "web.yaml").symlink_to(tmp_path / "shared" / "web.yaml")
+    # The folder is `path` without `relative`: here, tmp_path/manifests.
+    loaded, errors = load_file(folder / "sub" / "web.yaml", Path("sub/web.yaml"))
+    assert loaded == []
+    assert [str(e) for e in errors] == [
+        "sub/web.yaml: ignored: a symbolic link that leads outside the folder"
+    ]
+    # With tmp_path as the folder, the same link stays inside and is followed.
+    loaded, errors = load_file(folder / "sub" / "web.yaml", Path("manifests/sub/web.yaml"))
+    assert errors == []
+    assert [(type(o), o.pod.metadata.name, line) for o, line in loaded] == [
+        (LoadedObject, "web", 4)
+    ]
+
+
+def test_missing_file_is_an_error_not_a_warning(tmp_path: Path) -> None:
+    loaded, errors = load_file(tmp_path / "gone.yaml", Path("gone.yaml"))
+    assert loaded == []
+    [error] = errors
+    assert not error.ignored
+    assert error.message == "cannot read: No such file or directory"

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -15,16 +16,36 @@ from controller.model.pod import (
     PortProtocol,
     ResourceList,
     ResourceRequirements,
+    RestartPolicy,
     Volume,
     VolumeMount,
 )
 from controller.model.quantity import Quantity
 from controller.model.validation import (
+    MAX_DEPLOYMENT_NAME,
+    MAX_REPLICASET_NAME,
     FieldError,
     dns1123_label_problems,
     port_name_problems,
     qualified_name_problems,
+    validate_deployment,
     validate_pod,
+    validate_replicaset,
+)
+from controller.model.workloads import (
+    Deployment,
+    DeploymentSpec,
+    DeploymentStrategy,
+    IntOrPercent,
+    LabelSelector,
+    LabelSelectorRequirement,
+    PodTemplateSpec,
+    ReplicaSet,
+    ReplicaSetSpec,
+    RollingUpdate,
+    SelectorOperator,
+    StrategyType,
+    TemplateMeta,
 )
 
 
@@ -354,4 +375,322 @@ def test_all_errors_reported_in_document_order() -> None:
         "metadata.name",
         "spec.containers[0].name",
         "spec.containers[0].image",
+    ]
+
+
+# --- ReplicaSet and Deployment -------------------------------------------------------------------
+
+APP = {"app": "echo"}
+
+
+def template(labels: dict[str, str] | None = None, **spec: Any) -> PodTemplateSpec:
+    return PodTemplateSpec(
+        metadata=TemplateMeta(labels=APP if labels is None else labels),
+        spec=PodSpec(containers=spec.pop("containers", (container(),)), **spec),
+    )
+
+
+def replicaset(
+    name: str = "echo",
+    selector: LabelSelector | None = None,
+    tmpl: PodTemplateSpec | None = None,
+    **spec: Any,
+) -> ReplicaSet:
+    return ReplicaSet(
+        metadata=ObjectMeta(name=name),
+        spec=ReplicaSetSpec(
+            selector=LabelSelector(match_labels=APP) if selector is None else selector,
+            template=tmpl or template(),
+            **spec,
+        ),
+    )
+
+
+def deployment(
+    name: str = "hello",
+    selector: LabelSelector | None = None,
+    tmpl: PodTemplateSpec | None = None,
+    **spec: Any,
+) -> Deployment:
+    return Deployment(
+        metadata=ObjectMeta(name=name),
+        spec=DeploymentSpec(
+            selector=LabelSelector(match_labels=APP) if selector is None else selector,
+            template=tmpl or template(),
+            **spec,
+        ),
+    )
+
+
+def rs_errors(rs: ReplicaSet) -> dict[str, str]:
+    return {e.path: e.message for e in validate_replicaset(rs)}
+
+
+def d_errors(d: Deployment) -> dict[str, str]:
+    return {e.path: e.message for e in validate_deployment(d)}
+
+
+def req(key: str, operator: str, *values: str) -> LabelSelectorRequirement:
+    return LabelSelectorRequirement(key, SelectorOperator(operator), values)
+
+
+def test_valid_workloads_have_no_errors() -> None:
+    selector = LabelSelector(
+        match_labels=APP,
+        match_expressions=(
+            req("tier", "In", "web", "api"),
+            req("track", "NotIn", "canary"),
+            req("app", "Exists"),
+            req("canary", "DoesNotExist"),
+        ),
+    )
+    tmpl = template({"app": "echo", "tier": "web"})
+    assert validate_replicaset(replicaset(selector=selector, tmpl=tmpl, replicas=0)) == []
+    assert validate_deployment(deployment(selector=selector, tmpl=tmpl, replicas=5)) == []
+
+
+@pytest.mark.parametrize("policy", list(RestartPolicy))
+def test_any_template_restart_policy_is_accepted(policy: RestartPolicy) -> None:
+    tmpl = template(restart_policy=policy)
+    assert validate_replicaset(replicaset(tmpl=tmpl)) == []
+    assert validate_deployment(deployment(tmpl=tmpl)) == []
+
+
+@pytest.mark.parametrize(
+    ("make", "limit"), [(replicaset, MAX_REPLICASET_NAME), (deployment, MAX_DEPLOYMENT_NAME)]
+)
+def test_workload_names_leave_room_for_the_generated_names(
+    make: Callable[..., ReplicaSet | Deployment], limit: int
+) -> None:
+    validate = validate_replicaset if make is replicaset else validate_deployment
+    assert (MAX_REPLICASET_NAME, MAX_DEPLOYMENT_NAME) == (57, 46)
+    assert validate(make(name="a" * limit)) == []  # type: ignore[operator]
+    [error] = validate(make(name="a" * (limit + 1)))  # type: ignore[operator]
+    assert error.path == "metadata.name"
+    assert error.message.startswith(
+        f'Invalid value: "{"a" * (limit + 1)}": must be no more than {limit} characters: '
+    )
+    assert "63 characters" in error.message
+    # The generated names then fit in a DNS label: <rs>-<5> and <deployment>-<10>-<5>.
+    assert limit + (1 + 5 if make is replicaset else 1 + 10 + 1 + 5) == 63
+
+
+def test_workload_names_are_subdomains() -> None:
+    assert rs_errors(replicaset(name="Echo"))["metadata.name"].startswith(
+        'Invalid value: "Echo": a lowercase RFC 1123 subdomain'
+    )
+    assert d_errors(deployment(name=""))["metadata.name"] == "Required value"
+    assert validate_deployment(deployment(name="hello.v2")) == []
+
+
+def test_empty_selector() -> None:
+    message = "Invalid value: {}: empty selector is invalid for deployment"
+    assert rs_errors(replicaset(selector=LabelSelector())) == {"spec.selector": message}
+    assert d_errors(deployment(selector=LabelSelector())) == {"spec.selector": message}
+
+
+def test_selector_must_match_the_template_labels() -> None:
+    tmpl = template({"app": "other", "tier": "web"})
+    expected = {
+        "spec.template.metadata.labels": (
+            'Invalid value: {"app": "other", "tier": "web"}: '
+            "`selector` does not match template `labels`"
+        )
+    }
+    assert rs_errors(replicaset(tmpl=tmpl)) == expected
+    assert d_errors(deployment(tmpl=tmpl)) == expected
+    excluded = LabelSelector(match_expressions=(req("tier", "NotIn", "web"),))
+    assert "spec.template.metadata.labels" in rs_errors(replicaset(selector=excluded, tmpl=tmpl))
+
+
+def test_selector_requirements() -> None:
+    selector = LabelSelector(
+        match_labels={"Bad Key": "ok", "app": "-bad-"},
+        match_expressions=(
+            req("app", "In"),
+            req("app", "NotIn"),
+            req("app", "Exists", "echo"),
+            req("app", "DoesNotExist", "echo"),
+            req("-key", "Exists"),
+            req("app", "In", "echo", "not valid"),
+        ),
+    )
+    found = rs_errors(replicaset(selector=selector))
+    path = "spec.selector.matchExpressions"
+    in_message = "Required value: must be specified when `operator` is 'In' or 'NotIn'"
+    exists_message = "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'"
+    assert found[f"{path}[0].values"] == in_message
+    assert found[f"{path}[1].values"] == in_message
+    assert found[f"{path}[2].values"] == exists_message
+    assert found[f"{path}[3].values"] == exists_message
+    assert found[f"{path}[4].key"].startswith('Invalid value: "-key": name part must consist')
+    assert found[f"{path}[5].values[1]"].startswith(
+        'Invalid value: "not valid": a valid label must be an empty string'
+    )
+    label_messages = [
+        e.message
+        for e in validate_replicaset(replicaset(selector=selector))
+        if e.path == "spec.selector.matchLabels"
+    ]
+    assert [m.split(":")[1] for m in label_messages] == [' "Bad Key"', ' "-bad-"']
+    # An unsound selector does not also report a mismatch: its own errors say it all.
+    assert "spec.template.metadata.labels" not in found
+
+
+def test_negative_counts() -> None:
+    found = d_errors(
+        deployment(
+            replicas=-1,
+            min_ready_seconds=-1,
+            revision_history_limit=-1,
+            progress_deadline_seconds=-5,
+        )
+    )
+    negative = "must be greater than or equal to 0"
+    assert found["spec.replicas"] == f"Invalid value: -1: {negative}"
+    assert found["spec.minReadySeconds"] == f"Invalid value: -1: {negative}"
+    assert found["spec.revisionHistoryLimit"] == f"Invalid value: -1: {negative}"
+    messages = [
+        e.message
+        for e in validate_deployment(deployment(progress_deadline_seconds=-5))
+        if e.path == "spec.progressDeadlineSeconds"
+    ]
+    assert messages == [
+        f"Invalid value: -5: {negative}",
+        "Invalid value: -5: must be greater than minReadySeconds",
+    ]
+    found = rs_errors(replicaset(replicas=-2, min_ready_seconds=-3))
+    assert found == {
+        "spec.replicas": f"Invalid value: -2: {negative}",
+        "spec.minReadySeconds": f"Invalid value: -3: {negative}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("min_ready", "deadline", "ok"), [(0, 1, True), (0, 0, False), (30, 30, False), (30, 31, True)]
+)
+def test_progress_deadline_must_exceed_min_ready(min_ready: int, deadline: int, ok: bool) -> None:
+    found = d_errors(deployment(min_ready_seconds=min_ready, progress_deadline_seconds=deadline))
+    assert (found == {}) is ok
+    if not ok:
+        assert found == {
+            "spec.progressDeadlineSeconds": (
+                f"Invalid value: {deadline}: must be greater than minReadySeconds"
+            )
+        }
+
+
+def pct(value: int) -> IntOrPercent:
+    return IntOrPercent(value, percent=True)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        (DeploymentStrategy(), {}),
+        (DeploymentStrategy(StrategyType.RECREATE), {}),
+        (
+            DeploymentStrategy(StrategyType.RECREATE, RollingUpdate()),
+            {
+                "spec.strategy.rollingUpdate": (
+                    "Forbidden: may not be specified when strategy `type` is 'Recreate'"
+                )
+            },
+        ),
+        (DeploymentStrategy(rolling_update=RollingUpdate(IntOrPercent(1), IntOrPercent(0))), {}),
+        (DeploymentStrategy(rolling_update=RollingUpdate(pct(0), pct(100))), {}),
+        (DeploymentStrategy(rolling_update=RollingUpdate(pct(200), pct(0))), {}),
+        (
+            DeploymentStrategy(rolling_update=RollingUpdate(IntOrPercent(0), IntOrPercent(0))),
+            {
+                "spec.strategy.rollingUpdate.maxUnavailable": (
+                    "Invalid value: 0: may not be 0 when `maxSurge` is 0"
+                )
+            },
+        ),
+        (
+            DeploymentStrategy(rolling_update=RollingUpdate(pct(0), pct(0))),
+            {
+                "spec.strategy.rollingUpdate.maxUnavailable": (
+                    'Invalid value: "0%": may not be 0 when `maxSurge` is 0'
+                )
+            },
+        ),
+        (
+            DeploymentStrategy(rolling_update=RollingUpdate(pct(10), pct(101))),
+            {
+                "spec.strategy.rollingUpdate.maxUnavailable": (
+                    'Invalid value: "101%": must not be greater than 100%'
+                )
+            },
+        ),
+        (
+            DeploymentStrategy(rolling_update=RollingUpdate(IntOrPercent(-1), IntOrPercent(-2))),
+            {
+                "spec.strategy.rollingUpdate.maxSurge": (
+                    "Invalid value: -1: must be greater than or equal to 0"
+                ),
+                "spec.strategy.rollingUpdate.maxUnavailable": (
+                    "Invalid value: -2: must be greater than or equal to 0"
+                ),
+            },
+        ),
+    ],
+)
+def test_strategy(strategy: DeploymentStrategy, expected: dict[str, str]) -> None:
+    assert d_errors(deployment(strategy=strategy)) == expected
+
+
+def test_template_is_validated_like_a_pod() -> None:
+    tmpl = PodTemplateSpec(
+        metadata=TemplateMeta(
+            labels={"app": "echo", "bad key": "v"},
+            annotations={"a": "x" * 300_000},
+        ),
+        spec=PodSpec(
+            containers=(container(), container(image="", ports=(ContainerPort(0),))),
+            hostname="Not_A_Label",
+            termination_grace_period_seconds=-1,
+            volumes=(Volume("none"),),
+        ),
+    )
+    found = rs_errors(replicaset(tmpl=tmpl))
+    assert set(found) == {
+        "spec.template.metadata.labels",
+        "spec.template.metadata.annotations",
+        "spec.template.spec.hostname",
+        "spec.template.spec.terminationGracePeriodSeconds",
+        "spec.template.spec.volumes[0]",
+        "spec.template.spec.containers[1].name",
+        "spec.template.spec.containers[1].image",
+        "spec.template.spec.containers[1].ports[0].containerPort",
+    }
+    assert found["spec.template.spec.containers[1].name"] == 'Duplicate value: "web"'
+    assert found["spec.template.metadata.annotations"] == (
+        "Too long: must have at most 262144 bytes"
+    )
+    # The same spec in a Pod gives the same messages, under `spec`.
+    pod_found = errors(Pod(metadata=ObjectMeta(name="web"), spec=tmpl.spec))
+    assert {k.replace("spec.", "spec.template.spec.", 1): v for k, v in pod_found.items()} == {
+        k: v for k, v in found.items() if k.startswith("spec.template.spec")
+    }
+
+
+def test_empty_template_containers() -> None:
+    found = d_errors(deployment(tmpl=template(containers=())))
+    assert found == {"spec.template.spec.containers": "Required value"}
+
+
+def test_workload_errors_in_document_order() -> None:
+    rs = replicaset(
+        name="Bad",
+        replicas=-1,
+        selector=LabelSelector(match_labels={"app": "x"}),
+        tmpl=template(containers=(container(image=""),)),
+    )
+    assert [e.path for e in validate_replicaset(rs)] == [
+        "metadata.name",
+        "spec.replicas",
+        "spec.template.metadata.labels",
+        "spec.template.spec.containers[0].image",
     ]
