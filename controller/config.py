@@ -81,6 +81,38 @@ class NodeSettings:
 
 
 @attrs.frozen
+class WatchSettings:
+    """How the manifests folder is watched, and how much one change may take away at once."""
+
+    debounce_seconds: float = 0.2
+    """A change is applied once no file event arrived for this long (seconds): editors and `cp`
+    write a file in several steps, and a rescan per step would apply half-written files."""
+    max_delay_seconds: float = 2.0
+    """Cap of the debounce (seconds): a file written without pause is still applied this often."""
+    rescan_seconds: float = 30.0
+    """Full rescan of the folder (seconds) whatever the events said: events are hints and can be
+    lost (inotify overflow, network file systems); the rescan is the truth."""
+    hold_seconds: float = 30.0
+    """How long (seconds) an emptied file, a vanished or unreadable folder, or a mass deletion is
+    held back and reported before it is applied: long enough to notice and undo a mistake."""
+    max_deletion_fraction: float = 0.5
+    """A change removing more than this share of all declared pods at once (a Pod counts 1, a
+    ReplicaSet or Deployment its replicas) is held for `hold_seconds`; 0.5 is "more than half"."""
+    poll_seconds: float = 1.0
+    """Period (seconds) of the check that the folder exists and is still the one watched (created
+    late, deleted, replaced, a link to it repointed), and of the polling observer used where
+    inotify is unavailable or out of watches."""
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 < self.debounce_seconds <= self.max_delay_seconds:
+            raise ValueError("watch: need 0 < debounce_seconds <= max_delay_seconds")
+        if min(self.rescan_seconds, self.poll_seconds) <= 0 or self.hold_seconds < 0:
+            raise ValueError("watch: rescan_seconds and poll_seconds must be positive, hold >= 0")
+        if not 0 <= self.max_deletion_fraction <= 1:
+            raise ValueError("watch: max_deletion_fraction must be between 0 and 1")
+
+
+@attrs.frozen
 class Settings:
     manifests_dir: str
     nodes: tuple[NodeSettings, ...]
