@@ -19,31 +19,35 @@ from controller.config import Settings
 from controller.engine.engine import Engine
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import SystemClock
-from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName
 from controller.runtime.docker import DockerRuntime
-from controller.source.loader import load_directory
+from controller.source.loader import LoadResult, load_directory
 
 log = logging.getLogger("podyard")
 
 
-def load_desired(directory: Path) -> list[DesiredPod]:
-    """Pods declared in the folder; every refused document is logged with file, line and field."""
+def load_folder(directory: Path) -> LoadResult:
+    """Everything declared in the folder; every refused document is logged with file, line and
+    field, and kept out."""
     result = load_directory(directory)
     for error in result.errors:
         if error.ignored:
             log.warning("%s", error)
         else:
             log.error("manifest refused: %s", error)
-    for loaded in result.objects:
-        if loaded.kind != "Pod":
-            log.warning(
-                "%s:%d: %s is valid but not run by this version yet",
-                loaded.file,
-                loaded.line,
-                loaded.key,
-            )
-    return [desired_from_pod(loaded.pod, source=str(loaded.file)) for loaded in result.pods]
+    for loaded in result.deployments:
+        log.warning(
+            "%s:%d: %s is valid but not run by this version yet",
+            loaded.file,
+            loaded.line,
+            loaded.key,
+        )
+    return result
+
+
+def apply_folder(engine: Engine, result: LoadResult) -> None:
+    engine.set_desired(desired_from_pod(p.pod, source=str(p.file)) for p in result.pods)
+    engine.set_replicasets((r.replicaset, str(r.file)) for r in result.replicasets)
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -78,9 +82,9 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     log.info("API listening on http://%s:%d", settings.api.listen_host, settings.api.listen_port)
     try:
         manifests = Path(settings.manifests_dir)
-        desired = load_desired(manifests)
-        log.info("loaded %d pod(s) from %s", len(desired), manifests)
-        engine.set_desired(desired)
+        folder = load_folder(manifests)
+        log.info("loaded %d object(s) from %s", len(folder.objects), manifests)
+        apply_folder(engine, folder)
         await engine.start()
         started.set()
         log.info("controller started on node(s): %s", ", ".join(engine.runtimes))

@@ -18,6 +18,7 @@ from controller.engine.nodes import NodeRegistry
 from controller.engine.pleg import NodeWatcher
 from controller.engine.ports import Clock, ContainerRuntime
 from controller.engine.reconciler import PodReconciler, new_pod_uid
+from controller.engine.replicasets import ReplicaSetController
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache
 from controller.engine.tasks import cancel_all, spawn
 from controller.engine.workqueue import QueueShutDown, WorkQueue
@@ -25,8 +26,12 @@ from controller.model.desired import DesiredPod
 from controller.model.errors import RuntimeFailure
 from controller.model.meta import NodeName, PodKey, PodUid
 from controller.model.status import PodView
+from controller.model.workloads import ReplicaSet
 
 log = logging.getLogger(__name__)
+
+WORKLOAD_WORKERS = 2
+"""ReplicaSet syncs at once: they only touch memory, so two keep up with any folder."""
 
 MAX_CHANGING_PASSES = 25
 """Consecutive passes that changed the engine before a key is slowed down: a guard against a plan
@@ -85,6 +90,9 @@ class Engine:
             )
             for r in self.runtimes.values()
         ]
+        self.replicasets = ReplicaSetController(
+            self.desired, self.cache, self.reconciler.views, self.queue.add, clock
+        )
         self._changing: dict[PodKey, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.reconciles_total = 0
@@ -101,8 +109,11 @@ class Engine:
                 )
             self._tasks.append(spawn(f"relist:{node}", watcher.relist_forever()))
             self._tasks.append(spawn(f"events:{node}", watcher.watch_events()))
+        self.replicasets.restore_owned_pods()
         for number in range(self.settings.workers):
             self._tasks.append(spawn(f"worker:{number}", self._worker()))
+        for number in range(WORKLOAD_WORKERS):
+            self._tasks.append(spawn(f"replicaset-worker:{number}", self._replicaset_worker()))
         for key in self.desired.keys() | self.cache.keys():
             self.queue.add(key)
 
@@ -127,6 +138,7 @@ class Engine:
 
     async def stop(self) -> None:
         self.queue.shut_down()
+        self.replicasets.queue.shut_down()
         await cancel_all(self._tasks)
         self._tasks.clear()
         for runtime in self.runtimes.values():
@@ -157,6 +169,30 @@ class Engine:
                 await self._process(key)
             finally:
                 self.queue.done(key)
+                self.replicasets.pod_changed(key)
+
+    async def _replicaset_worker(self) -> None:
+        queue = self.replicasets.queue
+        while True:
+            try:
+                key = await queue.get()
+            except QueueShutDown:
+                return
+            try:
+                again = await self.replicasets.reconcile(key)
+            except Exception:
+                delay = queue.add_rate_limited(key)
+                log.exception("sync of %s failed (retry in %.2fs)", key, delay)
+            else:
+                queue.forget(key)
+                if again is not None:
+                    queue.add_after(key, again)
+            finally:
+                queue.done(key)
+
+    def set_replicasets(self, items: Iterable[tuple[ReplicaSet, str]]) -> None:
+        """The folder's ReplicaSets, each with the file it came from."""
+        self.replicasets.set_declared("", items)
 
     async def _process(self, key: PodKey) -> None:
         self.reconciles_total += 1

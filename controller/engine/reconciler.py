@@ -13,7 +13,7 @@ It also renders status views for the API, from the same snapshots and the same p
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
@@ -106,11 +106,13 @@ class PodReconciler:
         await self._executor.apply(plan)
         return Outcome.requeue_now()
 
-    def views(self) -> list[PodView]:
-        """Every pod the API should show: declared ones, and undeclared ones still terminating."""
+    def views(self, keys: Iterable[PodKey] | None = None) -> list[PodView]:
+        """Every pod the API should show (or those of `keys`): declared ones, and undeclared ones
+        still terminating."""
         now = self._clock.now()
         views = []
-        for key in sorted(self._desired.keys() | self._cache.keys()):
+        wanted = self._desired.keys() | self._cache.keys() if keys is None else set(keys)
+        for key in sorted(wanted):
             desired = self._desired.get(key)
             instances = group_instances(self._cache.containers_for(key))
             current = self._current(desired, instances)
@@ -135,6 +137,7 @@ class PodReconciler:
                     ),
                     created_at=current.created_at if current else None,
                     deleting=desired is None,
+                    owner=shown.owner or _observed_owner(current),
                 )
             )
         return views
@@ -147,6 +150,12 @@ class PodReconciler:
             matching = [i for i in instances if i.spec_hash == desired.spec_hash]
             return matching[-1] if matching else None
         return instances[-1]
+
+
+def _observed_owner(instance: Instance | None) -> str:
+    if instance is None:
+        return ""
+    return next((c.identity.owner for c in instance.all_containers()), "")
 
 
 def _undeclared(key: PodKey, instance: Instance | None) -> DesiredPod | None:

@@ -82,6 +82,14 @@ class ObservedCache:
         keys = {c.pod.key for node in self._containers.values() for c in node.values()}
         return keys | {v.pod.key for node in self._volumes.values() for v in node.values()}
 
+    def keys_owned_by(self, owner: str) -> set[PodKey]:
+        return {
+            c.pod.key
+            for node in self._containers.values()
+            for c in node.values()
+            if c.identity.owner == owner
+        }
+
     def get(self, node: NodeName, container_id: ContainerId) -> ObservedContainer | None:
         return self._containers[node].get(container_id)
 

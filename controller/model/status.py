@@ -115,3 +115,5 @@ class PodView:
     status: PodStatus
     created_at: float | None = None
     deleting: bool = False
+    owner: str = ""
+    """The controller that made the pod (`ReplicaSet/web`), or "" for a pod declared directly."""
