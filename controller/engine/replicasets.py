@@ -42,6 +42,7 @@ from controller.model.workload_status import (
     OwnerRef,
     PodSummary,
     ReplicaSetStatus,
+    ReplicaSetView,
     deletion_cost,
 )
 from controller.model.workloads import ReplicaSet
@@ -185,6 +186,19 @@ class ReplicaSetController:
             if restored is not None:
                 self._desired.put(restored)
             self.queue.add(rs_key(key.namespace, ref.name))
+
+    def views(self) -> list[ReplicaSetView]:
+        return [
+            ReplicaSetView(
+                replicaset=entry.rs,
+                status=self.status.get(key, ReplicaSetStatus()),
+                uid=entry.uid,
+                generation=entry.generation,
+                owner=entry.owner,
+                source=entry.source,
+            )
+            for key, entry in sorted(self.declared.items())
+        ]
 
     # -- the sync --------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from controller.model.status import PodPhase
-from controller.model.workloads import PodTemplateSpec, ReplicaSet
+from controller.model.workloads import Deployment, PodTemplateSpec, ReplicaSet
 
 POD_TEMPLATE_HASH_LABEL = "pod-template-hash"
 """Label a Deployment adds to its ReplicaSets' selector, template and pods (Kubernetes' name)."""
@@ -288,3 +288,28 @@ class Expectations:
         return attrs.evolve(
             self, creates=self.creates - set(created), deletes=self.deletes - set(deleted)
         )
+
+
+@attrs.frozen
+class ReplicaSetView:
+    """A ReplicaSet as the API shows it."""
+
+    replicaset: ReplicaSet
+    status: ReplicaSetStatus
+    uid: str
+    generation: int
+    owner: str = ""
+    """`Deployment/<name>` for a Deployment's ReplicaSet, "" when declared in the folder."""
+    source: str = ""
+
+
+@attrs.frozen
+class DeploymentView:
+    """A Deployment as the API shows it."""
+
+    deployment: Deployment
+    status: DeploymentStatus
+    uid: str
+    generation: int
+    revision: int = 0
+    source: str = ""
