@@ -19,35 +19,62 @@ from controller.config import Settings
 from controller.engine.engine import Engine
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import SystemClock
+from controller.engine.tasks import cancel_all, spawn
 from controller.model.meta import NodeName
 from controller.runtime.docker import DockerRuntime
-from controller.source.loader import LoadResult, load_directory
+from controller.source.snapshot import Hold
+from controller.source.watcher import DesiredSnapshot, FolderSource
 
 log = logging.getLogger("podyard")
 
 
-def load_folder(directory: Path) -> LoadResult:
-    """Everything declared in the folder; every refused document is logged with file, line and
-    field, and kept out."""
-    result = load_directory(directory)
-    for error in result.errors:
-        if error.ignored:
-            log.warning("%s", error)
-        else:
-            log.error("manifest refused: %s", error)
-    for loaded in result.deployments:
-        log.warning(
-            "%s:%d: %s is valid but not run by this version yet",
-            loaded.file,
-            loaded.line,
-            loaded.key,
-        )
-    return result
+class FolderApplier:
+    """Maps each published folder snapshot into the engine and logs what changed.
 
+    Until the folder has been read once, nothing is applied and the engine does not start: a
+    controller that cannot see its folder must not conclude that every pod should go.
+    """
 
-def apply_folder(engine: Engine, result: LoadResult) -> None:
-    engine.set_desired(desired_from_pod(p.pod, source=str(p.file)) for p in result.pods)
-    engine.set_replicasets((r.replicaset, str(r.file)) for r in result.replicasets)
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._errors: set[str] = set()
+        self._holds: set[Hold] = set()
+        self._warned_kinds: set[str] = set()
+        self.ready = asyncio.Event()
+
+    def __call__(self, snapshot: DesiredSnapshot) -> None:
+        self._log(snapshot)
+        if not self.ready.is_set() and any(e.file == Path(".") for e in snapshot.errors):
+            return  # the folder itself is missing or unreadable: wait, change nothing
+        pods = [o for o in snapshot.objects if o.kind == "Pod"]
+        replicasets = [o for o in snapshot.objects if o.kind == "ReplicaSet"]
+        self._engine.set_desired(desired_from_pod(o.pod, source=str(o.file)) for o in pods)
+        self._engine.set_replicasets((o.replicaset, str(o.file)) for o in replicasets)
+        for loaded in snapshot.objects:
+            if loaded.kind == "Deployment" and str(loaded.key) not in self._warned_kinds:
+                self._warned_kinds.add(str(loaded.key))
+                log.warning(
+                    "%s:%d: %s is valid but not run by this version yet",
+                    loaded.file,
+                    loaded.line,
+                    loaded.key,
+                )
+        self.ready.set()
+
+    def _log(self, snapshot: DesiredSnapshot) -> None:
+        """Each problem once when it appears and once when it is gone; holds when they change."""
+        errors = {str(e): e for e in snapshot.errors}
+        for text, error in errors.items():
+            if text not in self._errors:
+                (log.warning if error.ignored else log.error)("manifest: %s", text)
+        for text in sorted(self._errors - errors.keys()):
+            log.info("manifest problem resolved: %s", text)
+        self._errors = set(errors)
+        holds = set(snapshot.holds)
+        if holds != self._holds:
+            for notice in snapshot.notices:
+                log.warning("held back: %s", notice)
+        self._holds = holds
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -68,6 +95,20 @@ def build_engine(settings: Settings) -> Engine:
     )
 
 
+async def _wait_for_folder(ready: asyncio.Event, stop: asyncio.Event, folder: str) -> bool:
+    """True once the folder was read; False if asked to stop first. Logs every 10 s meanwhile."""
+    while not ready.is_set():
+        waiters = [asyncio.ensure_future(ready.wait()), asyncio.ensure_future(stop.wait())]
+        await asyncio.wait(waiters, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        if stop.is_set():
+            return False
+        if not ready.is_set():
+            log.warning("waiting for the manifests folder %s; pods are left as they are", folder)
+    return True
+
+
 async def run_controller(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -80,11 +121,12 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port)
     await site.start()
     log.info("API listening on http://%s:%d", settings.api.listen_host, settings.api.listen_port)
+    applier = FolderApplier(engine)
+    folder = FolderSource(Path(settings.manifests_dir), settings.watch, applier)
+    watching = spawn("folder", folder.run())
     try:
-        manifests = Path(settings.manifests_dir)
-        folder = load_folder(manifests)
-        log.info("loaded %d object(s) from %s", len(folder.objects), manifests)
-        apply_folder(engine, folder)
+        if not await _wait_for_folder(applier.ready, stop, settings.manifests_dir):
+            return
         await engine.start()
         started.set()
         log.info("controller started on node(s): %s", ", ".join(engine.runtimes))
@@ -93,5 +135,6 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+        await cancel_all([watching])
         await runner.cleanup()
         await engine.stop()

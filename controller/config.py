@@ -121,3 +121,4 @@ class Settings:
     runtime: RuntimeSettings = RuntimeSettings()
     engine: EngineSettings = EngineSettings()
     api: ApiSettings = ApiSettings()
+    watch: WatchSettings = WatchSettings()
