@@ -34,6 +34,7 @@ from controller.config import (
     NodeSettings,
     RuntimeSettings,
     Settings,
+    WatchSettings,
 )
 
 DEFAULT_LISTEN = "127.0.0.1:9180"
@@ -92,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--backoff-reset", type=_seconds, default=BackoffSettings().reset_after_seconds
     )
+    run.add_argument(
+        "--hold-seconds",
+        type=_seconds,
+        default=WatchSettings().hold_seconds,
+        help="how long an emptied file, a vanished folder or a mass deletion is held back",
+    )
+    run.add_argument("--rescan-interval", type=_seconds, default=WatchSettings().rescan_seconds)
     run.add_argument("--log-level", default=os.environ.get("PODYARD_LOG_LEVEL", "INFO"))
 
     get = sub.add_parser("get", help="list objects from a running controller")
@@ -121,6 +129,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             pause_image=args.pause_image, relist_interval_seconds=args.relist_interval
         ),
         api=ApiSettings(listen_host=host, listen_port=port),
+        watch=WatchSettings(hold_seconds=args.hold_seconds, rescan_seconds=args.rescan_interval),
     )
 
 

@@ -35,3 +35,51 @@ def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text)
     return path
+
+
+def replicaset_yaml(
+    name: str,
+    replicas: int,
+    *,
+    command: str = IDLE,
+    restart_policy: str = "Always",
+    host_path: str | None = None,
+) -> str:
+    volume = (
+        f"""
+      volumes:
+        - name: shared
+          hostPath:
+            path: {host_path}"""
+        if host_path
+        else ""
+    )
+    mount = (
+        """
+          volumeMounts:
+            - name: shared
+              mountPath: /shared"""
+        if host_path
+        else ""
+    )
+    return f"""apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: {name}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+    spec:
+      restartPolicy: {restart_policy}
+      terminationGracePeriodSeconds: 2{volume}
+      containers:
+        - name: main
+          image: {DEMO_IMAGE}
+          command: ["sh", "-c", {command!r}]{mount}
+"""
