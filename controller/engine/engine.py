@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from controller.config import BackoffSettings, EngineSettings, ImagePullSettings, RuntimeSettings
+from controller.engine.deployments import DeploymentController
 from controller.engine.executor import Executor, PlanAborted
 from controller.engine.nodes import NodeRegistry
 from controller.engine.pleg import NodeWatcher
@@ -24,9 +25,9 @@ from controller.engine.tasks import cancel_all, spawn
 from controller.engine.workqueue import QueueShutDown, WorkQueue
 from controller.model.desired import DesiredPod
 from controller.model.errors import RuntimeFailure
-from controller.model.meta import NodeName, PodKey, PodUid
+from controller.model.meta import NodeName, ObjectKey, PodKey, PodUid
 from controller.model.status import PodView
-from controller.model.workloads import ReplicaSet
+from controller.model.workloads import Deployment, ReplicaSet
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class Engine:
         self.replicasets = ReplicaSetController(
             self.desired, self.cache, self.reconciler.views, self.queue.add, clock
         )
+        self.deployments = DeploymentController(self.replicasets, self.desired, self.cache, clock)
         self._changing: dict[PodKey, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.reconciles_total = 0
@@ -110,10 +112,14 @@ class Engine:
             self._tasks.append(spawn(f"relist:{node}", watcher.relist_forever()))
             self._tasks.append(spawn(f"events:{node}", watcher.watch_events()))
         self.replicasets.restore_owned_pods()
+        self.deployments.recover()
         for number in range(self.settings.workers):
             self._tasks.append(spawn(f"worker:{number}", self._worker()))
         for number in range(WORKLOAD_WORKERS):
-            self._tasks.append(spawn(f"replicaset-worker:{number}", self._replicaset_worker()))
+            worker = self._workload_worker(self.replicasets.queue, self.replicasets.reconcile)
+            self._tasks.append(spawn(f"replicaset-worker:{number}", worker))
+        worker = self._workload_worker(self.deployments.queue, self.deployments.reconcile)
+        self._tasks.append(spawn("deployment-worker", worker))
         for key in self.desired.keys() | self.cache.keys():
             self.queue.add(key)
 
@@ -139,6 +145,7 @@ class Engine:
     async def stop(self) -> None:
         self.queue.shut_down()
         self.replicasets.queue.shut_down()
+        self.deployments.queue.shut_down()
         await cancel_all(self._tasks)
         self._tasks.clear()
         for runtime in self.runtimes.values():
@@ -171,15 +178,19 @@ class Engine:
                 self.queue.done(key)
                 self.replicasets.pod_changed(key)
 
-    async def _replicaset_worker(self) -> None:
-        queue = self.replicasets.queue
+    async def _workload_worker(
+        self,
+        queue: WorkQueue[ObjectKey],
+        reconcile: Callable[[ObjectKey], Awaitable[float | None]],
+    ) -> None:
+        """ReplicaSets and Deployments: sync, then look again when asked or on error."""
         while True:
             try:
                 key = await queue.get()
             except QueueShutDown:
                 return
             try:
-                again = await self.replicasets.reconcile(key)
+                again = await reconcile(key)
             except Exception:
                 delay = queue.add_rate_limited(key)
                 log.exception("sync of %s failed (retry in %.2fs)", key, delay)
@@ -189,6 +200,10 @@ class Engine:
                     queue.add_after(key, again)
             finally:
                 queue.done(key)
+
+    def set_deployments(self, items: Iterable[tuple[Deployment, str]]) -> None:
+        """The folder's Deployments, each with the file it came from."""
+        self.deployments.set_declared(items)
 
     def set_replicasets(self, items: Iterable[tuple[ReplicaSet, str]]) -> None:
         """The folder's ReplicaSets, each with the file it came from."""

@@ -67,6 +67,7 @@ class DeclaredReplicaSet:
     uid: str
     owner: str = ""
     """Who declared it: "" for the folder, `Deployment/<name>` for a Deployment's."""
+    created_at: float = 0.0
 
     @property
     def key(self) -> ObjectKey:
@@ -125,6 +126,8 @@ class ReplicaSetController:
         self.status: dict[ObjectKey, ReplicaSetStatus] = {}
         self._expectations: dict[ObjectKey, Expectations] = {}
         self._owners: dict[PodKey, ObjectKey] = {}
+        self.on_synced: Callable[[DeclaredReplicaSet], None] = lambda entry: None
+        """Called after each sync of a live ReplicaSet (its owner Deployment looks again)."""
 
     # -- inputs --------------------------------------------------------------------------------
 
@@ -144,7 +147,10 @@ class ReplicaSetController:
                 continue
             spec_hash = workload_spec_hash(rs)
             generation = 1 if held is None else held.generation + (held.spec_hash != spec_hash)
-            new[key] = DeclaredReplicaSet(rs, source, generation, spec_hash, object_uid(key), owner)
+            created_at = self._clock.now() if held is None else held.created_at
+            new[key] = DeclaredReplicaSet(
+                rs, source, generation, spec_hash, object_uid(key), owner, created_at
+            )
         old = {k: v for k, v in self.declared.items() if v.owner == owner}
         for key in old.keys() - new.keys():
             del self.declared[key]
@@ -228,7 +234,10 @@ class ReplicaSetController:
             previous=self.status.get(key),
             generation=entry.generation,
         )
+        previous = self.status.get(key)
         self.status[key] = plan.status
+        if previous != plan.status:
+            self.on_synced(entry)
         if plan.wait:
             return plan.requeue_after or 1.0
         created = [self._create_pod(entry) for _ in range(plan.create)]
