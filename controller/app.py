@@ -22,6 +22,7 @@ from controller.engine.ports import SystemClock
 from controller.engine.tasks import cancel_all, spawn
 from controller.model.meta import NodeName
 from controller.runtime.docker import DockerRuntime
+from controller.source.loader import LoadedObject
 from controller.source.snapshot import Hold
 from controller.source.watcher import DesiredSnapshot, FolderSource
 
@@ -39,26 +40,19 @@ class FolderApplier:
         self._engine = engine
         self._errors: set[str] = set()
         self._holds: set[Hold] = set()
-        self._warned_kinds: set[str] = set()
         self.ready = asyncio.Event()
 
     def __call__(self, snapshot: DesiredSnapshot) -> None:
         self._log(snapshot)
         if not self.ready.is_set() and any(e.file == Path(".") for e in snapshot.errors):
             return  # the folder itself is missing or unreadable: wait, change nothing
-        pods = [o for o in snapshot.objects if o.kind == "Pod"]
-        replicasets = [o for o in snapshot.objects if o.kind == "ReplicaSet"]
-        self._engine.set_desired(desired_from_pod(o.pod, source=str(o.file)) for o in pods)
-        self._engine.set_replicasets((o.replicaset, str(o.file)) for o in replicasets)
-        for loaded in snapshot.objects:
-            if loaded.kind == "Deployment" and str(loaded.key) not in self._warned_kinds:
-                self._warned_kinds.add(str(loaded.key))
-                log.warning(
-                    "%s:%d: %s is valid but not run by this version yet",
-                    loaded.file,
-                    loaded.line,
-                    loaded.key,
-                )
+
+        def of(kind: str) -> list[LoadedObject]:
+            return [o for o in snapshot.objects if o.kind == kind]
+
+        self._engine.set_desired(desired_from_pod(o.pod, source=str(o.file)) for o in of("Pod"))
+        self._engine.set_replicasets((o.replicaset, str(o.file)) for o in of("ReplicaSet"))
+        self._engine.set_deployments((o.deployment, str(o.file)) for o in of("Deployment"))
         self.ready.set()
 
     def _log(self, snapshot: DesiredSnapshot) -> None:
@@ -116,7 +110,13 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         loop.add_signal_handler(signum, stop.set)
     engine = build_engine(settings)
     started = asyncio.Event()
-    runner = web.AppRunner(make_app(engine.pod_views, started.is_set), access_log=None)
+    app = make_app(
+        engine.pod_views,
+        started.is_set,
+        replicasets=engine.replicasets.views,
+        deployments=engine.deployments.views,
+    )
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port)
     await site.start()

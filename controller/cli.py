@@ -1,11 +1,13 @@
 """The `podyard` command: run the controller, read its state, prepare local images.
 
     podyard run --manifests DIR [--listen 127.0.0.1:9180] [--pause-image REF] [backoff flags]
-    podyard get pods [-n NS | -A] [-o wide|json|yaml] [--server URL]
+    podyard get pods|replicasets|deployments [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
+    podyard validate PATH [PATH...]
     podyard images build [--demo]
 
 `get` reads the controller's HTTP API (the same JSON a Kubernetes client gets), so it works against a
-controller started anywhere, and prints kubectl's familiar table.
+controller started anywhere, and prints kubectl's familiar tables. `validate` checks manifest files
+and folders exactly as the controller loads them, without a controller or Docker.
 """
 
 from __future__ import annotations
@@ -21,12 +23,27 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import attrs
 import yaml
 
 from controller import __version__
-from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row, render
+from controller.api.responses import RowMaker
+from controller.api.tables import (
+    DEPLOYMENT_COLUMNS,
+    DEPLOYMENT_WIDE_COLUMNS,
+    POD_COLUMNS,
+    REPLICASET_COLUMNS,
+    REPLICASET_WIDE_COLUMNS,
+    WIDE_COLUMNS,
+    deployment_row,
+    pod_row,
+    render,
+    replicaset_row,
+)
 from controller.app import run_controller
 from controller.config import (
     ApiSettings,
@@ -36,9 +53,45 @@ from controller.config import (
     Settings,
     WatchSettings,
 )
+from controller.model.meta import ObjectKey
+from controller.source.loader import LoadedObject, ManifestError, load_directory, load_file
 
 DEFAULT_LISTEN = "127.0.0.1:9180"
 DEFAULT_SERVER = "http://127.0.0.1:9180"
+
+
+@attrs.frozen
+class Resource:
+    """A kind `podyard get` reads: where the API serves it and how its table looks."""
+
+    plural: str
+    api_path: str
+    columns: tuple[str, ...]
+    wide_columns: tuple[str, ...]
+    row: RowMaker
+
+
+PODS = Resource("pods", "/api/v1", POD_COLUMNS, WIDE_COLUMNS, pod_row)
+REPLICASETS = Resource(
+    "replicasets",
+    "/apis/apps/v1",
+    REPLICASET_COLUMNS,
+    REPLICASET_WIDE_COLUMNS,
+    replicaset_row,
+)
+DEPLOYMENTS = Resource(
+    "deployments",
+    "/apis/apps/v1",
+    DEPLOYMENT_COLUMNS,
+    DEPLOYMENT_WIDE_COLUMNS,
+    deployment_row,
+)
+RESOURCES = {
+    **dict.fromkeys(("pods", "pod", "po"), PODS),
+    **dict.fromkeys(("replicasets", "replicaset", "rs"), REPLICASETS),
+    **dict.fromkeys(("deployments", "deployment", "deploy"), DEPLOYMENTS),
+}
+"""Every name `podyard get` accepts (kubectl's plural, singular and short names)."""
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -103,12 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default=os.environ.get("PODYARD_LOG_LEVEL", "INFO"))
 
     get = sub.add_parser("get", help="list objects from a running controller")
-    get.add_argument("resource", choices=["pods", "pod", "po"])
+    get.add_argument("resource", choices=list(RESOURCES))
     get.add_argument("name", nargs="?")
     get.add_argument("-n", "--namespace", default="default")
     get.add_argument("-A", "--all-namespaces", action="store_true")
     get.add_argument("-o", "--output", choices=["wide", "json", "yaml"])
     get.add_argument("--server", default=os.environ.get("PODYARD_SERVER", DEFAULT_SERVER))
+
+    validate = sub.add_parser(
+        "validate", help="check manifest files and folders (no controller or Docker needed)"
+    )
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="a manifest file or a folder")
 
     images = sub.add_parser("images", help="local images")
     images_sub = images.add_subparsers(dest="images_command", required=True)
@@ -138,7 +196,11 @@ def _fetch(url: str) -> Any:
         with urllib.request.urlopen(url, timeout=10) as response:
             return json.load(response)
     except urllib.error.HTTPError as error:
-        body = json.load(error)
+        text = error.read().decode("utf-8", "replace")
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = {"message": text.strip()}
         raise SystemExit(
             f"Error from server ({body.get('reason', error.code)}): {body.get('message', '')}"
         ) from None
@@ -146,18 +208,25 @@ def _fetch(url: str) -> Any:
         raise SystemExit(f"cannot reach the controller at {url}: {error}") from None
 
 
-def get_pods(args: argparse.Namespace) -> int:
-    base = args.server.rstrip("/")
+def get_objects(args: argparse.Namespace) -> int:
+    """`podyard get`: kubectl's table (or the JSON/YAML) of pods, ReplicaSets or Deployments."""
+    resource = RESOURCES[args.resource]
+    base = args.server.rstrip("/") + resource.api_path
     if args.name:
-        url = f"{base}/api/v1/namespaces/{args.namespace}/pods/{args.name}"
-        body = _fetch(url)
+        if args.all_namespaces:
+            print(
+                "error: a resource cannot be retrieved by name across all namespaces",
+                file=sys.stderr,
+            )
+            return 1
+        namespace, name = quote(args.namespace, safe=""), quote(args.name, safe="")
+        body = _fetch(f"{base}/namespaces/{namespace}/{resource.plural}/{name}")
         items = [body]
     else:
-        url = (
-            f"{base}/api/v1/pods"
-            if args.all_namespaces
-            else f"{base}/api/v1/namespaces/{args.namespace}/pods"
-        )
+        if args.all_namespaces:
+            url = f"{base}/{resource.plural}"
+        else:
+            url = f"{base}/namespaces/{quote(args.namespace, safe='')}/{resource.plural}"
         body = _fetch(url)
         items = body["items"]
     if args.output == "json":
@@ -167,18 +236,71 @@ def get_pods(args: argparse.Namespace) -> int:
         print(yaml.safe_dump(body, sort_keys=False), end="")
         return 0
     if not items:
-        where = "any namespace" if args.all_namespaces else f"{args.namespace} namespace"
-        print(f"No resources found in {where}.", file=sys.stderr)
+        where = "" if args.all_namespaces else f" in {args.namespace} namespace."
+        print(f"No resources found{where}", file=sys.stderr)
         return 0
     wide = args.output == "wide"
     now = time.time()
-    rows = [pod_row(p, now, wide=wide) for p in items]
-    columns = WIDE_COLUMNS if wide else POD_COLUMNS
+    rows = [resource.row(obj, now, wide=wide) for obj in items]
+    columns = resource.wide_columns if wide else resource.columns
     if args.all_namespaces:
         columns = ("NAMESPACE", *columns)
-        rows = [[p["metadata"]["namespace"], *r] for p, r in zip(items, rows, strict=True)]
+        rows = [[obj["metadata"]["namespace"], *r] for obj, r in zip(items, rows, strict=True)]
     print(render(columns, rows), end="")
     return 0
+
+
+def _duplicates(loaded: list[tuple[LoadedObject, int]]) -> tuple[int, list[ManifestError]]:
+    """Objects of one file, and its repeated declarations (the loader's rule for a folder)."""
+    first: dict[ObjectKey, LoadedObject] = {}
+    errors: list[ManifestError] = []
+    for obj, name_line in loaded:
+        winner = first.setdefault(obj.key, obj)
+        if winner is not obj:
+            key = obj.key
+            errors.append(
+                ManifestError(
+                    obj.file,
+                    name_line,
+                    "metadata.name",
+                    f"{key.kind.lower()} {key.namespace}/{key.name} is already declared in "
+                    f"{winner.file}:{winner.line}; this declaration is ignored",
+                )
+            )
+    return len(first), errors
+
+
+def check_path(path: Path) -> tuple[int, list[ManifestError]]:
+    """How many objects `path` (a file or a folder) declares validly, and its problems.
+
+    File names in the problems start with `path` as given, so they can be opened from here.
+    """
+    if path.is_dir():
+        result = load_directory(path)
+        return len(result.objects), [attrs.evolve(e, file=path / e.file) for e in result.errors]
+    if not path.exists() and not path.is_symlink():
+        return 0, [ManifestError(path, 0, "", "no such file or folder")]
+    loaded, errors = load_file(path, Path(path.name))
+    count, repeated = _duplicates(loaded)
+    return count, [attrs.evolve(e, file=path.parent / e.file) for e in [*errors, *repeated]]
+
+
+def validate_paths(args: argparse.Namespace) -> int:
+    """`podyard validate`: one line per problem, a summary; exit 1 when anything is refused."""
+    valid = problems = ignored = 0
+    for given in args.paths:
+        count, errors = check_path(Path(given))
+        valid += count
+        for error in errors:
+            if error.ignored:
+                ignored += 1
+                print(f"warning: {error}")
+            else:
+                problems += 1
+                print(error)
+    summary = f"{valid} object(s) valid, {problems} problem(s)"
+    print(summary + (f", {ignored} file(s) ignored" if ignored else ""))
+    return 1 if problems else 0
 
 
 def build_images(args: argparse.Namespace) -> int:
@@ -202,7 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(run_controller(settings_from(args)))
         return 0
     if args.command == "get":
-        return get_pods(args)
+        return get_objects(args)
+    if args.command == "validate":
+        return validate_paths(args)
     if args.command == "images":
         return build_images(args)
     return 2

@@ -50,6 +50,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from controller.model.identity import owner_reference
 from controller.model.meta import ObjectMeta
 from controller.model.pod import (
     Container,
@@ -774,7 +775,8 @@ def pod_view_to_k8s(view: PodView, *, deletion_timestamp: float | None = None) -
     """A full Kubernetes Pod object (metadata, spec, status) as `kubectl get -o json` shows it.
 
     `deletionTimestamp` is shown when `view.deleting`: `deletion_timestamp` if given, else the
-    creation time (the marker matters more than the instant).
+    creation time (the marker matters more than the instant). A pod a ReplicaSet made carries its
+    controller `ownerReferences` (see `model.identity.owner_reference`).
     """
     pod = unstructure_pod(view.pod)
     meta: dict[str, Any] = pod["metadata"]
@@ -786,6 +788,9 @@ def pod_view_to_k8s(view: PodView, *, deletion_timestamp: float | None = None) -
     if view.deleting and deleted_at is not None:
         meta["deletionTimestamp"] = rfc3339(deleted_at)
         meta["deletionGracePeriodSeconds"] = view.pod.spec.termination_grace_period_seconds
+    owner = owner_reference(view.owner, view.pod.metadata.namespace)
+    if owner is not None:
+        meta["ownerReferences"] = [owner]
     if view.node is not None:
         pod["spec"]["nodeName"] = view.node
     status = view.status

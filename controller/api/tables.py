@@ -1,8 +1,10 @@
-"""kubectl's pod table (NAME READY STATUS RESTARTS AGE), computed from Kubernetes pod JSON.
+"""kubectl's tables for pods, ReplicaSets and Deployments, computed from Kubernetes JSON.
 
-Both `podyard get pods` and the Table responses `kubectl get` asks for use these rows, so the two
-always agree. STATUS follows kubectl's printPod: the pod's reason, else its phase, overridden by the
-last container's waiting or terminated reason; `Terminating` when a deletion is under way.
+Pods: NAME READY STATUS RESTARTS AGE; ReplicaSets: NAME DESIRED CURRENT READY AGE; Deployments:
+NAME READY UP-TO-DATE AVAILABLE AGE (`-o wide` adds columns to each). Both `podyard get` and the
+Table responses `kubectl get` asks for use these rows, so the two always agree. A pod's STATUS
+follows kubectl's printPod: the pod's reason, else its phase, overridden by the last container's
+waiting or terminated reason; `Terminating` when a deletion is under way.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from typing import Any
 
 POD_COLUMNS = ("NAME", "READY", "STATUS", "RESTARTS", "AGE")
 WIDE_COLUMNS = (*POD_COLUMNS, "IP", "NODE", "NOMINATED NODE", "READINESS GATES")
+REPLICASET_COLUMNS = ("NAME", "DESIRED", "CURRENT", "READY", "AGE")
+REPLICASET_WIDE_COLUMNS = (*REPLICASET_COLUMNS, "CONTAINERS", "IMAGES", "SELECTOR")
+DEPLOYMENT_COLUMNS = ("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE")
+DEPLOYMENT_WIDE_COLUMNS = (*DEPLOYMENT_COLUMNS, "CONTAINERS", "IMAGES", "SELECTOR")
 
 JSON = dict[str, Any]
 
@@ -74,13 +80,12 @@ def pod_row(pod: JSON, now: float, *, wide: bool = False) -> list[str]:
     statuses = pod.get("status", {}).get("containerStatuses", [])
     total = len(pod.get("spec", {}).get("containers", [])) or len(statuses)
     ready = sum(1 for cs in statuses if cs.get("ready"))
-    created = parse_time(meta.get("creationTimestamp"))
     row = [
         meta.get("name", ""),
         f"{ready}/{total}",
         pod_status_text(pod),
         _restarts(pod, now),
-        human_duration(now - created) if created is not None else "<unknown>",
+        _age(meta, now),
     ]
     if wide:
         row += [
@@ -90,6 +95,71 @@ def pod_row(pod: JSON, now: float, *, wide: bool = False) -> list[str]:
             "<none>",
         ]
     return row
+
+
+def _age(meta: JSON, now: float) -> str:
+    created = parse_time(meta.get("creationTimestamp"))
+    return human_duration(now - created) if created is not None else "<unknown>"
+
+
+def format_selector(selector: JSON | None) -> str:
+    """kubectl's FormatLabelSelector: `app=web,tier in (a,b),!legacy`, sorted by key."""
+    if not selector:
+        return "<none>"
+    parts: list[tuple[str, str]] = [
+        (key, f"{key}={value}") for key, value in (selector.get("matchLabels") or {}).items()
+    ]
+    for req in selector.get("matchExpressions") or []:
+        key, op = req.get("key", ""), req.get("operator", "")
+        values = ",".join(sorted(req.get("values") or []))
+        text = {
+            "In": f"{key} in ({values})",
+            "NotIn": f"{key} notin ({values})",
+            "Exists": key,
+            "DoesNotExist": f"!{key}",
+        }.get(op, f"{key} {op} ({values})")
+        parts.append((key, text))
+    parts.sort(key=lambda part: part[0])
+    return ",".join(text for _, text in parts) or "<none>"
+
+
+def _template_columns(obj: JSON) -> list[str]:
+    spec = obj.get("spec", {})
+    containers = spec.get("template", {}).get("spec", {}).get("containers", [])
+    return [
+        ",".join(c.get("name", "") for c in containers),
+        ",".join(c.get("image", "") for c in containers),
+        format_selector(spec.get("selector")),
+    ]
+
+
+def replicaset_row(rs: JSON, now: float, *, wide: bool = False) -> list[str]:
+    """kubectl's printReplicaSet: desired (spec), current and ready (status) replicas, age."""
+    meta = rs.get("metadata", {})
+    status = rs.get("status", {})
+    row = [
+        meta.get("name", ""),
+        str(rs.get("spec", {}).get("replicas", 0)),
+        str(status.get("replicas", 0)),
+        str(status.get("readyReplicas", 0)),
+        _age(meta, now),
+    ]
+    return row + _template_columns(rs) if wide else row
+
+
+def deployment_row(deployment: JSON, now: float, *, wide: bool = False) -> list[str]:
+    """kubectl's printDeployment: ready/desired, up-to-date and available replicas, age."""
+    meta = deployment.get("metadata", {})
+    status = deployment.get("status", {})
+    desired = deployment.get("spec", {}).get("replicas", 0)
+    row = [
+        meta.get("name", ""),
+        f"{status.get('readyReplicas', 0)}/{desired}",
+        str(status.get("updatedReplicas", 0)),
+        str(status.get("availableReplicas", 0)),
+        _age(meta, now),
+    ]
+    return row + _template_columns(deployment) if wide else row
 
 
 def render(columns: tuple[str, ...], rows: list[list[str]]) -> str:

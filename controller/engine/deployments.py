@@ -60,6 +60,7 @@ class DeclaredDeployment:
     generation: int
     spec_hash: str
     uid: str
+    created_at: float = 0.0
 
     @property
     def owner(self) -> str:
@@ -96,8 +97,9 @@ class DeploymentController:
             held = self.declared.get(key)
             spec_hash = workload_spec_hash(deployment)
             generation = 1 if held is None else held.generation + (held.spec_hash != spec_hash)
+            created_at = self._clock.now() if held is None else held.created_at
             new[key] = DeclaredDeployment(
-                deployment, source, generation, spec_hash, object_uid(key)
+                deployment, source, generation, spec_hash, object_uid(key), created_at
             )
         for key in self.declared.keys() | new.keys():
             if self.declared.get(key) != new.get(key):
@@ -225,6 +227,7 @@ class DeploymentController:
                 generation=entry.generation,
                 revision=self.revision.get(key, 0),
                 source=entry.source,
+                created_at=entry.created_at or None,
             )
             for key, entry in sorted(self.declared.items())
         ]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
 from collections.abc import Callable, Iterable
 
 import attrs
@@ -35,6 +34,7 @@ from controller.engine.podfactory import (
 from controller.engine.ports import Clock
 from controller.engine.stores import DesiredStore, ObservedCache
 from controller.engine.workqueue import WorkQueue
+from controller.model import identity
 from controller.model.meta import ObjectKey, PodKey
 from controller.model.status import ConditionType, PodView
 from controller.model.workload_status import (
@@ -80,7 +80,7 @@ def rs_key(namespace: str, name: str) -> ObjectKey:
 
 def object_uid(key: ObjectKey) -> str:
     """A stable uid for a declared object (the folder has no API server to hand them out)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"podyard:{key.kind}/{key.namespace}/{key.name}"))
+    return identity.object_uid(key.kind, key.namespace, key.name)
 
 
 def summarize(view: PodView) -> PodSummary:
@@ -202,6 +202,7 @@ class ReplicaSetController:
                 generation=entry.generation,
                 owner=entry.owner,
                 source=entry.source,
+                created_at=entry.created_at or None,
             )
             for key, entry in sorted(self.declared.items())
         ]

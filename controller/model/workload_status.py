@@ -301,6 +301,8 @@ class ReplicaSetView:
     owner: str = ""
     """`Deployment/<name>` for a Deployment's ReplicaSet, "" when declared in the folder."""
     source: str = ""
+    created_at: float | None = None
+    """When the controller first held it (its creationTimestamp), if known."""
 
 
 @attrs.frozen
@@ -313,3 +315,5 @@ class DeploymentView:
     generation: int
     revision: int = 0
     source: str = ""
+    created_at: float | None = None
+    """When the controller first held it (its creationTimestamp), if known."""

@@ -83,3 +83,29 @@ spec:
           image: {DEMO_IMAGE}
           command: ["sh", "-c", {command!r}]{mount}
 """
+
+
+def deployment_yaml(name: str, replicas: int, *, version: str, image: str = DEMO_IMAGE) -> str:
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+        - name: main
+          image: {image}
+          env:
+            - name: VERSION
+              value: "{version}"
+          command: ["sh", "-c", {IDLE!r}]
+"""
