@@ -36,7 +36,7 @@ from controller.engine.stores import DesiredStore, ObservedCache
 from controller.engine.workqueue import WorkQueue
 from controller.model import identity
 from controller.model.meta import ObjectKey, PodKey
-from controller.model.status import ConditionType, PodView
+from controller.model.status import ConditionType, PodView, Waiting, WaitingReason
 from controller.model.workload_status import (
     Expectations,
     OwnerRef,
@@ -103,6 +103,29 @@ def summarize(view: PodView) -> PodSummary:
         deletion_cost=deletion_cost(meta.annotations),
         terminating=view.deleting,
     )
+
+
+CREATE_FAILURES = frozenset(
+    {
+        WaitingReason.ERR_IMAGE_PULL,
+        WaitingReason.IMAGE_PULL_BACK_OFF,
+        WaitingReason.ERR_IMAGE_NEVER_PULL,
+        WaitingReason.CREATE_CONTAINER_ERROR,
+        WaitingReason.CREATE_CONTAINER_CONFIG_ERROR,
+    }
+)
+"""Waiting reasons that mean the pod's containers could not be made: the ReplicaSet reports a
+ReplicaFailure for them, since here making a pod and making its containers are one step."""
+
+
+def creation_failure(views: Iterable[PodView]) -> str | None:
+    """The first pod whose containers cannot be created, as a ReplicaFailure message."""
+    for view in views:
+        for status in view.status.container_statuses:
+            state = status.state
+            if isinstance(state, Waiting) and state.reason in CREATE_FAILURES:
+                return f"pod {view.pod.metadata.name}: {state.reason}: {state.message}"
+    return None
 
 
 class ReplicaSetController:
@@ -209,14 +232,17 @@ class ReplicaSetController:
 
     # -- the sync --------------------------------------------------------------------------------
 
-    def owned_pods(self, key: ObjectKey) -> list[PodSummary]:
+    def owned_views(self, key: ObjectKey) -> list[PodView]:
         owner = str(OwnerRef(KIND, key.name))
         keys = {p.key for p in self._desired.owned_by(owner)} | self._cache.keys_owned_by(owner)
         return [
-            summarize(v)
+            v
             for v in self._views([k for k in keys if k.namespace == key.namespace])
             if v.owner == owner
         ]
+
+    def owned_pods(self, key: ObjectKey) -> list[PodSummary]:
+        return [summarize(v) for v in self.owned_views(key)]
 
     async def reconcile(self, key: ObjectKey) -> float | None:
         """One sync; returns when to look again (seconds), or None."""
@@ -225,15 +251,16 @@ class ReplicaSetController:
             self._delete_all(key)
             return None
         now = self._clock.now()
-        pods = self.owned_pods(key)
+        views = self.owned_views(key)
         plan = compute_replicaset_plan(
             entry.rs,
             key,
-            pods,
+            [summarize(v) for v in views],
             self._expectations.get(key),
             now,
             previous=self.status.get(key),
             generation=entry.generation,
+            create_error=creation_failure(views),
         )
         previous = self.status.get(key)
         self.status[key] = plan.status

@@ -139,3 +139,24 @@ async def test_controller_restart_restores_the_pods_without_creating_more(harnes
     assert set(harness.runtime.containers) == ids
     assert not [c for c in harness.runtime.calls if c.startswith(("create", "stop", "remove"))]
     assert all(v.status.phase is PodPhase.RUNNING for v in harness.engine.pod_views())
+
+
+async def test_pods_that_cannot_be_created_are_a_replica_failure(harness: Harness) -> None:
+    rs = replicaset(replicas=2)
+    bad = attrs.evolve(
+        rs,
+        spec=attrs.evolve(
+            rs.spec,
+            template=attrs.evolve(
+                rs.spec.template,
+                spec=PodSpec(containers=(container("c", image="localhost:5999/missing:1"),)),
+            ),
+        ),
+    )
+    await start(harness, bad)
+    status = harness.engine.replicasets.status[rs_key("default", "web")]
+    failure = status.condition("ReplicaFailure")
+    assert failure is not None
+    assert failure.status
+    assert "ErrImagePull" in failure.message or "ImagePullBackOff" in failure.message
+    assert status.replicas == 2  # the pods exist; their containers cannot be made
