@@ -6,7 +6,8 @@ For N pods of three containers (sandbox + 2), measured in the same run on a priv
   namespace, two containers joining it), 4 pods at a time (the best concurrency on 2 cores);
 - engine:   Podyard's engine in this process, from `Engine.start()` to every pod Running and ready;
 - process:  `podyard run` as a new process, from exec to the API reporting every pod Running
-            (includes interpreter start-up and the first relist).
+            (includes interpreter start-up and the first relist), one Pod file per pod;
+- rs:       the same, with one ReplicaSet of N replicas instead of N Pod files.
 
 Rounds alternate the order; the figures are medians and the ratios are against the baseline of the
 same round. Run it with `make bench` or `.venv/bin/python bench/startup.py --pods 10 50 --rounds 3`.
@@ -45,7 +46,7 @@ from tests.integration.dockerd import (  # noqa: E402
     start_private_dockerd,
 )
 from tests.integration.harness import desired_of, free_port  # noqa: E402
-from tests.integration.manifests import IDLE, pod_yaml  # noqa: E402
+from tests.integration.manifests import IDLE, pod_yaml, replicaset_yaml  # noqa: E402
 
 NODE = NodeName("bench")
 BASE_PREFIX = "podyard-test-bench-"
@@ -127,10 +128,12 @@ async def engine_in_process(docker_host: str, pods: int) -> float:
     return took
 
 
-def process(docker_host: str, pods: int, folder: Path) -> float:
+def process(docker_host: str, pods: int, folder: Path, *, replicaset: bool = False) -> float:
     for old in folder.glob("*.yaml"):
         old.unlink()
-    for i in range(pods):
+    if replicaset:
+        (folder / "rs.yaml").write_text(replicaset_yaml("p", pods, containers=2))
+    for i in range(0 if replicaset else pods):
         (folder / f"p{i}.yaml").write_text(pod_yaml(f"p{i}"))
     port = free_port()
     started = time.perf_counter()
@@ -188,12 +191,13 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             print(
-                f"{'pods':>5} {'baseline s':>11} {'engine s':>9} {'process s':>10} {'engine/base':>12} {'process/base':>13}"
+                f"{'pods':>5} {'baseline s':>11} {'engine s':>9} {'process s':>10} {'rs s':>7}"
+                f" {'engine/base':>12} {'process/base':>13} {'rs/base':>8}"
             )
             for pods in args.pods:
-                rows: list[tuple[float, float, float]] = []
+                rows: list[tuple[float, float, float, float]] = []
                 for round_ in range(args.rounds):
-                    order = ["baseline", "engine", "process"]
+                    order = ["baseline", "engine", "process", "rs"]
                     if round_ % 2:
                         order.reverse()
                     figures: dict[str, float] = {}
@@ -203,16 +207,21 @@ def main() -> int:
                         elif kind == "engine":
                             figures[kind] = asyncio.run(engine_in_process(host, pods))
                         else:
-                            figures[kind] = process(host, pods, folder)
+                            figures[kind] = process(host, pods, folder, replicaset=kind == "rs")
                         remove_test_objects(host, timeout=120)
-                    rows.append((figures["baseline"], figures["engine"], figures["process"]))
+                    rows.append(
+                        (figures["baseline"], figures["engine"], figures["process"], figures["rs"])
+                    )
                 base = statistics.median(r[0] for r in rows)
                 eng = statistics.median(r[1] for r in rows)
                 proc = statistics.median(r[2] for r in rows)
+                rs = statistics.median(r[3] for r in rows)
                 eng_ratio = statistics.median(r[1] / r[0] for r in rows)
                 proc_ratio = statistics.median(r[2] / r[0] for r in rows)
+                rs_ratio = statistics.median(r[3] / r[0] for r in rows)
                 print(
-                    f"{pods:>5} {base:>11.2f} {eng:>9.2f} {proc:>10.2f} {eng_ratio:>12.2f} {proc_ratio:>13.2f}",
+                    f"{pods:>5} {base:>11.2f} {eng:>9.2f} {proc:>10.2f} {rs:>7.2f}"
+                    f" {eng_ratio:>12.2f} {proc_ratio:>13.2f} {rs_ratio:>8.2f}",
                     flush=True,
                 )
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

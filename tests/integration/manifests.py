@@ -44,6 +44,7 @@ def replicaset_yaml(
     command: str = IDLE,
     restart_policy: str = "Always",
     host_path: str | None = None,
+    containers: int = 1,
 ) -> str:
     volume = (
         f"""
@@ -78,10 +79,15 @@ spec:
     spec:
       restartPolicy: {restart_policy}
       terminationGracePeriodSeconds: 2{volume}
-      containers:
-        - name: main
+      containers:{
+        "".join(
+            f'''
+        - name: {"main" if i == 0 else f"c{i}"}
           image: {DEMO_IMAGE}
-          command: ["sh", "-c", {command!r}]{mount}
+          command: ["sh", "-c", {command!r}]{mount}'''
+            for i in range(containers)
+        )
+    }
 """
 
 

@@ -1,0 +1,51 @@
+"""Every example in manifests/ loads and runs on this machine, with no pull."""
+
+from __future__ import annotations
+
+import shutil
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.integration.harness import ControllerProcess, eventually, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def by_name(c: ControllerProcess, path: str) -> dict[str, dict[str, Any]]:
+    try:
+        return {o["metadata"]["name"]: o for o in c.get(path)["items"]}
+    except OSError:
+        return {}
+
+
+async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> None:
+    folder = tmp_path / "manifests"
+    shutil.copytree(ROOT / "manifests", folder)
+    port = free_port()  # the sample's host port may be taken on a developer's machine
+    web = folder / "web.yaml"
+    web.write_text(web.read_text().replace("hostPort: 18080", f"hostPort: {port}"))
+    c = ControllerProcess(docker_host, folder, tmp_path / "c.log")
+    c.start()
+    try:
+
+        def settled() -> bool:
+            pods = by_name(c, "/api/v1/pods")
+            phases = {name: p["status"]["phase"] for name, p in pods.items()}
+            rs = by_name(c, "/apis/apps/v1/replicasets")
+            deploy = by_name(c, "/apis/apps/v1/deployments")
+            return (
+                phases.get("web") == "Running"
+                and phases.get("countdown") == "Succeeded"
+                and rs.get("echo", {}).get("status", {}).get("readyReplicas") == 3
+                and deploy.get("hello", {}).get("status", {}).get("availableReplicas") == 2
+            )
+
+        await eventually(settled, timeout=90, what="all samples running")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            assert "Hello from pod web" in response.read().decode()
+        countdown = by_name(c, "/api/v1/pods")["countdown"]
+        assert countdown["status"]["containerStatuses"][0]["restartCount"] == 1
+        assert "manifest:" not in c.log_text(), "a sample manifest was refused"
+    finally:
+        c.stop()
