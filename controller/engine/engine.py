@@ -215,7 +215,10 @@ class Engine:
             outcome = await self.reconciler.reconcile(key)
         except PlanAborted as aborted:
             self._changing.pop(key, None)
-            if aborted.user_error:
+            if aborted.stale:
+                log.debug("%s", aborted)
+                self.queue.add_rate_limited(key)  # quick, yet never a hot loop
+            elif aborted.user_error:
                 log.warning("%s", aborted)
                 self.queue.add(key)  # the recorded note paces the retry; decide waits it out
             else:

@@ -54,9 +54,12 @@ log = logging.getLogger(__name__)
 class PlanAborted(Exception):
     """An action failed; `user_error` says retrying soon cannot help (bad image, refused config)."""
 
-    def __init__(self, message: str, *, user_error: bool = False) -> None:
+    def __init__(self, message: str, *, user_error: bool = False, stale: bool = False) -> None:
         super().__init__(message)
         self.user_error = user_error
+        self.stale = stale
+        """The plan was made from a picture older than the engine (a relist raced a create):
+        nothing failed, the next decision simply starts from the fresher picture."""
 
 
 class Executor:
@@ -134,7 +137,9 @@ class Executor:
         except NameConflict as conflict:
             # An earlier pass (maybe before a crash) created it: re-read it, decide again.
             await self._refresh(runtime, ContainerId(config.docker_name))
-            raise PlanAborted(f"{key}: {config.docker_name} exists already") from conflict
+            raise PlanAborted(
+                f"{key}: {config.docker_name} exists already", stale=True
+            ) from conflict
         except ConfigRefused as failure:
             self._note(key, name, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR, str(failure))
             raise PlanAborted(f"{key}: {name}: {failure}", user_error=True) from failure

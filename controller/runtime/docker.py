@@ -303,10 +303,12 @@ class DockerRuntime:
                 continue
             cid = summary.id
             seen.add(cid)
-            key = (
-                str(_summary_field(summary, "State") or ""),
-                str(_summary_field(summary, "Status") or ""),
-            )
+            state = str(_summary_field(summary, "State") or "")
+            # A running container's inspect data does not change while it runs (restarts are
+            # ours, and every event drops the entry), so only its state keys the cache; the
+            # Status text ("Up 5 seconds") changes every second.
+            status = "" if state == "running" else str(_summary_field(summary, "Status") or "")
+            key = (state, status)
             cached = self._cache.get(cid)
             if cached is not None and cached[0] == key:
                 result.append(cached[1])
@@ -321,12 +323,14 @@ class DockerRuntime:
             async with limit:
                 observed = await self.inspect_container(ContainerId(cid))
             self._forget(cid)
-            if (
-                observed is not None
-                and observed.state is RunState.EXITED
-                and key[0] in ("exited", "dead")
-                and observed.finished_at is not None
-                and observed.finished_at < time.time() - CACHE_MIN_AGE_SECONDS
+            if observed is not None and (
+                (observed.state is RunState.RUNNING and key[0] == "running")
+                or (
+                    observed.state is RunState.EXITED
+                    and key[0] in ("exited", "dead")
+                    and observed.finished_at is not None
+                    and observed.finished_at < time.time() - CACHE_MIN_AGE_SECONDS
+                )
             ):
                 self._cache[cid] = (key, observed)
             return observed
