@@ -50,6 +50,9 @@ class FolderApplier:
         def of(kind: str) -> list[LoadedObject]:
             return [o for o in snapshot.objects if o.kind == kind]
 
+        self._engine.set_protected_sources(
+            path for path, status in snapshot.files.items() if status.state != "ok"
+        )
         self._engine.set_desired(desired_from_pod(o.pod, source=str(o.file)) for o in of("Pod"))
         self._engine.set_replicasets((o.replicaset, str(o.file)) for o in of("ReplicaSet"))
         self._engine.set_deployments((o.deployment, str(o.file)) for o in of("Deployment"))

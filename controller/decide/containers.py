@@ -104,7 +104,14 @@ def sandbox_config(
         ports=ports,
         mounts=keepalive,
         stop_grace_seconds=SANDBOX_STOP_GRACE,
-        extra_labels={labels.POD_MANIFEST: desired.manifest} if desired.manifest else {},
+        extra_labels={
+            key: value
+            for key, value in (
+                (labels.POD_MANIFEST, desired.manifest),
+                (labels.POD_SOURCE, desired.source),
+            )
+            if value
+        },
     )
 
 

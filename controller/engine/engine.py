@@ -95,6 +95,7 @@ class Engine:
             self.desired, self.cache, self.reconciler.views, self.queue.add, clock
         )
         self.deployments = DeploymentController(self.replicasets, self.desired, self.cache, clock)
+        self.replicasets.protected = self.reconciler.protected
         self._changing: dict[PodKey, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.reconciles_total = 0
@@ -200,6 +201,15 @@ class Engine:
                     queue.add_after(key, again)
             finally:
                 queue.done(key)
+
+    def set_protected_sources(self, files: Iterable[str]) -> None:
+        """Manifest files that are broken or held: pods behind them are kept whatever happens."""
+        protected = frozenset(files)
+        if protected != self.reconciler.protected.files:
+            self.reconciler.protected.files = protected
+            self._requeue_all()
+            for key in self.replicasets.status:
+                self.replicasets.queue.add(key)
 
     def set_deployments(self, items: Iterable[tuple[Deployment, str]]) -> None:
         """The folder's Deployments, each with the file it came from."""

@@ -24,7 +24,7 @@ from controller.decide.status import compute_pod_status
 from controller.engine.executor import Executor
 from controller.engine.nodes import NodeRegistry
 from controller.engine.ports import Clock
-from controller.engine.stores import DesiredStore, NoteBook, ObservedCache
+from controller.engine.stores import DesiredStore, NoteBook, ObservedCache, ProtectedSources
 from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName, ObjectMeta, PodKey, PodUid
 from controller.model.pod import Container, Pod, PodSpec
@@ -47,6 +47,10 @@ class Outcome:
     @classmethod
     def done(cls) -> Outcome:
         return cls(None)
+
+
+PROTECTED_RECHECK_SECONDS = 5.0
+"""How often a pod kept for a broken manifest is looked at again (the folder also requeues)."""
 
 
 def new_pod_uid() -> PodUid:
@@ -77,6 +81,7 @@ class PodReconciler:
         self._backoff = backoff
         self._image_pull = image_pull
         self._uid_factory = uid_factory
+        self.protected = ProtectedSources()
 
     def inputs(self, key: PodKey) -> PodInputs:
         return PodInputs(
@@ -96,6 +101,8 @@ class PodReconciler:
 
     async def reconcile(self, key: PodKey) -> Outcome:
         inputs = self.inputs(key)
+        if inputs.desired is None and self.protected.covers(inputs.containers):
+            return Outcome.after(PROTECTED_RECHECK_SECONDS)  # its manifest is broken: keep it
         plan = compute_pod_plan(inputs)
         if plan.empty:
             if inputs.desired is None and not inputs.containers and not inputs.volumes:

@@ -32,7 +32,7 @@ from controller.engine.podfactory import (
     restore_from_sandbox,
 )
 from controller.engine.ports import Clock
-from controller.engine.stores import DesiredStore, ObservedCache
+from controller.engine.stores import DesiredStore, ObservedCache, ProtectedSources
 from controller.engine.workqueue import WorkQueue
 from controller.model import identity
 from controller.model.meta import ObjectKey, PodKey
@@ -149,6 +149,7 @@ class ReplicaSetController:
         self.status: dict[ObjectKey, ReplicaSetStatus] = {}
         self._expectations: dict[ObjectKey, Expectations] = {}
         self._owners: dict[PodKey, ObjectKey] = {}
+        self.protected = ProtectedSources()
         self.on_synced: Callable[[DeclaredReplicaSet], None] = lambda entry: None
         """Called after each sync of a live ReplicaSet (its owner Deployment looks again)."""
 
@@ -248,6 +249,12 @@ class ReplicaSetController:
         """One sync; returns when to look again (seconds), or None."""
         entry = self.declared.get(key)
         if entry is None:
+            owner = str(OwnerRef(KIND, key.name))
+            kept = [
+                c for k in self._cache.keys_owned_by(owner) for c in self._cache.containers_for(k)
+            ]
+            if self.protected.covers(kept):
+                return 5.0  # declared in a file that is broken right now: keep its pods
             self._delete_all(key)
             return None
         now = self._clock.now()

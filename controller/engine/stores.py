@@ -140,6 +140,20 @@ class ObservedCache:
         return changed
 
 
+class ProtectedSources:
+    """Manifest files that are broken or held right now: their pods are never torn down.
+
+    The folder watcher keeps a broken file's last good objects while it runs; this covers what it
+    cannot know, a controller started while a file is broken: the pods behind that file stay.
+    """
+
+    def __init__(self) -> None:
+        self.files: frozenset[str] = frozenset()
+
+    def covers(self, containers: Iterable[ObservedContainer]) -> bool:
+        return any(c.source in self.files for c in containers if c.source)
+
+
 class NoteBook:
     """Failures the engine keeps no record of (pulls, refused creates), per pod key and container."""
 

@@ -27,6 +27,9 @@ CONTAINER_SPEC_HASH = "io.podyard.container.spec-hash"
 CONTAINER_BACKOFF = "io.podyard.container.backoff-seconds"
 SANDBOX_ATTEMPT = "io.podyard.sandbox.attempt"
 VOLUME_NAME = "io.podyard.volume.name"
+POD_SOURCE = "io.podyard.pod.source"
+"""On the sandbox: the manifest file (relative to the folder) that declared the pod or its owner.
+While that file is broken, the pod is never torn down, even by a controller that just started."""
 POD_MANIFEST = "io.podyard.pod.manifest"
 """On the sandbox: the pod object as JSON, so pods made by a controller (a ReplicaSet) can be
 recovered whole after a restart, even when their owner's template has changed since."""

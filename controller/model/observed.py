@@ -67,6 +67,8 @@ class ObservedContainer:
     ip: str | None = None
     manifest: str = ""
     """The sandbox's copy of the pod object (JSON); empty on other containers."""
+    source: str = ""
+    """The sandbox's record of the manifest file behind the pod; empty on other containers."""
 
     @property
     def pod(self) -> PodRef:

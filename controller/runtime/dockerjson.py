@@ -163,6 +163,7 @@ def observe(data: Mapping[str, Any], node: NodeName) -> ObservedContainer | None
         finished_at=parse_docker_time(state_json.get("FinishedAt")),
         ip=_ip(_mapping(data.get("NetworkSettings"))),
         manifest=container_labels.get(labels.POD_MANIFEST, ""),
+        source=container_labels.get(labels.POD_SOURCE, ""),
     )
 
 

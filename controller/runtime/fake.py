@@ -299,4 +299,5 @@ class FakeRuntime:
             finished_at=record.finished_at,
             ip=record.ip,
             manifest=record.config.extra_labels.get(labels.POD_MANIFEST, ""),
+            source=record.config.extra_labels.get(labels.POD_SOURCE, ""),
         )

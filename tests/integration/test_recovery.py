@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +146,43 @@ async def test_unlabelled_containers_are_never_touched(
     await eventually(lambda: not _containers(docker_host), timeout=60, what="pod gone deleted")
     state = docker_cli(docker_host, "inspect", "-f", "{{.State.Status}}", foreign).strip()
     assert state == "running"
+
+
+async def test_a_manifest_broken_while_the_controller_was_down_keeps_its_pods(
+    docker_host: str, tmp_path: Path, controller_factory: list[ControllerProcess]
+) -> None:
+    from tests.integration.manifests import replicaset_yaml
+
+    folder = tmp_path / "manifests"
+    pod_file = write(folder, "solo.yaml", pod_yaml("solo", 1))
+    rs_file = write(folder, "pack.yaml", replicaset_yaml("pack", 2))
+    first = ControllerProcess(docker_host, folder, tmp_path / "first.log")
+    controller_factory.append(first)
+    first.start()
+    await eventually(
+        lambda: len(_running_ids(docker_host)) == 6, timeout=60, what="solo and pack running"
+    )
+    before = _running_ids(docker_host)
+    assert first.kill(signal.SIGTERM) == 0
+
+    pod_file.write_text(pod_file.read_text().replace("containers:", "containers: [broken"))
+    rs_file.write_text(rs_file.read_text().replace("replicas: 2", "replicas: two"))
+    second = ControllerProcess(docker_host, folder, tmp_path / "second.log")
+    controller_factory.append(second)
+    second.start()
+    await eventually(second.ready, timeout=30, what="second controller ready")
+    for _ in range(40):  # 4 s: relists, syncs and rechecks all had their turn
+        assert _running_ids(docker_host) == before, "a pod behind a broken manifest was touched"
+        await asyncio.sleep(0.1)
+    log = second.log_text()
+    assert "solo.yaml" in log
+    assert "pack.yaml" in log
+
+    pod_file.write_text(pod_yaml("solo", 1))
+    rs_file.write_text(replicaset_yaml("pack", 2))
+    await asyncio.sleep(3)
+    assert _running_ids(docker_host) == before, "fixing the files must not restart anything"
+
+
+def _running_ids(docker_host: str) -> set[str]:
+    return {r["id"] for r in _containers(docker_host) if r["state"] == "running"}
