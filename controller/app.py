@@ -20,6 +20,8 @@ from controller.engine.engine import Engine
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import SystemClock
 from controller.engine.tasks import cancel_all, spawn
+from controller.metrics import make_registry, metrics_handler
+from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName
 from controller.runtime.docker import DockerRuntime
 from controller.source.loader import LoadedObject
@@ -41,9 +43,20 @@ class FolderApplier:
         self._errors: set[str] = set()
         self._holds: set[Hold] = set()
         self.ready = asyncio.Event()
+        self.files: list[ManifestFileStatus] = []
 
     def __call__(self, snapshot: DesiredSnapshot) -> None:
         self._log(snapshot)
+        self.files = [
+            ManifestFileStatus(
+                file=path,
+                state=status.state.value,
+                message=status.message,
+                objects=status.objects,
+                errors=tuple(str(e) for e in snapshot.errors if str(e.file) == path),
+            )
+            for path, status in sorted(snapshot.files.items())
+        ]
         if not self.ready.is_set() and any(e.file == Path(".") for e in snapshot.errors):
             return  # the folder itself is missing or unreadable: wait, change nothing
 
@@ -113,18 +126,20 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         loop.add_signal_handler(signum, stop.set)
     engine = build_engine(settings)
     started = asyncio.Event()
+    applier = FolderApplier(engine)
     app = make_app(
         engine.pod_views,
         started.is_set,
         replicasets=engine.replicasets.views,
         deployments=engine.deployments.views,
+        files=lambda: applier.files,
     )
+    app.router.add_get("/metrics", metrics_handler(make_registry(lambda: applier.files)))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port)
     await site.start()
     log.info("API listening on http://%s:%d", settings.api.listen_host, settings.api.listen_port)
-    applier = FolderApplier(engine)
     folder = FolderSource(Path(settings.manifests_dir), settings.watch, applier)
     watching = spawn("folder", folder.run())
     try:

@@ -28,6 +28,7 @@ from controller.api.responses import (
     wants_table,
 )
 from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row
+from controller.model.manifests import ManifestFileStatus
 from controller.model.status import PodView
 from controller.serde import pod_view_to_k8s
 
@@ -118,6 +119,7 @@ def make_app(
     *,
     replicasets: ReplicaSetsSource | None = None,
     deployments: DeploymentsSource | None = None,
+    files: FilesSource | None = None,
 ) -> web.Application:
     """The API app. Without `replicasets` or `deployments`, those lists are empty."""
     app = web.Application()
@@ -133,4 +135,27 @@ def make_app(
     app.router.add_get("/api/v1/namespaces/{namespace}/pods", list_pods)
     app.router.add_get("/api/v1/namespaces/{namespace}/pods/{name}", get_pod)
     add_apps_routes(app, replicasets, deployments)
+    app[FILES_KEY] = files or list
+    app.router.add_get("/podyard/v1/files", list_files)
     return app
+
+
+FilesSource = Callable[[], list[ManifestFileStatus]]
+FILES_KEY: web.AppKey[FilesSource] = web.AppKey("files")
+
+
+async def list_files(request: web.Request) -> web.Response:
+    """Each manifest file's state: ok, invalid (its last good objects still run) or held."""
+    items = [
+        {
+            "file": f.file,
+            "state": f.state,
+            "message": f.message,
+            "objects": f.objects,
+            "errors": list(f.errors),
+        }
+        for f in request.app[FILES_KEY]()
+    ]
+    return web.json_response(
+        {"kind": "ManifestFileList", "apiVersion": "podyard.io/v1", "items": items}
+    )

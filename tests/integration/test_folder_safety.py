@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -141,6 +142,15 @@ async def test_running_pods_are_untouched(
         "duplicate name",
     ):
         assert "manifest:" in log, f"{case}: no error reported"
+    if case in ("syntax error", "schema error"):
+        files = {f["file"]: f for f in c.get("/podyard/v1/files")["items"]}
+        assert files["steady.yaml"]["state"] == "invalid"
+        assert files["steady.yaml"]["objects"] == 1  # its last good pod is kept
+        assert files["steady.yaml"]["errors"]
+        with urllib.request.urlopen(c.server + "/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+        assert 'podyard_manifest_file_errors{file="steady.yaml"}' in metrics
+        assert 'podyard_manifest_files{state="invalid"} 1.0' in metrics
     if case == "symlink out of the folder":
         assert "ignored" in log, "the link out of the folder was not reported"
     if case in ("empty file", "deleted folder"):
