@@ -88,6 +88,8 @@ class FakeRuntime:
         self.images: set[str] = set(images)
         self.pullable: set[str] = set()
         self.missing_commands: set[str] = set()
+        self.create_latency = 0
+        """Event-loop turns each create takes: a slow engine, while everything else runs on."""
         self.refused_configs: set[str] = set()
         """Manifest container names whose create the engine refuses as a bad configuration."""
         self.behaviour = behaviour
@@ -178,6 +180,8 @@ class FakeRuntime:
 
     async def create_container(self, config: ContainerConfig) -> ContainerId:
         self._check(f"create {config.docker_name}")
+        for _ in range(self.create_latency):
+            await asyncio.sleep(0)
         if self._by_name(config.docker_name) is not None:
             raise NameConflict(f'the container name "/{config.docker_name}" is already in use')
         if config.image not in self.images:
