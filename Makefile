@@ -56,6 +56,7 @@ run: setup
 
 bench: setup
 	$(BIN)/python bench/startup.py $(BENCH_ARGS)
+	$(BIN)/python bench/folder_latency.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache \
