@@ -48,6 +48,7 @@ from controller.app import run_controller
 from controller.config import (
     ApiSettings,
     BackoffSettings,
+    EngineSettings,
     NodeSettings,
     RuntimeSettings,
     Settings,
@@ -153,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long an emptied file, a vanished folder or a mass deletion is held back",
     )
     run.add_argument("--rescan-interval", type=_seconds, default=WatchSettings().rescan_seconds)
+    run.add_argument(
+        "--failed-pods-kept",
+        type=int,
+        default=EngineSettings().failed_pods_kept,
+        help="finished pods a ReplicaSet keeps for inspection (default %(default)s)",
+    )
     run.add_argument("--log-level", default=os.environ.get("PODYARD_LOG_LEVEL", "INFO"))
 
     get = sub.add_parser("get", help="list objects from a running controller")
@@ -187,6 +194,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             pause_image=args.pause_image, relist_interval_seconds=args.relist_interval
         ),
         api=ApiSettings(listen_host=host, listen_port=port),
+        engine=EngineSettings(failed_pods_kept=args.failed_pods_kept),
         watch=WatchSettings(hold_seconds=args.hold_seconds, rescan_seconds=args.rescan_interval),
     )
 

@@ -61,6 +61,9 @@ class EngineSettings:
     """First retry delay after a reconcile error (seconds); doubles per failure of the same key."""
     retry_max_seconds: float = 30.0
     """Cap of the per-key retry delay (seconds)."""
+    failed_pods_kept: int = 1
+    """Finished (Failed/Succeeded) pods a ReplicaSet keeps for inspection, newest first; each
+    holds stopped containers on the host, so few are kept (Kubernetes' pod GC keeps thousands)."""
 
 
 @attrs.frozen

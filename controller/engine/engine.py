@@ -92,7 +92,12 @@ class Engine:
             for r in self.runtimes.values()
         ]
         self.replicasets = ReplicaSetController(
-            self.desired, self.cache, self.reconciler.views, self.queue.add, clock
+            self.desired,
+            self.cache,
+            self.reconciler.views,
+            self.queue.add,
+            clock,
+            failed_pods_kept=self.settings.failed_pods_kept,
         )
         self.deployments = DeploymentController(self.replicasets, self.desired, self.cache, clock)
         self.replicasets.protected = self.reconciler.protected

@@ -137,6 +137,7 @@ class ReplicaSetController:
         enqueue_pod: EnqueuePod,
         clock: Clock,
         rng: random.Random | None = None,
+        failed_pods_kept: int = 1,
     ) -> None:
         self._desired = desired
         self._cache = cache
@@ -144,6 +145,7 @@ class ReplicaSetController:
         self._enqueue_pod = enqueue_pod
         self._clock = clock
         self._rng = rng or random.Random()
+        self._failed_pods_kept = failed_pods_kept
         self.queue: WorkQueue[ObjectKey] = WorkQueue(clock)
         self.declared: dict[ObjectKey, DeclaredReplicaSet] = {}
         self.status: dict[ObjectKey, ReplicaSetStatus] = {}
@@ -267,6 +269,7 @@ class ReplicaSetController:
             now,
             previous=self.status.get(key),
             generation=entry.generation,
+            failed_pods_kept=self._failed_pods_kept,
             create_error=creation_failure(views),
         )
         previous = self.status.get(key)
