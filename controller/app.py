@@ -133,8 +133,16 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         replicasets=engine.replicasets.views,
         deployments=engine.deployments.views,
         files=lambda: applier.files,
+        events=engine.events.list,
     )
-    app.router.add_get("/metrics", metrics_handler(make_registry(lambda: applier.files)))
+    registry = make_registry(
+        lambda: applier.files,
+        pods=engine.pod_views,
+        replicasets=engine.replicasets.views,
+        deployments=engine.deployments.views,
+        nodes=engine.nodes.all,
+    )
+    app.router.add_get("/metrics", metrics_handler(registry))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port)

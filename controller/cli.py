@@ -1,7 +1,7 @@
 """The `podyard` command: run the controller, read its state, prepare local images.
 
     podyard run --manifests DIR [--listen 127.0.0.1:9180] [--pause-image REF] [backoff flags]
-    podyard get pods|replicasets|deployments [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
+    podyard get pods|replicasets|deployments|events [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
     podyard validate PATH [PATH...]
     podyard images build [--demo]
 
@@ -35,11 +35,14 @@ from controller.api.responses import RowMaker
 from controller.api.tables import (
     DEPLOYMENT_COLUMNS,
     DEPLOYMENT_WIDE_COLUMNS,
+    EVENT_COLUMNS,
+    EVENT_WIDE_COLUMNS,
     POD_COLUMNS,
     REPLICASET_COLUMNS,
     REPLICASET_WIDE_COLUMNS,
     WIDE_COLUMNS,
     deployment_row,
+    event_row,
     pod_row,
     render,
     replicaset_row,
@@ -87,10 +90,12 @@ DEPLOYMENTS = Resource(
     DEPLOYMENT_WIDE_COLUMNS,
     deployment_row,
 )
+EVENTS = Resource("events", "/api/v1", EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row)
 RESOURCES = {
     **dict.fromkeys(("pods", "pod", "po"), PODS),
     **dict.fromkeys(("replicasets", "replicaset", "rs"), REPLICASETS),
     **dict.fromkeys(("deployments", "deployment", "deploy"), DEPLOYMENTS),
+    **dict.fromkeys(("events", "event", "ev"), EVENTS),
 }
 """Every name `podyard get` accepts (kubectl's plural, singular and short names)."""
 
@@ -217,7 +222,8 @@ def _fetch(url: str) -> Any:
 
 
 def get_objects(args: argparse.Namespace) -> int:
-    """`podyard get`: kubectl's table (or the JSON/YAML) of pods, ReplicaSets or Deployments."""
+    """`podyard get`: kubectl's table (or the JSON/YAML) of pods, ReplicaSets, Deployments or
+    events."""
     resource = RESOURCES[args.resource]
     base = args.server.rstrip("/") + resource.api_path
     if args.name:
@@ -237,6 +243,8 @@ def get_objects(args: argparse.Namespace) -> int:
             url = f"{base}/namespaces/{quote(args.namespace, safe='')}/{resource.plural}"
         body = _fetch(url)
         items = body["items"]
+        if resource is EVENTS:  # kubectl sorts events by when they were last seen
+            items = sorted(items, key=lambda e: e.get("lastTimestamp") or "")
     if args.output == "json":
         print(json.dumps(body, indent=4))
         return 0

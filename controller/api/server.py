@@ -1,9 +1,9 @@
 """aiohttp server: /healthz, /readyz, and the Kubernetes-shaped read API.
 
 Routes mirror the Kubernetes API paths (`/api/v1/pods`, `/api/v1/namespaces/{ns}/pods/{name}`,
-and the `apps/v1` group's ReplicaSets and Deployments, see `controller.api.apps`) and answer
-discovery (`/api`, `/api/v1`, `/apis`, `/version`), so `kubectl -s http://127.0.0.1:9180 get pods`
-and `get rs` work. When a client asks for a Table (kubectl does, in its Accept header) the server
+`/api/v1/events`, see `controller.api.events`, and the `apps/v1` group's ReplicaSets and
+Deployments, see `controller.api.apps`) and answer discovery (`/api`, `/api/v1`, `/apis`,
+`/version`), so `kubectl -s http://127.0.0.1:9180 get pods`, `get rs` and `get events` work. When a client asks for a Table (kubectl does, in its Accept header) the server
 answers with kubectl's own columns. Read-only: the folder of manifests is the only way to change
 things.
 
@@ -20,6 +20,7 @@ from aiohttp import web
 
 from controller import __version__
 from controller.api.apps import DeploymentsSource, ReplicaSetsSource, add_apps_routes
+from controller.api.events import EVENT_RESOURCE, EventsSource, add_event_routes
 from controller.api.responses import (
     json_response,
     list_body,
@@ -98,7 +99,11 @@ async def api_versions(request: web.Request) -> web.Response:
 
 async def api_v1(request: web.Request) -> web.Response:
     return json_response(
-        {"kind": "APIResourceList", "groupVersion": "v1", "resources": [POD_RESOURCE]}
+        {
+            "kind": "APIResourceList",
+            "groupVersion": "v1",
+            "resources": [POD_RESOURCE, EVENT_RESOURCE],
+        }
     )
 
 
@@ -120,8 +125,9 @@ def make_app(
     replicasets: ReplicaSetsSource | None = None,
     deployments: DeploymentsSource | None = None,
     files: FilesSource | None = None,
+    events: EventsSource | None = None,
 ) -> web.Application:
-    """The API app. Without `replicasets` or `deployments`, those lists are empty."""
+    """The API app. Without `replicasets`, `deployments` or `events`, those lists are empty."""
     app = web.Application()
     app[VIEWS_KEY] = views
     app[READY_KEY] = ready
@@ -135,6 +141,7 @@ def make_app(
     app.router.add_get("/api/v1/namespaces/{namespace}/pods", list_pods)
     app.router.add_get("/api/v1/namespaces/{namespace}/pods/{name}", get_pod)
     add_apps_routes(app, replicasets, deployments)
+    add_event_routes(app, events)
     app[FILES_KEY] = files or list
     app.router.add_get("/podyard/v1/files", list_files)
     return app

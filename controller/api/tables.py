@@ -1,7 +1,8 @@
 """kubectl's tables for pods, ReplicaSets and Deployments, computed from Kubernetes JSON.
 
 Pods: NAME READY STATUS RESTARTS AGE; ReplicaSets: NAME DESIRED CURRENT READY AGE; Deployments:
-NAME READY UP-TO-DATE AVAILABLE AGE (`-o wide` adds columns to each). Both `podyard get` and the
+NAME READY UP-TO-DATE AVAILABLE AGE; Events: LAST SEEN TYPE REASON OBJECT MESSAGE (`-o wide` adds
+columns to each). Both `podyard get` and the
 Table responses `kubectl get` asks for use these rows, so the two always agree. A pod's STATUS
 follows kubectl's printPod: the pod's reason, else its phase, overridden by the last container's
 waiting or terminated reason; `Terminating` when a deletion is under way.
@@ -18,6 +19,8 @@ REPLICASET_COLUMNS = ("NAME", "DESIRED", "CURRENT", "READY", "AGE")
 REPLICASET_WIDE_COLUMNS = (*REPLICASET_COLUMNS, "CONTAINERS", "IMAGES", "SELECTOR")
 DEPLOYMENT_COLUMNS = ("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE")
 DEPLOYMENT_WIDE_COLUMNS = (*DEPLOYMENT_COLUMNS, "CONTAINERS", "IMAGES", "SELECTOR")
+EVENT_COLUMNS = ("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE")
+EVENT_WIDE_COLUMNS = (*EVENT_COLUMNS, "SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME")
 
 JSON = dict[str, Any]
 
@@ -160,6 +163,38 @@ def deployment_row(deployment: JSON, now: float, *, wide: bool = False) -> list[
         _age(meta, now),
     ]
     return row + _template_columns(deployment) if wide else row
+
+
+def _since(text: str | None, now: float) -> str:
+    when = parse_time(text)
+    return human_duration(now - when) if when is not None else "<unknown>"
+
+
+def event_row(event: JSON, now: float, *, wide: bool = False) -> list[str]:
+    """kubectl's printEvent: `5m (x3 over 10m)` for a repeated event, the object as `pod/web`."""
+    last = _since(event.get("lastTimestamp"), now)
+    count = int(event.get("count", 1))
+    if count > 1:
+        last = f"{last} (x{count} over {_since(event.get('firstTimestamp'), now)})"
+    involved = event.get("involvedObject", {})
+    row = [
+        last,
+        event.get("type", ""),
+        event.get("reason", ""),
+        f"{involved.get('kind', '').lower()}/{involved.get('name', '')}",
+        event.get("message", ""),
+    ]
+    if wide:
+        source = event.get("source", {})
+        host = source.get("host", "")
+        row += [
+            involved.get("fieldPath", ""),
+            source.get("component", "") + (f", {host}" if host else ""),
+            _since(event.get("firstTimestamp"), now),
+            str(count),
+            event.get("metadata", {}).get("name", ""),
+        ]
+    return row
 
 
 def render(columns: tuple[str, ...], rows: list[list[str]]) -> str:

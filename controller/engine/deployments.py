@@ -26,6 +26,7 @@ from controller.decide.deployments import (
     scaled_replicaset,
 )
 from controller.decide.replicasets import compute_replicaset_status
+from controller.engine.events import EventRecorder
 from controller.engine.ports import Clock
 from controller.engine.replicasets import (
     DeclaredReplicaSet,
@@ -35,6 +36,7 @@ from controller.engine.replicasets import (
 )
 from controller.engine.stores import DesiredStore, ObservedCache
 from controller.engine.workqueue import WorkQueue
+from controller.model.events import EventType, ObjectReference
 from controller.model.meta import ObjectKey
 from controller.model.pod import Pod
 from controller.model.workload_status import (
@@ -78,8 +80,10 @@ class DeploymentController:
         desired: DesiredStore,
         cache: ObservedCache,
         clock: Clock,
+        events: EventRecorder | None = None,
     ) -> None:
         self._replicasets = replicasets
+        self.events = events if events is not None else replicasets.events
         self._desired = desired
         self._cache = cache
         self._clock = clock
@@ -201,6 +205,8 @@ class DeploymentController:
         if plan.create_replicaset is not None:
             new = plan.create_replicaset.replica_set
             current[new.metadata.name] = new
+            if new.spec.replicas:
+                self._scaled(key, new.metadata.name, 0, new.spec.replicas)
             log.info(
                 "%s: new ReplicaSet %s (revision %d)",
                 key,
@@ -212,11 +218,22 @@ class DeploymentController:
             current[name] = revised_replicaset(current[name], revision)
         for name, replicas in plan.scale:
             if name in current:
+                was = current[name].spec.replicas
                 current[name] = scaled_replicaset(current[name], replicas, plan)
+                self._scaled(key, name, was, current[name].spec.replicas)
         for name in plan.delete_replicasets:
             current.pop(name, None)
         self._replicasets.set_declared(owner, [(rs, entry.source) for rs in current.values()])
         return 0.0
+
+    def _scaled(self, key: ObjectKey, replicaset: str, was: int, now: int) -> None:
+        """Kubernetes' ScalingReplicaSet: `Scaled up replica set web-5d8f to 3`."""
+        if was == now:
+            return
+        direction = "up" if now > was else "down"
+        obj = ObjectReference(KIND, key.namespace, key.name, object_uid(key))
+        message = f"Scaled {direction} replica set {replicaset} to {now}"
+        self.events.record(obj, EventType.NORMAL, "ScalingReplicaSet", message)
 
     def views(self) -> list[DeploymentView]:
         return [

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from controller.config import BackoffSettings, EngineSettings, ImagePullSettings, RuntimeSettings
 from controller.engine.deployments import DeploymentController
+from controller.engine.events import EventRecorder
 from controller.engine.executor import Executor, PlanAborted
 from controller.engine.nodes import NodeRegistry
 from controller.engine.pleg import NodeWatcher
@@ -25,8 +26,9 @@ from controller.engine.tasks import cancel_all, spawn
 from controller.engine.workqueue import QueueShutDown, WorkQueue
 from controller.model.desired import DesiredPod
 from controller.model.errors import RuntimeFailure
+from controller.model.events import EventType, ObjectReference
 from controller.model.meta import NodeName, ObjectKey, PodKey, PodUid
-from controller.model.status import PodView
+from controller.model.status import PodView, Waiting, WaitingReason
 from controller.model.workloads import Deployment, ReplicaSet
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,9 @@ WORKLOAD_WORKERS = 2
 MAX_CHANGING_PASSES = 25
 """Consecutive passes that changed the engine before a key is slowed down: a guard against a plan
 that never converges (a bug), so it cannot spin a core."""
+
+
+PULL_FAILURES = (WaitingReason.ERR_IMAGE_PULL, WaitingReason.IMAGE_PULL_BACK_OFF)
 
 
 class Engine:
@@ -66,7 +71,8 @@ class Engine:
         self.pause_images: dict[NodeName, str] = dict.fromkeys(
             self.runtimes, self.runtime_settings.pause_image
         )
-        self.executor = Executor(self.runtimes, self.cache, self.notes, clock, self._log_event)
+        self.events = EventRecorder(clock)
+        self.executor = Executor(self.runtimes, self.cache, self.notes, clock, self._pod_event)
         self.reconciler = PodReconciler(
             self.desired,
             self.cache,
@@ -88,6 +94,7 @@ class Engine:
                 self.runtime_settings,
                 clock,
                 self._requeue_all,
+                self.events,
             )
             for r in self.runtimes.values()
         ]
@@ -98,10 +105,15 @@ class Engine:
             self.queue.add,
             clock,
             failed_pods_kept=self.settings.failed_pods_kept,
+            events=self.events,
         )
-        self.deployments = DeploymentController(self.replicasets, self.desired, self.cache, clock)
+        self.deployments = DeploymentController(
+            self.replicasets, self.desired, self.cache, clock, events=self.events
+        )
         self.replicasets.protected = self.reconciler.protected
         self._changing: dict[PodKey, int] = {}
+        self._backoffs: dict[PodKey, frozenset[tuple[str, str, int]]] = {}
+        """Per pod, the back-off waits already reported (one BackOff event per wait)."""
         self._tasks: list[asyncio.Task[None]] = []
         self.reconciles_total = 0
         self.reconcile_errors_total = 0
@@ -261,6 +273,54 @@ class Engine:
         self.queue.forget(key)
         if outcome.requeue_after is not None:
             self.queue.add_after(key, outcome.requeue_after)
+            self._report_backoff(key)
+        else:
+            self._backoffs.pop(key, None)
 
-    def _log_event(self, key: PodKey, reason: str, message: str) -> None:
-        log.info("pod %s: %s: %s", key, reason, message)
+    def _pod_event(
+        self,
+        key: PodKey,
+        type: EventType,
+        reason: str,
+        message: str,
+        *,
+        uid: str = "",
+        node: NodeName | None = None,
+    ) -> None:
+        obj = ObjectReference("Pod", key.namespace, key.name, uid)
+        self.events.record(obj, type, reason, message, host=node or "")
+
+    def _report_backoff(self, key: PodKey) -> None:
+        """A pod left waiting: one `BackOff` per container per back-off wait, not per pass."""
+        views = self.reconciler.views([key])
+        ref = views[0].ref if views else None
+        if ref is None:
+            self._backoffs.pop(key, None)
+            return
+        view = views[0]
+        notes = self.notes.for_key(key)
+        waits: set[tuple[str, str, int]] = set()
+        for status in view.status.container_statuses:
+            state = status.state
+            if not isinstance(state, Waiting):
+                continue
+            if state.reason == WaitingReason.CRASH_LOOP_BACK_OFF:
+                waits.add((status.name, state.reason, status.restart_count))
+            elif state.reason in PULL_FAILURES and (note := notes.get(status.name)):
+                # ErrImagePull shows for a second after the failure, then ImagePullBackOff
+                waits.add((status.name, WaitingReason.IMAGE_PULL_BACK_OFF, note.failures))
+        seen = self._backoffs.get(key, frozenset())
+        for name, reason, _ in sorted(waits - seen):
+            if reason == WaitingReason.CRASH_LOOP_BACK_OFF:
+                message = f"Back-off restarting failed container {name} in pod {key.name}"
+            else:
+                message = f'Back-off pulling image "{_image(view, name)}"'
+            self._pod_event(key, EventType.WARNING, "BackOff", message, uid=ref.uid, node=view.node)
+        if waits:
+            self._backoffs[key] = frozenset(waits)
+        else:
+            self._backoffs.pop(key, None)
+
+
+def _image(view: PodView, container: str) -> str:
+    return next((c.image for c in view.pod.spec.containers if c.name == container), "")

@@ -12,6 +12,11 @@ Steps, per action kind:
 4. StopContainers stop together with the grace period (SIGTERM, then SIGKILL), re-read each.
 5. RemoveContainer / RemoveVolume.
 
+Each step reports Kubernetes' pod events through `on_event`: Scheduled (a new instance's first
+sandbox), SandboxChanged (a rebuilt sandbox), Pulling/Pulled (pull policy Always only: for the other
+policies the runtime does not say whether it pulled), Created, Started, Killing (per app container
+stopped) and Failed (pull, create or start refused).
+
 After every change the container is re-read from the engine and put in the observed cache, so the
 next decision sees this pass's writes. The first failing action raises `PlanAborted`; what was done
 before it stays done, and the next decision starts from there.
@@ -21,7 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from typing import Protocol
 
 from controller.engine.ports import Clock, ContainerRuntime
 from controller.engine.stores import NoteBook, ObservedCache
@@ -34,21 +40,36 @@ from controller.model.errors import (
     RuntimeFailure,
     StartFailed,
 )
+from controller.model.events import EventType
 from controller.model.meta import ContainerId, NodeName, PodKey
-from controller.model.observed import ObservedVolume
+from controller.model.observed import ContainerRole, ObservedVolume
 from controller.model.plan import (
     Action,
     EnsureVolume,
     Plan,
+    PlanReason,
     RemoveContainer,
     RemoveVolume,
     RunContainer,
     StartContainer,
     StopContainers,
 )
+from controller.model.pod import PullPolicy
 from controller.model.status import WaitingReason
 
 log = logging.getLogger(__name__)
+
+
+SANDBOX_CHANGED = "Pod sandbox changed, it will be killed and re-created."
+
+_STOP_REASONS = {
+    PlanReason.DELETE_POD.value: "",
+    PlanReason.REPLACE_POD.value: "the pod's spec changed, it will be replaced",
+    PlanReason.REBUILD_SANDBOX.value: "the pod sandbox changed",
+    PlanReason.COMPLETE_POD.value: "the pod has completed",
+    PlanReason.CLEAN_UP.value: "no longer in the pod's spec",
+}
+"""Why a container is stopped, in words, per plan reason (a delete needs none, as in Kubernetes)."""
 
 
 class PlanAborted(Exception):
@@ -62,6 +83,33 @@ class PlanAborted(Exception):
         nothing failed, the next decision simply starts from the fresher picture."""
 
 
+class PodEventSink(Protocol):
+    """Where the executor reports what it did to a pod (the engine's event recorder)."""
+
+    def __call__(
+        self,
+        key: PodKey,
+        type: EventType,
+        reason: str,
+        message: str,
+        *,
+        uid: str = "",
+        node: NodeName | None = None,
+    ) -> None: ...
+
+
+def _no_events(
+    key: PodKey,
+    type: EventType,
+    reason: str,
+    message: str,
+    *,
+    uid: str = "",
+    node: NodeName | None = None,
+) -> None:
+    pass
+
+
 class Executor:
     def __init__(
         self,
@@ -69,13 +117,13 @@ class Executor:
         cache: ObservedCache,
         notes: NoteBook,
         clock: Clock,
-        on_event: Callable[[PodKey, str, str], None] | None = None,
+        on_event: PodEventSink | None = None,
     ) -> None:
         self._runtimes = runtimes
         self._cache = cache
         self._notes = notes
         self._clock = clock
-        self._on_event = on_event or (lambda key, reason, message: None)
+        self._on_event: PodEventSink = on_event or _no_events
 
     async def apply(self, plan: Plan) -> None:
         for number, action in enumerate(plan.actions, start=1):
@@ -101,6 +149,7 @@ class Executor:
             case StartContainer():
                 await self._start(runtime, action.container_id)
             case StopContainers():
+                self._killing(key, action)
                 await asyncio.gather(
                     *(
                         runtime.stop_container(cid, action.grace_seconds)
@@ -109,11 +158,6 @@ class Executor:
                 )
                 for cid in action.container_ids:
                     await self._refresh(runtime, cid)
-                self._on_event(
-                    key,
-                    "Killing",
-                    f"stopped {len(action.container_ids)} container(s): {action.reason}",
-                )
             case RemoveContainer():
                 await runtime.remove_container(action.container_id)
                 self._cache.remove(action.node, action.container_id)
@@ -124,14 +168,25 @@ class Executor:
     async def _run(self, key: PodKey, runtime: ContainerRuntime, action: RunContainer) -> None:
         config = action.config
         name = config.identity.container_name
+        uid = config.identity.pod.uid
+        app = config.identity.role is not ContainerRole.SANDBOX
+        pulls = app and config.pull_policy is PullPolicy.ALWAYS  # the one policy that always pulls
+
+        def event(type: EventType, reason: str, message: str) -> None:
+            self._on_event(key, type, reason, message, uid=uid, node=action.node)
+
+        if pulls:
+            event(EventType.NORMAL, "Pulling", f'Pulling image "{config.image}"')
         try:
             await runtime.ensure_image(config.image, config.pull_policy)
         except ImageNeverPull as failure:
-            self._note(key, name, WaitingReason.ERR_IMAGE_NEVER_PULL, str(failure))
+            self._note(key, action, WaitingReason.ERR_IMAGE_NEVER_PULL, str(failure))
             raise PlanAborted(f"{key}: {name}: {failure}", user_error=True) from failure
         except ImagePullFailed as failure:
-            self._note(key, name, WaitingReason.ERR_IMAGE_PULL, str(failure))
+            self._note(key, action, WaitingReason.ERR_IMAGE_PULL, str(failure))
             raise PlanAborted(f"{key}: {name}: {failure}", user_error=True) from failure
+        if pulls:
+            event(EventType.NORMAL, "Pulled", f'Successfully pulled image "{config.image}"')
         try:
             container_id = await runtime.create_container(config)
         except NameConflict as conflict:
@@ -141,30 +196,73 @@ class Executor:
                 f"{key}: {config.docker_name} exists already", stale=True
             ) from conflict
         except ConfigRefused as failure:
-            self._note(key, name, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR, str(failure))
+            self._note(key, action, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR, str(failure))
             raise PlanAborted(f"{key}: {name}: {failure}", user_error=True) from failure
         except CreateFailed as failure:
-            self._note(key, name, WaitingReason.CREATE_CONTAINER_ERROR, str(failure))
+            self._note(key, action, WaitingReason.CREATE_CONTAINER_ERROR, str(failure))
             raise PlanAborted(f"{key}: {name}: {failure}", user_error=True) from failure
         self._notes.clear(key, name)
-        await self._start(runtime, container_id)
-        self._on_event(key, "Started", f"Started container {name}")
+        if not app:
+            pod = f"{key.namespace}/{key.name}"
+            if config.identity.attempt == 0:
+                event(
+                    EventType.NORMAL, "Scheduled", f"Successfully assigned {pod} to {action.node}"
+                )
+            else:
+                event(EventType.NORMAL, "SandboxChanged", SANDBOX_CHANGED)
+            await self._start(runtime, container_id)
+            return
+        event(EventType.NORMAL, "Created", f"Created container {name}")
+        start_error = await self._start(runtime, container_id)
+        if start_error is None:
+            event(EventType.NORMAL, "Started", f"Started container {name}")
+        else:
+            event(EventType.WARNING, "Failed", f"Error: {start_error}")
 
-    async def _start(self, runtime: ContainerRuntime, container_id: ContainerId) -> None:
+    async def _start(self, runtime: ContainerRuntime, container_id: ContainerId) -> str | None:
+        """Start and re-read a container; the start failure's message, or None."""
+        failed = None
         try:
             await runtime.start_container(container_id)
         except StartFailed as failure:
             log.warning("container %s could not start: %s", container_id, failure)
+            failed = str(failure)
         await self._refresh(runtime, container_id)
+        return failed
+
+    def _killing(self, key: PodKey, action: StopContainers) -> None:
+        """Kubernetes' `Killing`, one per app container about to be stopped."""
+        why = _STOP_REASONS.get(action.reason, action.reason)
+        for cid in action.container_ids:
+            observed = self._cache.get(action.node, cid)
+            if observed is None or observed.identity.role is ContainerRole.SANDBOX:
+                continue
+            name = observed.identity.container_name
+            self._on_event(
+                key,
+                EventType.NORMAL,
+                "Killing",
+                f"Stopping container {name}" + (f": {why}" if why else ""),
+                uid=observed.identity.pod.uid,
+                node=action.node,
+            )
 
     async def _refresh(self, runtime: ContainerRuntime, container_id: ContainerId) -> None:
         observed = await runtime.inspect_container(container_id)
         if observed is not None:
             self._cache.upsert(observed)
 
-    def _note(self, key: PodKey, container: str, reason: WaitingReason, message: str) -> None:
-        note = self._notes.record(key, container, reason.value, message, self._clock.now())
-        self._on_event(key, "Failed", f"{container}: {reason.value}: {message} (x{note.failures})")
+    def _note(self, key: PodKey, action: RunContainer, reason: WaitingReason, message: str) -> None:
+        identity = action.config.identity
+        self._notes.record(key, identity.container_name, reason.value, message, self._clock.now())
+        self._on_event(
+            key,
+            EventType.WARNING,
+            "Failed",
+            f"Error: {reason.value}: {message}",
+            uid=identity.pod.uid,
+            node=action.node,
+        )
 
     def _runtime(self, node: NodeName) -> ContainerRuntime:
         try:

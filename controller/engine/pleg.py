@@ -16,11 +16,13 @@ import logging
 from collections.abc import Callable
 
 from controller.config import RuntimeSettings
+from controller.engine.events import EventRecorder
 from controller.engine.nodes import NodeRegistry
 from controller.engine.ports import RELIST, Clock, ContainerRuntime
 from controller.engine.stores import ObservedCache
 from controller.model.errors import RuntimeFailure
-from controller.model.meta import PodKey
+from controller.model.events import EventType, ObjectReference
+from controller.model.meta import NodeName, PodKey
 from controller.model.observed import RunState, RuntimeEvent
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ class NodeWatcher:
         settings: RuntimeSettings,
         clock: Clock,
         on_ready: Callable[[], None] = lambda: None,
+        events: EventRecorder | None = None,
     ) -> None:
         self.runtime = runtime
         self._cache = cache
@@ -47,6 +50,7 @@ class NodeWatcher:
         self._settings = settings
         self._clock = clock
         self._on_ready = on_ready
+        self._events = events
         self._relist_lock = asyncio.Lock()
         self.prepared = True
         """False until the node's sandbox image is resolved; the node is not Ready before."""
@@ -65,17 +69,27 @@ class NodeWatcher:
             except RuntimeFailure as failure:
                 if self._nodes.mark(node, False, self._clock.now(), str(failure)):
                     log.warning("node %s is NotReady: %s", node, failure)
+                    self._node_event(node, "NodeNotReady")
                 return False
             if not self.prepared:
-                self._nodes.mark(node, False, self._clock.now(), "sandbox image not prepared")
+                if self._nodes.mark(node, False, self._clock.now(), "sandbox image not prepared"):
+                    self._node_event(node, "NodeNotReady")
             elif self._nodes.mark(node, True, self._clock.now()):
                 log.info("node %s is Ready", node)
+                self._node_event(node, "NodeReady")
                 self._on_ready()  # pods waiting for a node are looked at again now
             for key in self._cache.replace_node(node, containers, volumes):
                 self._enqueue(key)
             self.relists_total += 1
             self.last_relist_seconds = self._clock.now() - started
             return True
+
+    def _node_event(self, node: NodeName, reason: str) -> None:
+        """The kubelet's NodeReady / NodeNotReady events (Normal, as Kubernetes records them)."""
+        if self._events is not None:
+            obj = ObjectReference("Node", "", node, node)
+            message = f"Node {node} status is now: {reason}"
+            self._events.record(obj, EventType.NORMAL, reason, message, host=node)
 
     async def relist_forever(self) -> None:
         while True:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from controller.decide.replicasets import compute_replicaset_plan
+from controller.engine.events import EventRecorder
 from controller.engine.podfactory import (
     desired_from_pod,
     name_suffix,
@@ -35,6 +36,7 @@ from controller.engine.ports import Clock
 from controller.engine.stores import DesiredStore, ObservedCache, ProtectedSources
 from controller.engine.workqueue import WorkQueue
 from controller.model import identity
+from controller.model.events import EventType, ObjectReference
 from controller.model.meta import ObjectKey, PodKey
 from controller.model.status import ConditionType, PodView, Waiting, WaitingReason
 from controller.model.workload_status import (
@@ -138,6 +140,7 @@ class ReplicaSetController:
         clock: Clock,
         rng: random.Random | None = None,
         failed_pods_kept: int = 1,
+        events: EventRecorder | None = None,
     ) -> None:
         self._desired = desired
         self._cache = cache
@@ -146,6 +149,8 @@ class ReplicaSetController:
         self._clock = clock
         self._rng = rng or random.Random()
         self._failed_pods_kept = failed_pods_kept
+        self.events = events if events is not None else EventRecorder(clock)
+        self._create_errors: dict[ObjectKey, str] = {}
         self.queue: WorkQueue[ObjectKey] = WorkQueue(clock)
         self.declared: dict[ObjectKey, DeclaredReplicaSet] = {}
         self.status: dict[ObjectKey, ReplicaSetStatus] = {}
@@ -261,6 +266,7 @@ class ReplicaSetController:
             return None
         now = self._clock.now()
         views = self.owned_views(key)
+        create_error = creation_failure(views)
         plan = compute_replicaset_plan(
             entry.rs,
             key,
@@ -270,8 +276,9 @@ class ReplicaSetController:
             previous=self.status.get(key),
             generation=entry.generation,
             failed_pods_kept=self._failed_pods_kept,
-            create_error=creation_failure(views),
+            create_error=create_error,
         )
+        self._report_create_error(key, create_error)
         previous = self.status.get(key)
         self.status[key] = plan.status
         if previous != plan.status:
@@ -282,6 +289,10 @@ class ReplicaSetController:
         deleted = [*plan.delete, *plan.remove_failed]
         for name in deleted:
             self._delete_pod(PodKey(key.namespace, name))
+        for name in created:
+            self._event(key, EventType.NORMAL, "SuccessfulCreate", f"Created pod: {name}")
+        for name in deleted:
+            self._event(key, EventType.NORMAL, "SuccessfulDelete", f"Deleted pod: {name}")
         if created or plan.delete:
             self._expectations[key] = Expectations.expect(
                 created=created, deleted=plan.delete, now=now
@@ -299,6 +310,18 @@ class ReplicaSetController:
         else:
             self._expectations.pop(key, None)
         return plan.requeue_after
+
+    def _event(self, key: ObjectKey, type: EventType, reason: str, message: str) -> None:
+        obj = ObjectReference(KIND, key.namespace, key.name, object_uid(key))
+        self.events.record(obj, type, reason, message)
+
+    def _report_create_error(self, key: ObjectKey, error: str | None) -> None:
+        """`FailedCreate` once each time a new reason why its pods cannot be created shows."""
+        if error is None:
+            self._create_errors.pop(key, None)
+        elif self._create_errors.get(key) != error:
+            self._create_errors[key] = error
+            self._event(key, EventType.WARNING, "FailedCreate", f"Error creating: {error}")
 
     def _create_pod(self, entry: DeclaredReplicaSet) -> str:
         rs = entry.rs
@@ -328,3 +351,4 @@ class ReplicaSetController:
                 self._delete_pod(pod.key)
         self.status.pop(key, None)
         self._expectations.pop(key, None)
+        self._create_errors.pop(key, None)

@@ -224,3 +224,21 @@ class ControllerProcess:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+def podyard_containers(docker_host: str) -> list[dict[str, str]]:
+    """Every container Podyard labelled on the engine: id, state, pod and container name."""
+    out = docker_cli(
+        docker_host,
+        "ps",
+        "-a",
+        "--filter",
+        "label=io.podyard.pod.uid",
+        "--format",
+        '{{.ID}} {{.State}} {{.Label "io.podyard.pod.name"}} {{.Label "io.podyard.container.name"}}',
+    )
+    rows = []
+    for line in out.splitlines():
+        cid, state, pod, name = line.split()
+        rows.append({"id": cid, "state": state, "pod": pod, "name": name})
+    return rows

@@ -155,3 +155,25 @@ async def test_kubectl_reads_the_api(running_controller: ControllerProcess) -> N
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     assert lines[1].split()[:3] == ["web", "2/2", "Running"]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+async def test_kubectl_and_podyard_get_events(running_controller: ControllerProcess) -> None:
+    await _web_running(running_controller)
+    done = subprocess.run(
+        ["kubectl", "-s", running_controller.server, "get", "events"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    shown = [line.split() for line in lines[1:]]
+    assert any(cells[1:4] == ["Normal", "Scheduled", "pod/web"] for cells in shown), done.stdout
+    assert any(cells[1:4] == ["Normal", "Started", "pod/web"] for cells in shown), done.stdout
+    mine = podyard("get", "ev", "--server", running_controller.server)
+    assert mine.returncode == 0, mine.stderr
+    assert mine.stdout.splitlines()[0].split() == lines[0].split()
+    assert "pod/web" in mine.stdout

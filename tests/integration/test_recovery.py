@@ -9,27 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import ControllerProcess, docker_cli, eventually
+from tests.integration.harness import ControllerProcess, docker_cli, eventually, podyard_containers
 from tests.integration.manifests import pod_yaml, write
 
 PODS = 6
 
 
 def _containers(docker_host: str) -> list[dict[str, str]]:
-    out = docker_cli(
-        docker_host,
-        "ps",
-        "-a",
-        "--filter",
-        "label=io.podyard.pod.uid",
-        "--format",
-        '{{.ID}} {{.State}} {{.Label "io.podyard.pod.name"}} {{.Label "io.podyard.container.name"}}',
-    )
-    rows = []
-    for line in out.splitlines():
-        cid, state, pod, name = line.split()
-        rows.append({"id": cid, "state": state, "pod": pod, "name": name})
-    return rows
+    return podyard_containers(docker_host)
 
 
 def _converged(docker_host: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.harness import ControllerProcess, docker_cli, eventually
+from tests.integration.harness import ControllerProcess, docker_cli, eventually, podyard_containers
 from tests.integration.manifests import replicaset_yaml, write
 
 
@@ -54,16 +54,7 @@ def running_ready(c: ControllerProcess, rs: str) -> list[dict[str, Any]]:
 
 
 def container_rows(docker_host: str) -> list[tuple[str, str, str]]:
-    out = docker_cli(
-        docker_host,
-        "ps",
-        "-a",
-        "--filter",
-        "label=io.podyard.pod.uid",
-        "--format",
-        '{{.State}} {{.Label "io.podyard.pod.name"}} {{.Label "io.podyard.container.name"}}',
-    )
-    return [tuple(line.split()) for line in out.splitlines()]  # type: ignore[misc]
+    return [(r["state"], r["pod"], r["name"]) for r in podyard_containers(docker_host)]
 
 
 async def test_replicas_follow_the_file(

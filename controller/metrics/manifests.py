@@ -1,21 +1,10 @@
-"""Prometheus metrics: the only module that imports prometheus_client.
-
-State is exported by collectors that read a snapshot at scrape time, so a series disappears by
-itself when its object does (a manifest file that is fixed stops being reported as failing).
-Served through aiohttp in the event loop, from a registry of our own (no process-global state, so
-tests and several controllers in one process never clash), without `_created` series.
-
-Metric names follow Prometheus' conventions; this module grows with the controller's metrics.
-"""
+"""Manifest folder metrics: files by state, failing files, objects in effect (podyard_*)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 
-from aiohttp import web
-from prometheus_client import CollectorRegistry
-from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -58,17 +47,3 @@ class ManifestCollector(Collector):
         )
         objects.add_metric([], sum(f.objects for f in files))
         yield objects
-
-
-def make_registry(files: ManifestFilesSource) -> CollectorRegistry:
-    registry = CollectorRegistry(auto_describe=True)
-    registry.register(ManifestCollector(files))
-    return registry
-
-
-def metrics_handler(
-    registry: CollectorRegistry,
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """The aiohttp handler serving `registry` (content negotiation and gzip included)."""
-    handler: Callable[[web.Request], Awaitable[web.StreamResponse]] = make_aiohttp_handler(registry)
-    return handler

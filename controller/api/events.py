@@ -1,0 +1,102 @@
+"""Events in the core group: `/api/v1/events` and `/api/v1/namespaces/{ns}/events[/{name}]`.
+
+Bodies are Kubernetes' core/v1 Event (`involvedObject`, `reason`, `message`, `type`, `count`,
+`firstTimestamp`, `lastTimestamp`, `source`), listed oldest first by last timestamp; a Table has
+kubectl's columns LAST SEEN TYPE REASON OBJECT MESSAGE.
+
+Trap: like the pod views, the source runs in the event loop and must only read in-memory state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from controller.api.responses import JSON, json_response, list_body, not_found, table, wants_table
+from controller.api.tables import EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row
+from controller.model.events import Event
+from controller.serde import rfc3339
+
+EventsSource = Callable[[], list[Event]]
+
+EVENTS_KEY: web.AppKey[EventsSource] = web.AppKey("events")
+
+EVENT_RESOURCE: JSON = {
+    "name": "events",
+    "singularName": "event",
+    "namespaced": True,
+    "kind": "Event",
+    "verbs": ["get", "list"],
+    "shortNames": ["ev"],
+}
+
+
+def event_to_k8s(event: Event) -> JSON:
+    involved = event.involved
+    reference: JSON = {"kind": involved.kind, "name": involved.name, "apiVersion": "v1"}
+    if involved.kind in ("ReplicaSet", "Deployment"):
+        reference["apiVersion"] = "apps/v1"
+    if involved.namespace:
+        reference["namespace"] = involved.namespace
+    if involved.uid:
+        reference["uid"] = involved.uid
+    source: JSON = {"component": event.source.component}
+    if event.source.host:
+        source["host"] = event.source.host
+    return {
+        "kind": "Event",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": event.name,
+            "namespace": event.namespace,
+            "creationTimestamp": rfc3339(event.first_timestamp),
+        },
+        "involvedObject": reference,
+        "reason": event.reason,
+        "message": event.message,
+        "source": source,
+        "firstTimestamp": rfc3339(event.first_timestamp),
+        "lastTimestamp": rfc3339(event.last_timestamp),
+        "count": event.count,
+        "type": event.type.value,
+        "eventTime": None,
+        "reportingComponent": event.source.component,
+        "reportingInstance": event.source.host,
+    }
+
+
+def _events(request: web.Request) -> list[JSON]:
+    namespace = request.match_info.get("namespace")
+    held = sorted(request.app[EVENTS_KEY](), key=lambda e: e.last_timestamp)
+    return [event_to_k8s(e) for e in held if namespace is None or e.namespace == namespace]
+
+
+def _table(events: list[JSON]) -> JSON:
+    return table(events, EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row)
+
+
+async def list_events(request: web.Request) -> web.Response:
+    events = _events(request)
+    if wants_table(request):
+        return json_response(_table(events))
+    return json_response(list_body("EventList", "v1", events))
+
+
+async def get_event(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    for event in _events(request):
+        if event["metadata"]["name"] == name:
+            return json_response(_table([event]) if wants_table(request) else event)
+    return not_found("events", name)
+
+
+def _no_events() -> list[Event]:
+    return []
+
+
+def add_event_routes(app: web.Application, events: EventsSource | None = None) -> None:
+    app[EVENTS_KEY] = events or _no_events
+    app.router.add_get("/api/v1/events", list_events)
+    app.router.add_get("/api/v1/namespaces/{namespace}/events", list_events)
+    app.router.add_get("/api/v1/namespaces/{namespace}/events/{name}", get_event)
