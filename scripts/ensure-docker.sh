@@ -12,6 +12,9 @@
 #   .state/dockerd.log in the repository). Stale pid files of dockerd and its
 #   containerd are removed only when no live daemon owns them.
 # * busybox-static and catatonit are required even when the engine answers.
+# * promtool (Debian package prometheus), which the tests use to check the alert
+#   rules in dashboards/, is installed when it is missing. Its Prometheus server is
+#   not started: a temporary policy-rc.d denies service starts during that install.
 #
 # Environment:
 #   PODYARD_STATE_DIR      where logs go (default: <repo>/.state)
@@ -79,6 +82,34 @@ ensure_packages() {
         fail "missing packages: $*; run as root: apt-get update && apt-get install -y $*"
     fi
     apt_install "$@"
+}
+
+# ensure_promtool: install the Debian package prometheus for its promtool only;
+# no Prometheus server is started (unless a policy-rc.d of the host allows it).
+ensure_promtool() {
+    have promtool && return 0
+    say "promtool (checks the alert rules in dashboards/) is missing"
+    if ! have apt-get; then
+        fail "missing: promtool (no apt-get here; install Prometheus' promtool with your" \
+            "package manager)"
+    fi
+    if ! is_root; then
+        fail "missing package: prometheus (for promtool); run as root:" \
+            "apt-get update && apt-get install -y --no-install-recommends prometheus"
+    fi
+    local policy=/usr/sbin/policy-rc.d
+    if [[ -e $policy ]]; then
+        apt_install prometheus
+    else
+        # Exit status 101: "action forbidden", honoured by invoke-rc.d and deb-systemd-invoke.
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+        apt_install prometheus
+        rm -f "$policy"
+        trap - EXIT
+    fi
+    have promtool || fail "promtool is still not on PATH after installing prometheus"
 }
 
 # --- engine probing -----------------------------------------------------------
@@ -199,6 +230,8 @@ start_dockerd() {
 missing_tools=()
 pkg_installed busybox-static /bin/busybox || missing_tools+=(busybox-static)
 pkg_installed catatonit /usr/bin/catatonit || missing_tools+=(catatonit)
+
+ensure_promtool
 
 if engine_answers; then
     say "Docker engine $engine_version answers${DOCKER_HOST:+ at $DOCKER_HOST}; leaving it alone"
