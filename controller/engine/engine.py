@@ -146,6 +146,7 @@ class Engine:
         node = watcher.runtime.node
         try:
             image = await watcher.runtime.prepare_pause_image(self.runtime_settings.pause_image)
+            self.nodes.set_capacity(node, await watcher.runtime.capacity())
         except RuntimeFailure as failure:
             log.error("node %s: cannot prepare the pause image: %s", node, failure)
             watcher.prepared = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import attrs
 
 from controller.model.meta import NodeName
+from controller.model.observed import NodeCapacity
 
 
 @attrs.frozen
@@ -18,6 +19,9 @@ class NodeStatus:
     host_ip: str
     last_heartbeat: float | None = None
     message: str = ""
+    capacity: NodeCapacity | None = None
+    """The engine host's CPU cores and memory, once read (Podyard reserves none: allocatable
+    equals capacity)."""
 
 
 class NodeRegistry:
@@ -32,6 +36,9 @@ class NodeRegistry:
             old, ready=ready, last_heartbeat=now if ready else old.last_heartbeat, message=message
         )
         return old.ready != ready
+
+    def set_capacity(self, name: NodeName, capacity: NodeCapacity) -> None:
+        self._nodes[name] = attrs.evolve(self._nodes[name], capacity=capacity)
 
     def ready(self) -> tuple[NodeName, ...]:
         return tuple(sorted(n for n, s in self._nodes.items() if s.ready))

@@ -14,7 +14,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from controller.model.meta import ContainerId, NodeName
-from controller.model.observed import ObservedContainer, ObservedVolume, RuntimeEvent
+from controller.model.observed import (
+    NodeCapacity,
+    ObservedContainer,
+    ObservedVolume,
+    RuntimeEvent,
+)
 from controller.model.plan import ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
 
@@ -32,6 +37,10 @@ class ContainerRuntime(Protocol):
     def node(self) -> NodeName: ...
 
     async def ping(self) -> None: ...
+
+    async def capacity(self) -> NodeCapacity:
+        """CPU cores and memory of the engine's host."""
+        ...
 
     async def prepare_pause_image(self, configured: str) -> str:
         """Return the sandbox image to use (the configured one, or a locally built fallback)."""

@@ -5,9 +5,8 @@ at every scrape, so a deleted object's series are simply absent from the next sc
 kube-state-metrics: timestamps in Unix seconds, CPU in cores, memory in bytes, one-hot gauges with
 every state listed (exactly one is 1), and `<none>` in the owner labels of an object without owner.
 
-Not exported: `kube_node_status_capacity` and `kube_node_status_allocatable`. TODO: the node status
-the engine keeps has no CPU or memory figures for its (possibly remote) Docker hosts; export them
-once it carries the engine's `NCPU` and `MemTotal` (from Docker's `/info`) per node.
+Node capacity and allocatable are the engine's `NCPU` and `MemTotal` (Docker's `/info`); Podyard
+reserves nothing, so allocatable equals capacity.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from controller.model.observed import NodeCapacity
 from controller.model.pod import ResourceList
 from controller.model.status import (
     ConditionType,
@@ -43,6 +43,9 @@ class NodeLike(Protocol):
 
     @property
     def host_ip(self) -> str: ...
+
+    @property
+    def capacity(self) -> NodeCapacity | None: ...
 
 
 PodsSource = Callable[[], Sequence[PodView]]
@@ -399,11 +402,24 @@ def node_families(nodes: Sequence[NodeLike]) -> list[Metric]:
         "The condition of a cluster node.",
         ["node", "condition", "status"],
     )
+    resources = ["node", "resource", "unit"]
+    capacity = _gauge(
+        "kube_node_status_capacity", "The capacity for different resources of a node.", resources
+    )
+    allocatable = _gauge(
+        "kube_node_status_allocatable",
+        "The allocatable for different resources of a node that are available for scheduling.",
+        resources,
+    )
     for node in nodes:
         info.add_metric([node.name, "", "", "", "", "", "", "", "", node.host_ip], 1)
         for state, value in _one_hot(node.ready):
             condition.add_metric([node.name, "Ready", state], value)
-    return [info, condition]
+        if node.capacity is not None:
+            for family in (capacity, allocatable):
+                family.add_metric([node.name, "cpu", "core"], node.capacity.cpu_cores)
+                family.add_metric([node.name, "memory", "byte"], node.capacity.memory_bytes)
+    return [info, condition, capacity, allocatable]
 
 
 __all__ = [

@@ -108,6 +108,14 @@ class RuntimeEvent:
 
 
 @attrs.frozen
+class NodeCapacity:
+    """What a node's engine reports of its host (Docker's `NCPU` and `MemTotal`)."""
+
+    cpu_cores: int
+    memory_bytes: int
+
+
+@attrs.frozen
 class FailureNote:
     """Controller memory of a failure the engine does not record (pull or create refused).
 

@@ -96,7 +96,13 @@ from controller.model.errors import (
     StartFailed,
 )
 from controller.model.meta import ContainerId, NodeName
-from controller.model.observed import ObservedContainer, ObservedVolume, RunState, RuntimeEvent
+from controller.model.observed import (
+    NodeCapacity,
+    ObservedContainer,
+    ObservedVolume,
+    RunState,
+    RuntimeEvent,
+)
 from controller.model.plan import ContainerConfig, EnsureVolume, MountSpec
 from controller.model.pod import PullPolicy
 from controller.runtime import images
@@ -254,6 +260,15 @@ class DockerRuntime:
             await self._call("ping", lambda d: d.version())
         except DockerError as exc:
             raise RuntimeFailure(f"{self._node}: ping failed: {_docker_message(exc)}") from exc
+
+    async def capacity(self) -> NodeCapacity:
+        """The host's CPU cores and memory, from the engine's `/info` (`NCPU`, `MemTotal`)."""
+        try:
+            info = await self._call("info", lambda d: d.system.info())
+        except DockerError as exc:
+            raise RuntimeFailure(f"{self._node}: info failed: {_docker_message(exc)}") from exc
+        data = _mapping(info)
+        return NodeCapacity(int(data.get("NCPU") or 0), int(data.get("MemTotal") or 0))
 
     async def prepare_pause_image(self, configured: str) -> str:
         docker = self._client()

@@ -30,7 +30,13 @@ from controller.model.errors import (
     StartFailed,
 )
 from controller.model.meta import ContainerId, NodeName
-from controller.model.observed import ObservedContainer, ObservedVolume, RunState, RuntimeEvent
+from controller.model.observed import (
+    NodeCapacity,
+    ObservedContainer,
+    ObservedVolume,
+    RunState,
+    RuntimeEvent,
+)
 from controller.model.plan import ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
 
@@ -146,6 +152,10 @@ class FakeRuntime:
 
     async def ping(self) -> None:
         self._check("ping")
+
+    async def capacity(self) -> NodeCapacity:
+        self._check("capacity")
+        return NodeCapacity(cpu_cores=2, memory_bytes=4 << 30)
 
     async def prepare_pause_image(self, configured: str) -> str:
         self._check("prepare_pause_image")

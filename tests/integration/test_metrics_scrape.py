@@ -67,6 +67,12 @@ async def test_object_metrics_follow_the_pods(docker_host: str, tmp_path: Path) 
         s = scrape(c)
         assert value(s, "kube_pod_status_phase", pod="steady", phase="Pending") == 0.0
         assert value(s, "kube_replicaset_spec_replicas", replicaset="pack") == 2.0
+        cores = value(s, "kube_node_status_capacity", resource="cpu", unit="core")
+        memory = value(s, "kube_node_status_allocatable", resource="memory", unit="byte")
+        assert cores is not None
+        assert cores >= 1
+        assert memory is not None
+        assert memory > 1 << 28
         assert (value(s, "kube_pod_container_status_restarts_total", pod="crashy") or 0) >= 1
         assert (
             value(

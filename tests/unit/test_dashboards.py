@@ -23,6 +23,7 @@ import yaml
 from controller.metrics import make_registry
 from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName, ObjectMeta, PodRef, PodUid
+from controller.model.observed import NodeCapacity
 from controller.model.pod import ResourceList, ResourceRequirements
 from controller.model.quantity import Quantity
 from controller.model.status import (
@@ -150,6 +151,7 @@ class Node:
     name: str
     ready: bool
     host_ip: str
+    capacity: NodeCapacity | None = NodeCapacity(cpu_cores=2, memory_bytes=4 << 30)
 
 
 def _pod_view(name: str, status: ContainerStatus, phase: PodPhase, owner: str = "") -> PodView:

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from controller.metrics import make_registry
 from controller.model.meta import NodeName, ObjectMeta, PodRef, PodUid
+from controller.model.observed import NodeCapacity
 from controller.model.pod import Pod, ResourceList, ResourceRequirements
 from controller.model.quantity import Quantity
 from controller.model.status import (
@@ -51,6 +52,7 @@ class Node:
     name: str
     ready: bool
     host_ip: str
+    capacity: NodeCapacity | None = NodeCapacity(cpu_cores=2, memory_bytes=4 << 30)
 
 
 def _view(
@@ -331,6 +333,9 @@ def test_nodes_info_and_ready_condition() -> None:
     assert _value(s, cond, node="far", condition="Ready", status="false") == 1
     assert _value(s, cond, node="far", condition="Ready", status="true") == 0
     assert _value(s, cond, node="far", condition="Ready", status="unknown") == 0
+    for family in ("kube_node_status_capacity", "kube_node_status_allocatable"):
+        assert _value(s, family, node="local", resource="cpu", unit="core") == 2
+        assert _value(s, family, node="local", resource="memory", unit="byte") == 4 << 30
 
 
 def test_no_sources_means_no_object_families() -> None:
