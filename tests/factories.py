@@ -9,6 +9,7 @@ import attrs
 
 from controller.model.desired import DesiredPod
 from controller.model.meta import ObjectMeta
+from controller.model.observed import NodeCapacity
 from controller.model.pod import (
     Container,
     EmptyDirVolumeSource,
@@ -71,3 +72,13 @@ def desired(p: Pod) -> DesiredPod:
 
 def with_restart_policy(p: Pod, policy: RestartPolicy) -> Pod:
     return attrs.evolve(p, spec=attrs.evolve(p.spec, restart_policy=policy))
+
+
+@attrs.frozen
+class MetricsNode:
+    """A node as the metrics read it (the engine's NodeStatus has the same shape)."""
+
+    name: str
+    ready: bool
+    host_ip: str
+    capacity: NodeCapacity | None = NodeCapacity(cpu_cores=2, memory_bytes=4 << 30)

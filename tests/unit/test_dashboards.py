@@ -16,14 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 import yaml
 
 from controller.metrics import make_registry
 from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName, ObjectMeta, PodRef, PodUid
-from controller.model.observed import NodeCapacity
 from controller.model.pod import ResourceList, ResourceRequirements
 from controller.model.quantity import Quantity
 from controller.model.status import (
@@ -53,6 +51,7 @@ from controller.model.workloads import (
     ReplicaSetSpec,
     TemplateMeta,
 )
+from tests.factories import MetricsNode as Node
 from tests.factories import container, pod
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
@@ -144,14 +143,6 @@ def test_alert_rules_use_only_exported_metrics() -> None:
 
 
 # --- the metrics the controller exports -----------------------------------------------------------
-
-
-@attrs.frozen
-class Node:
-    name: str
-    ready: bool
-    host_ip: str
-    capacity: NodeCapacity | None = NodeCapacity(cpu_cores=2, memory_bytes=4 << 30)
 
 
 def _pod_view(name: str, status: ContainerStatus, phase: PodPhase, owner: str = "") -> PodView:

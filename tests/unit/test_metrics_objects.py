@@ -8,13 +8,11 @@ import subprocess
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from controller.metrics import make_registry
 from controller.model.meta import NodeName, ObjectMeta, PodRef, PodUid
-from controller.model.observed import NodeCapacity
 from controller.model.pod import Pod, ResourceList, ResourceRequirements
 from controller.model.quantity import Quantity
 from controller.model.status import (
@@ -44,15 +42,8 @@ from controller.model.workloads import (
     ReplicaSetSpec,
     TemplateMeta,
 )
+from tests.factories import MetricsNode as Node
 from tests.factories import container, pod
-
-
-@attrs.frozen
-class Node:
-    name: str
-    ready: bool
-    host_ip: str
-    capacity: NodeCapacity | None = NodeCapacity(cpu_cores=2, memory_bytes=4 << 30)
 
 
 def _view(
