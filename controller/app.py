@@ -20,7 +20,7 @@ from controller.engine.engine import Engine
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import SystemClock
 from controller.engine.tasks import cancel_all, spawn
-from controller.metrics import make_registry, metrics_handler
+from controller.metrics import ControllerMetrics, make_registry, metrics_handler
 from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName
 from controller.runtime.docker import DockerRuntime
@@ -87,7 +87,7 @@ class FolderApplier:
         self._holds = holds
 
 
-def build_engine(settings: Settings) -> Engine:
+def build_engine(settings: Settings, metrics: ControllerMetrics | None = None) -> Engine:
     runtimes = {
         NodeName(node.name): DockerRuntime(
             NodeName(node.name), settings.runtime, node.docker_host, settings.image_pull
@@ -102,6 +102,7 @@ def build_engine(settings: Settings) -> Engine:
         runtime=settings.runtime,
         backoff=settings.backoff,
         image_pull=settings.image_pull,
+        metrics=metrics,
     )
 
 
@@ -124,7 +125,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    engine = build_engine(settings)
+    controller_metrics = ControllerMetrics([node.name for node in settings.nodes])
+    engine = build_engine(settings, controller_metrics)
     started = asyncio.Event()
     applier = FolderApplier(engine)
     app = make_app(
@@ -141,6 +143,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         replicasets=engine.replicasets.views,
         deployments=engine.deployments.views,
         nodes=engine.nodes.all,
+        controller=controller_metrics,
     )
     app.router.add_get("/metrics", metrics_handler(registry))
     runner = web.AppRunner(app, access_log=None)

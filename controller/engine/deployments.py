@@ -27,7 +27,7 @@ from controller.decide.deployments import (
 )
 from controller.decide.replicasets import compute_replicaset_status
 from controller.engine.events import EventRecorder
-from controller.engine.ports import Clock
+from controller.engine.ports import Clock, MetricsSink
 from controller.engine.replicasets import (
     DeclaredReplicaSet,
     ReplicaSetController,
@@ -39,6 +39,7 @@ from controller.engine.workqueue import WorkQueue
 from controller.model.events import EventType, ObjectReference
 from controller.model.meta import ObjectKey
 from controller.model.pod import Pod
+from controller.model.telemetry import ControllerName
 from controller.model.workload_status import (
     POD_TEMPLATE_HASH_LABEL,
     DeploymentStatus,
@@ -81,13 +82,16 @@ class DeploymentController:
         cache: ObservedCache,
         clock: Clock,
         events: EventRecorder | None = None,
+        metrics: MetricsSink | None = None,
     ) -> None:
         self._replicasets = replicasets
         self.events = events if events is not None else replicasets.events
         self._desired = desired
         self._cache = cache
         self._clock = clock
-        self.queue: WorkQueue[ObjectKey] = WorkQueue(clock)
+        self.queue: WorkQueue[ObjectKey] = WorkQueue(
+            clock, name=ControllerName.DEPLOYMENT, metrics=metrics
+        )
         self.declared: dict[ObjectKey, DeclaredDeployment] = {}
         self.status: dict[ObjectKey, DeploymentStatus] = {}
         self.revision: dict[ObjectKey, int] = {}

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from controller.config import BackoffSettings, EngineSettings, ImagePullSettings, RuntimeSettings
 from controller.engine.deployments import DeploymentController
 from controller.engine.events import EventRecorder
 from controller.engine.executor import Executor, PlanAborted
+from controller.engine.metered import MeteredRuntime
 from controller.engine.nodes import NodeRegistry
 from controller.engine.pleg import NodeWatcher
-from controller.engine.ports import Clock, ContainerRuntime
+from controller.engine.podstart import PodStartTracker
+from controller.engine.ports import Clock, ContainerRuntime, MetricsSink, NoMetrics
 from controller.engine.reconciler import PodReconciler, new_pod_uid
 from controller.engine.replicasets import ReplicaSetController
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache
@@ -29,6 +32,7 @@ from controller.model.errors import RuntimeFailure
 from controller.model.events import EventType, ObjectReference
 from controller.model.meta import NodeName, ObjectKey, PodKey, PodUid
 from controller.model.status import PodView, Waiting, WaitingReason
+from controller.model.telemetry import ControllerName, ReconcileResult
 from controller.model.workloads import Deployment, ReplicaSet
 
 log = logging.getLogger(__name__)
@@ -56,23 +60,34 @@ class Engine:
         backoff: BackoffSettings | None = None,
         image_pull: ImagePullSettings | None = None,
         uid_factory: Callable[[], PodUid] = new_pod_uid,
+        metrics: MetricsSink | None = None,
     ) -> None:
         self.settings = engine or EngineSettings()
+        self.metrics: MetricsSink = metrics or NoMetrics()
         self.runtime_settings = runtime or RuntimeSettings()
         self.clock = clock
         self.runtimes = dict(runtimes)
-        self.desired = DesiredStore()
+        metered: dict[NodeName, ContainerRuntime] = {
+            node: MeteredRuntime(r, self.metrics) for node, r in self.runtimes.items()
+        }
+        self.desired = DesiredStore(clock.now)
         self.cache = ObservedCache()
         self.notes = NoteBook()
         self.nodes = NodeRegistry({n: (host_ips or {}).get(n, "127.0.0.1") for n in self.runtimes})
         self.queue: WorkQueue[PodKey] = WorkQueue(
-            clock, self.settings.retry_initial_seconds, self.settings.retry_max_seconds
+            clock,
+            self.settings.retry_initial_seconds,
+            self.settings.retry_max_seconds,
+            name=ControllerName.POD,
+            metrics=self.metrics,
         )
         self.pause_images: dict[NodeName, str] = dict.fromkeys(
             self.runtimes, self.runtime_settings.pause_image
         )
         self.events = EventRecorder(clock)
-        self.executor = Executor(self.runtimes, self.cache, self.notes, clock, self._pod_event)
+        self.executor = Executor(
+            metered, self.cache, self.notes, clock, self._pod_event, metrics=self.metrics
+        )
         self.reconciler = PodReconciler(
             self.desired,
             self.cache,
@@ -84,6 +99,7 @@ class Engine:
             backoff or BackoffSettings(),
             image_pull or ImagePullSettings(),
             uid_factory,
+            metrics=self.metrics,
         )
         self.watchers = [
             NodeWatcher(
@@ -95,8 +111,9 @@ class Engine:
                 clock,
                 self._requeue_all,
                 self.events,
+                metrics=self.metrics,
             )
-            for r in self.runtimes.values()
+            for r in metered.values()
         ]
         self.replicasets = ReplicaSetController(
             self.desired,
@@ -106,10 +123,17 @@ class Engine:
             clock,
             failed_pods_kept=self.settings.failed_pods_kept,
             events=self.events,
+            metrics=self.metrics,
         )
         self.deployments = DeploymentController(
-            self.replicasets, self.desired, self.cache, clock, events=self.events
+            self.replicasets,
+            self.desired,
+            self.cache,
+            clock,
+            events=self.events,
+            metrics=self.metrics,
         )
+        self.starts = PodStartTracker(self.desired, self.cache, clock, self.metrics)
         self.replicasets.protected = self.reconciler.protected
         self._changing: dict[PodKey, int] = {}
         self._backoffs: dict[PodKey, frozenset[tuple[str, str, int]]] = {}
@@ -131,6 +155,9 @@ class Engine:
             self._tasks.append(spawn(f"events:{node}", watcher.watch_events()))
         self.replicasets.restore_owned_pods()
         self.deployments.recover()
+        self.metrics.workers(ControllerName.POD, self.settings.workers)
+        self.metrics.workers(ControllerName.REPLICASET, WORKLOAD_WORKERS)
+        self.metrics.workers(ControllerName.DEPLOYMENT, 1)
         for number in range(self.settings.workers):
             self._tasks.append(spawn(f"worker:{number}", self._worker()))
         for number in range(WORKLOAD_WORKERS):
@@ -191,9 +218,14 @@ class Engine:
                 key = await self.queue.get()
             except QueueShutDown:
                 return
+            self.metrics.reconcile_started(ControllerName.POD)
+            started = time.monotonic()
+            result = ReconcileResult.ERROR
             try:
-                await self._process(key)
+                result = await self._process(key)
+                self.starts.check(key)
             finally:
+                self.metrics.reconciled(ControllerName.POD, result, time.monotonic() - started)
                 self.queue.done(key)
                 self.replicasets.pod_changed(key)
 
@@ -208,6 +240,9 @@ class Engine:
                 key = await queue.get()
             except QueueShutDown:
                 return
+            self.metrics.reconcile_started(queue.name)
+            started = time.monotonic()
+            result = ReconcileResult.ERROR
             try:
                 again = await reconcile(key)
             except Exception:
@@ -215,9 +250,12 @@ class Engine:
                 log.exception("sync of %s failed (retry in %.2fs)", key, delay)
             else:
                 queue.forget(key)
+                result = ReconcileResult.SUCCESS
                 if again is not None:
                     queue.add_after(key, again)
+                    result = ReconcileResult.REQUEUE_AFTER
             finally:
+                self.metrics.reconciled(queue.name, result, time.monotonic() - started)
                 queue.done(key)
 
     def set_protected_sources(self, files: Iterable[str]) -> None:
@@ -237,7 +275,12 @@ class Engine:
         """The folder's ReplicaSets, each with the file it came from."""
         self.replicasets.set_declared("", items)
 
-    async def _process(self, key: PodKey) -> None:
+    async def _process(self, key: PodKey) -> ReconcileResult:
+        """One reconcile of a pod key, and what controller-runtime would call its result.
+
+        A user error (a bad image, a refused config) is not the controller's error: the pod's own
+        status says it, so it counts as a requeue and does not feed the reconcile-error alert.
+        """
         self.reconciles_total += 1
         try:
             outcome = await self.reconciler.reconcile(key)
@@ -246,19 +289,20 @@ class Engine:
             if aborted.stale:
                 log.debug("%s", aborted)
                 self.queue.add_rate_limited(key)  # quick, yet never a hot loop
-            elif aborted.user_error:
+                return ReconcileResult.REQUEUE
+            if aborted.user_error:
                 log.warning("%s", aborted)
                 self.queue.add(key)  # the recorded note paces the retry; decide waits it out
-            else:
-                self.reconcile_errors_total += 1
-                delay = self.queue.add_rate_limited(key)
-                log.warning("%s (retry in %.2fs)", aborted, delay)
-            return
+                return ReconcileResult.REQUEUE
+            self.reconcile_errors_total += 1
+            delay = self.queue.add_rate_limited(key)
+            log.warning("%s (retry in %.2fs)", aborted, delay)
+            return ReconcileResult.ERROR
         except Exception:
             self.reconcile_errors_total += 1
             delay = self.queue.add_rate_limited(key)
             log.exception("reconcile of %s failed (retry in %.2fs)", key, delay)
-            return
+            return ReconcileResult.ERROR
         if outcome.changed:
             passes = self._changing.get(key, 0) + 1
             self._changing[key] = passes
@@ -269,14 +313,15 @@ class Engine:
                 )
             else:
                 self.queue.add(key)
-            return
+            return ReconcileResult.REQUEUE
         self._changing.pop(key, None)
         self.queue.forget(key)
         if outcome.requeue_after is not None:
             self.queue.add_after(key, outcome.requeue_after)
             self._report_backoff(key)
-        else:
-            self._backoffs.pop(key, None)
+            return ReconcileResult.REQUEUE_AFTER
+        self._backoffs.pop(key, None)
+        return ReconcileResult.SUCCESS
 
     def _pod_event(
         self,

@@ -29,7 +29,7 @@ import logging
 from collections.abc import Mapping
 from typing import Protocol
 
-from controller.engine.ports import Clock, ContainerRuntime
+from controller.engine.ports import Clock, ContainerRuntime, MetricsSink, NoMetrics
 from controller.engine.stores import NoteBook, ObservedCache
 from controller.model.errors import (
     ConfigRefused,
@@ -56,6 +56,7 @@ from controller.model.plan import (
 )
 from controller.model.pod import PullPolicy
 from controller.model.status import WaitingReason
+from controller.model.telemetry import RescheduleReason
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +119,10 @@ class Executor:
         notes: NoteBook,
         clock: Clock,
         on_event: PodEventSink | None = None,
+        metrics: MetricsSink | None = None,
     ) -> None:
         self._runtimes = runtimes
+        self._metrics: MetricsSink = metrics or NoMetrics()
         self._cache = cache
         self._notes = notes
         self._clock = clock
@@ -210,8 +213,11 @@ class Executor:
                 )
             else:
                 event(EventType.NORMAL, "SandboxChanged", SANDBOX_CHANGED)
+                self._metrics.pod_rescheduled(RescheduleReason.SANDBOX_CHANGED)
             await self._start(runtime, container_id)
             return
+        if config.identity.attempt > 0:
+            self._metrics.container_restarted(action.node)
         event(EventType.NORMAL, "Created", f"Created container {name}")
         start_error = await self._start(runtime, container_id)
         if start_error is None:

@@ -5,20 +5,22 @@ Two inputs, as the kubelet's generic PLEG plus Docker's event stream:
 - a periodic full relist (the truth): repairs anything an event missed, and is run again after every
   reconnect of the stream, because Docker's event ring is small and lost on a daemon restart.
 
-Traps: a relist is a snapshot taken while workers act; installing it may briefly drop a container the
-executor just made. That is harmless: the next create collides by name and re-reads it.
+Trap: a relist is a snapshot taken while workers act. Installed as it is, it would drop a container the
+executor made after the snapshot was read, and the next decision would make the pod a second time
+under a new uid. The cache numbers its writes, and a relist keeps whatever was written after it began.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from controller.config import RuntimeSettings
 from controller.engine.events import EventRecorder
 from controller.engine.nodes import NodeRegistry
-from controller.engine.ports import RELIST, Clock, ContainerRuntime
+from controller.engine.ports import RELIST, Clock, ContainerRuntime, MetricsSink, NoMetrics
 from controller.engine.stores import ObservedCache
 from controller.model.errors import RuntimeFailure
 from controller.model.events import EventType, ObjectReference
@@ -42,8 +44,12 @@ class NodeWatcher:
         clock: Clock,
         on_ready: Callable[[], None] = lambda: None,
         events: EventRecorder | None = None,
+        metrics: MetricsSink | None = None,
     ) -> None:
         self.runtime = runtime
+        self._metrics: MetricsSink = metrics or NoMetrics()
+        self._connections = 0
+        """Event-stream (re)connections seen; every one after the first is a reconnect."""
         self._cache = cache
         self._nodes = nodes
         self._enqueue = enqueue
@@ -62,6 +68,8 @@ class NodeWatcher:
         node = self.runtime.node
         async with self._relist_lock:
             started = self._clock.now()
+            elapsed = time.monotonic()
+            since = self._cache.mark()
             try:
                 containers, volumes = await asyncio.gather(
                     self.runtime.list_containers(), self.runtime.list_volumes()
@@ -78,10 +86,11 @@ class NodeWatcher:
                 log.info("node %s is Ready", node)
                 self._node_event(node, "NodeReady")
                 self._on_ready()  # pods waiting for a node are looked at again now
-            for key in self._cache.replace_node(node, containers, volumes):
+            for key in self._cache.replace_node(node, containers, volumes, since):
                 self._enqueue(key)
             self.relists_total += 1
             self.last_relist_seconds = self._clock.now() - started
+            self._metrics.relisted(node, time.monotonic() - elapsed, self._clock.now())
             return True
 
     def _node_event(self, node: NodeName, reason: str) -> None:
@@ -99,6 +108,9 @@ class NodeWatcher:
     async def watch_events(self) -> None:
         async for event in self.runtime.events():
             if event.action == RELIST:
+                self._connections += 1
+                if self._connections > 1:
+                    self._metrics.event_stream_reconnected(self.runtime.node)
                 await self.relist()
                 continue
             await self._on_event(event)

@@ -22,6 +22,7 @@ from controller.model.observed import (
 )
 from controller.model.plan import ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
+from controller.model.telemetry import ControllerName, ReconcileResult, RescheduleReason
 
 RELIST = "relist"
 """Action of the synthetic event a runtime yields after (re)connecting its event stream."""
@@ -73,6 +74,102 @@ class ContainerRuntime(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class MetricsSink(Protocol):
+    """What the engine reports as it happens: counts and durations (seconds) for the controller's
+    own metrics. State (pods, ReplicaSets, nodes) is read at scrape time instead, not pushed here.
+
+    Every method is cheap and never raises; the engine calls them from the event loop.
+    """
+
+    def workers(self, controller: ControllerName, maximum: int) -> None:
+        """How many reconciles of `controller` may run at once."""
+        ...
+
+    def reconcile_started(self, controller: ControllerName) -> None: ...
+
+    def reconciled(
+        self, controller: ControllerName, result: ReconcileResult, seconds: float
+    ) -> None: ...
+
+    def queue_depth(self, queue: ControllerName, depth: int) -> None: ...
+
+    def queue_added(self, queue: ControllerName) -> None: ...
+
+    def queue_retried(self, queue: ControllerName) -> None: ...
+
+    def queue_waited(self, queue: ControllerName, seconds: float) -> None:
+        """An item left the queue for a worker after waiting `seconds` since it was added."""
+        ...
+
+    def queue_worked(self, queue: ControllerName, seconds: float) -> None:
+        """A worker finished an item after `seconds`."""
+        ...
+
+    def runtime_called(self, node: NodeName, operation: str, seconds: float, ok: bool) -> None: ...
+
+    def event_stream_reconnected(self, node: NodeName) -> None: ...
+
+    def relisted(self, node: NodeName, seconds: float, at: float) -> None:
+        """A full relist of `node` succeeded at wall time `at` after `seconds`."""
+        ...
+
+    def pod_started(self, seconds: float) -> None:
+        """A pod's containers all run, `seconds` after its manifest was first seen."""
+        ...
+
+    def container_restarted(self, node: NodeName) -> None: ...
+
+    def pod_rescheduled(self, reason: RescheduleReason) -> None: ...
+
+
+class NoMetrics:
+    """A sink that drops everything: the default where nobody scrapes (tests, benchmarks)."""
+
+    def workers(self, controller: ControllerName, maximum: int) -> None:
+        pass
+
+    def reconcile_started(self, controller: ControllerName) -> None:
+        pass
+
+    def reconciled(
+        self, controller: ControllerName, result: ReconcileResult, seconds: float
+    ) -> None:
+        pass
+
+    def queue_depth(self, queue: ControllerName, depth: int) -> None:
+        pass
+
+    def queue_added(self, queue: ControllerName) -> None:
+        pass
+
+    def queue_retried(self, queue: ControllerName) -> None:
+        pass
+
+    def queue_waited(self, queue: ControllerName, seconds: float) -> None:
+        pass
+
+    def queue_worked(self, queue: ControllerName, seconds: float) -> None:
+        pass
+
+    def runtime_called(self, node: NodeName, operation: str, seconds: float, ok: bool) -> None:
+        pass
+
+    def event_stream_reconnected(self, node: NodeName) -> None:
+        pass
+
+    def relisted(self, node: NodeName, seconds: float, at: float) -> None:
+        pass
+
+    def pod_started(self, seconds: float) -> None:
+        pass
+
+    def container_restarted(self, node: NodeName) -> None:
+        pass
+
+    def pod_rescheduled(self, reason: RescheduleReason) -> None:
+        pass
 
 
 class Clock(Protocol):

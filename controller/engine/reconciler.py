@@ -23,12 +23,15 @@ from controller.decide.pods import PodInputs, compute_pod_plan
 from controller.decide.status import compute_pod_status
 from controller.engine.executor import Executor
 from controller.engine.nodes import NodeRegistry
-from controller.engine.ports import Clock
+from controller.engine.ports import Clock, MetricsSink, NoMetrics
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache, ProtectedSources
 from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName, ObjectMeta, PodKey, PodUid
+from controller.model.observed import ContainerRole
+from controller.model.plan import PlanReason
 from controller.model.pod import Container, Pod, PodSpec
 from controller.model.status import PodView
+from controller.model.telemetry import RescheduleReason
 
 
 @attrs.frozen
@@ -70,8 +73,10 @@ class PodReconciler:
         backoff: BackoffSettings,
         image_pull: ImagePullSettings,
         uid_factory: Callable[[], PodUid] = new_pod_uid,
+        metrics: MetricsSink | None = None,
     ) -> None:
         self._desired = desired
+        self._metrics: MetricsSink = metrics or NoMetrics()
         self._cache = cache
         self._notes = notes
         self._nodes = nodes
@@ -111,6 +116,8 @@ class PodReconciler:
                 return Outcome.after(plan.requeue_after)
             return Outcome.done()
         await self._executor.apply(plan)
+        if PlanReason.REPLACE_POD in plan.reasons and _other_version(inputs):
+            self._metrics.pod_rescheduled(RescheduleReason.SPEC_CHANGED)
         return Outcome.requeue_now()
 
     def views(self, keys: Iterable[PodKey] | None = None) -> list[PodView]:
@@ -157,6 +164,18 @@ class PodReconciler:
             matching = [i for i in instances if i.spec_hash == desired.spec_hash]
             return matching[-1] if matching else None
         return instances[-1]
+
+
+def _other_version(inputs: PodInputs) -> bool:
+    """The pod torn down ran another version of the spec (not a duplicate of the current one left
+    by a crash mid-create)."""
+    if inputs.desired is None:
+        return False
+    return any(
+        c.identity.pod_spec_hash != inputs.desired.spec_hash
+        for c in inputs.containers
+        if c.identity.role is ContainerRole.SANDBOX
+    )
 
 
 def _observed_owner(instance: Instance | None) -> str:

@@ -32,13 +32,14 @@ from controller.engine.podfactory import (
     pod_from_template,
     restore_from_sandbox,
 )
-from controller.engine.ports import Clock
+from controller.engine.ports import Clock, MetricsSink, NoMetrics
 from controller.engine.stores import DesiredStore, ObservedCache, ProtectedSources
 from controller.engine.workqueue import WorkQueue
 from controller.model import identity
 from controller.model.events import EventType, ObjectReference
 from controller.model.meta import ObjectKey, PodKey
-from controller.model.status import ConditionType, PodView, Waiting, WaitingReason
+from controller.model.status import ConditionType, PodPhase, PodView, Waiting, WaitingReason
+from controller.model.telemetry import ControllerName, RescheduleReason
 from controller.model.workload_status import (
     Expectations,
     OwnerRef,
@@ -141,8 +142,12 @@ class ReplicaSetController:
         rng: random.Random | None = None,
         failed_pods_kept: int = 1,
         events: EventRecorder | None = None,
+        metrics: MetricsSink | None = None,
     ) -> None:
         self._desired = desired
+        self._metrics: MetricsSink = metrics or NoMetrics()
+        self._replaced: dict[ObjectKey, frozenset[str]] = {}
+        """Per ReplicaSet, the ended pods already counted as replaced (one reschedule each)."""
         self._cache = cache
         self._views = views
         self._enqueue_pod = enqueue_pod
@@ -151,7 +156,9 @@ class ReplicaSetController:
         self._failed_pods_kept = failed_pods_kept
         self.events = events if events is not None else EventRecorder(clock)
         self._create_errors: dict[ObjectKey, str] = {}
-        self.queue: WorkQueue[ObjectKey] = WorkQueue(clock)
+        self.queue: WorkQueue[ObjectKey] = WorkQueue(
+            clock, name=ControllerName.REPLICASET, metrics=self._metrics
+        )
         self.declared: dict[ObjectKey, DeclaredReplicaSet] = {}
         self.status: dict[ObjectKey, ReplicaSetStatus] = {}
         self._expectations: dict[ObjectKey, Expectations] = {}
@@ -286,6 +293,7 @@ class ReplicaSetController:
         if plan.wait:
             return plan.requeue_after or 1.0
         created = [self._create_pod(entry) for _ in range(plan.create)]
+        self._count_replacements(key, views, len(created))
         deleted = [*plan.delete, *plan.remove_failed]
         for name in deleted:
             self._delete_pod(PodKey(key.namespace, name))
@@ -310,6 +318,15 @@ class ReplicaSetController:
         else:
             self._expectations.pop(key, None)
         return plan.requeue_after
+
+    def _count_replacements(self, key: ObjectKey, views: list[PodView], created: int) -> None:
+        """Pods made while owned pods have failed are their replacements: one `PodFailed`
+        reschedule per failed pod, each counted once."""
+        failed = frozenset(v.pod.metadata.name for v in views if v.status.phase is PodPhase.FAILED)
+        counted = self._replaced.get(key, frozenset()) & failed
+        for _ in range(min(created, len(failed - counted))):
+            self._metrics.pod_rescheduled(RescheduleReason.POD_FAILED)
+        self._replaced[key] = counted | frozenset(sorted(failed - counted)[:created])
 
     def _event(self, key: ObjectKey, type: EventType, reason: str, message: str) -> None:
         obj = ObjectReference(KIND, key.namespace, key.name, object_uid(key))

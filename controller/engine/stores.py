@@ -8,7 +8,8 @@ without waiting for an event. Every mutation returns the pod keys it touched, fo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from controller.model.desired import DesiredPod
 from controller.model.meta import ContainerId, NodeName, PodKey
@@ -16,8 +17,30 @@ from controller.model.observed import FailureNote, ObservedContainer, ObservedVo
 
 
 class DesiredStore:
-    def __init__(self) -> None:
+    """Desired pods by key, each with the wall time its current version (spec hash) first appeared,
+    which is where a pod's start duration is measured from."""
+
+    def __init__(self, now: Callable[[], float] = lambda: 0.0) -> None:
         self._pods: dict[PodKey, DesiredPod] = {}
+        self._now = now
+        self._seen: dict[PodKey, tuple[str, float]] = {}
+
+    def seen_at(self, key: PodKey) -> float | None:
+        """When the current version of `key` was first stored; None when it is not desired."""
+        seen = self._seen.get(key)
+        pod = self._pods.get(key)
+        return seen[1] if seen is not None and pod is not None else None
+
+    def _track(self) -> None:
+        """Note the first sighting of every new version; forget keys no longer desired."""
+        now = None
+        for key, pod in self._pods.items():
+            seen = self._seen.get(key)
+            if seen is None or seen[0] != pod.spec_hash:
+                now = self._now() if now is None else now
+                self._seen[key] = (pod.spec_hash, now)
+        for key in self._seen.keys() - self._pods.keys():
+            del self._seen[key]
 
     def get(self, key: PodKey) -> DesiredPod | None:
         return self._pods.get(key)
@@ -33,6 +56,7 @@ class DesiredStore:
         new = {p.key: p for p in pods}
         changed = {k for k in self._pods.keys() | new.keys() if self._pods.get(k) != new.get(k)}
         self._pods = new
+        self._track()
         return changed
 
     def replace_owned(self, owner: str, pods: Iterable[DesiredPod]) -> set[PodKey]:
@@ -51,6 +75,7 @@ class DesiredStore:
         for key in old.keys() - new.keys():
             del self._pods[key]
         self._pods.update(new)
+        self._track()
         return changed
 
     def owned_by(self, owner: str) -> list[DesiredPod]:
@@ -58,15 +83,38 @@ class DesiredStore:
 
     def put(self, pod: DesiredPod) -> None:
         self._pods[pod.key] = pod
+        seen = self._seen.get(pod.key)
+        if seen is None or seen[0] != pod.spec_hash:
+            self._seen[pod.key] = (pod.spec_hash, self._now())
 
     def remove(self, key: PodKey) -> None:
         self._pods.pop(key, None)
+        self._seen.pop(key, None)
 
 
 class ObservedCache:
+    """Containers and volumes per node, as last read from the engine.
+
+    Every write (the executor's re-read after acting, an event's re-read) is numbered, so a relist
+    can tell what it must not overwrite: a relist is a snapshot taken while workers act, and
+    installing it as it is would undo a create made after the snapshot was taken. The decision that
+    follows would then see no pod and make a second instance of it under a new uid.
+    """
+
     def __init__(self) -> None:
         self._containers: dict[NodeName, dict[ContainerId, ObservedContainer]] = defaultdict(dict)
         self._volumes: dict[NodeName, dict[str, ObservedVolume]] = defaultdict(dict)
+        self._writes = 0
+        self._written: dict[tuple[NodeName, str], int] = {}
+        """Per container id or volume name, the number of its latest write."""
+
+    def mark(self) -> int:
+        """The current write number: pass it to `replace_node` for a snapshot taken after now."""
+        return self._writes
+
+    def _wrote(self, node: NodeName, name: str) -> None:
+        self._writes += 1
+        self._written[(node, name)] = self._writes
 
     def containers_for(self, key: PodKey) -> tuple[ObservedContainer, ...]:
         return tuple(
@@ -101,28 +149,51 @@ class ObservedCache:
 
     def upsert(self, container: ObservedContainer) -> PodKey:
         self._containers[container.node][container.id] = container
+        self._wrote(container.node, container.id)
         return container.pod.key
 
     def remove(self, node: NodeName, container_id: ContainerId) -> PodKey | None:
         gone = self._containers[node].pop(container_id, None)
+        self._wrote(node, container_id)
         return gone.pod.key if gone else None
 
     def upsert_volume(self, volume: ObservedVolume) -> None:
         self._volumes[volume.node][volume.name] = volume
+        self._wrote(volume.node, volume.name)
 
     def remove_volume(self, node: NodeName, name: str) -> PodKey | None:
         gone = self._volumes[node].pop(name, None)
+        self._wrote(node, name)
         return gone.pod.key if gone else None
+
+    def _newer_than(self, node: NodeName, since: int | None) -> set[str]:
+        """Names written on `node` after write `since` (none when no mark was taken)."""
+        if since is None:
+            return set()
+        return {name for (n, name), seq in self._written.items() if n == node and seq > since}
+
+    def _forget_writes(self, node: NodeName, since: int | None) -> None:
+        """Writes up to `since` are superseded by a snapshot taken after them."""
+        for entry in [e for e, seq in self._written.items() if e[0] == node]:
+            if since is None or self._written[entry] <= since:
+                del self._written[entry]
 
     def replace_node(
         self,
         node: NodeName,
         containers: Iterable[ObservedContainer],
         volumes: Iterable[ObservedVolume],
+        since: int | None = None,
     ) -> set[PodKey]:
-        """Install a full relist of one node; return the keys whose picture changed."""
+        """Install a full relist of one node; return the keys whose picture changed.
+
+        `since` is the `mark()` taken before the snapshot was read: what was written after it is
+        newer than the snapshot and is kept as the cache has it (present or removed).
+        """
+        newer = self._newer_than(node, since)
         new = {c.id: c for c in containers}
         old = self._containers[node]
+        _keep_newer(new, old, newer)
         changed = {
             (new.get(i) or old[i]).pod.key
             for i in old.keys() | new.keys()
@@ -131,13 +202,24 @@ class ObservedCache:
         self._containers[node] = new
         new_volumes = {v.name: v for v in volumes}
         old_volumes = self._volumes[node]
+        _keep_newer(new_volumes, old_volumes, newer)
         changed |= {
             (new_volumes.get(n) or old_volumes[n]).pod.key
             for n in old_volumes.keys() | new_volumes.keys()
             if old_volumes.get(n) != new_volumes.get(n)
         }
         self._volumes[node] = new_volumes
+        self._forget_writes(node, since)
         return changed
+
+
+def _keep_newer(new: dict[Any, Any], old: Mapping[Any, Any], newer: set[str]) -> None:
+    """In a snapshot `new`, take the cache's `old` state for every name written after it."""
+    for name in newer:
+        if name in old:
+            new[name] = old[name]
+        else:
+            new.pop(name, None)
 
 
 class ProtectedSources:

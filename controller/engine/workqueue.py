@@ -7,6 +7,9 @@
   consecutive failure of that key until `forget`.
 
 Handlers anywhere in the engine only ever `add` keys; the worker re-reads all state for the key.
+
+It reports client-go's workqueue metrics through the sink: depth, adds, retries, how long a key
+waited (from its first add while queued to `get`) and how long its work took (`get` to `done`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from controller.engine.ports import Clock
+from controller.engine.ports import Clock, MetricsSink, NoMetrics
+from controller.model.telemetry import ControllerName
 
 K = TypeVar("K")
 
@@ -26,8 +30,20 @@ class QueueShutDown(Exception):
 
 
 class WorkQueue(Generic[K]):
-    def __init__(self, clock: Clock, retry_initial: float = 0.05, retry_max: float = 30.0) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        retry_initial: float = 0.05,
+        retry_max: float = 30.0,
+        *,
+        name: ControllerName = ControllerName.POD,
+        metrics: MetricsSink | None = None,
+    ) -> None:
         self._clock = clock
+        self.name = name
+        self._metrics: MetricsSink = metrics or NoMetrics()
+        self._added_at: dict[K, float] = {}
+        self._started_at: dict[K, float] = {}
         self._queue: deque[K] = deque()
         self._dirty: set[K] = set()
         self._processing: set[K] = set()
@@ -51,9 +67,12 @@ class WorkQueue(Generic[K]):
         if self._shut_down or key in self._dirty:
             return
         self.adds_total += 1
+        self._metrics.queue_added(self.name)
         self._dirty.add(key)
+        self._added_at.setdefault(key, self._clock.now())
         if key not in self._processing:
             self._queue.append(key)
+            self._depth_changed()
             self._wake_one()
 
     def add_after(self, key: K, delay: float) -> None:
@@ -79,6 +98,7 @@ class WorkQueue(Generic[K]):
         self._failures[key] = failures + 1
         delay = min(self._retry_initial * 2.0**failures, self._retry_max)
         self.retries_total += 1
+        self._metrics.queue_retried(self.name)
         self.add_after(key, delay)
         return delay
 
@@ -100,17 +120,28 @@ class WorkQueue(Generic[K]):
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
         key = self._queue.popleft()
+        self._depth_changed()
         self._processing.add(key)
         self._dirty.discard(key)
+        now = self._clock.now()
+        self._metrics.queue_waited(self.name, now - self._added_at.pop(key, now))
+        self._started_at[key] = now
         if self._queue:
             self._wake_one()
         return key
 
     def done(self, key: K) -> None:
         self._processing.discard(key)
+        started = self._started_at.pop(key, None)
+        if started is not None:
+            self._metrics.queue_worked(self.name, self._clock.now() - started)
         if key in self._dirty:
             self._queue.append(key)
+            self._depth_changed()
             self._wake_one()
+
+    def _depth_changed(self) -> None:
+        self._metrics.queue_depth(self.name, len(self._queue))
 
     def shut_down(self) -> None:
         self._shut_down = True

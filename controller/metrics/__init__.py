@@ -7,6 +7,8 @@ a registry of our own (no process-global state, so tests and several controllers
 never clash), without `_created` series.
 
 - `manifests`: the folder's own metrics (`podyard_*`).
+- `controller`: what the controller does and how long it takes (controller-runtime, client-go
+  workqueue and kubelet-style names), pushed by the engine through its metrics sink.
 - `objects`: pods, ReplicaSets, Deployments and nodes under kube-state-metrics' names and labels
   (`kube_*`), so dashboards and alert rules written for Kubernetes work unchanged.
 """
@@ -19,6 +21,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 
+from controller.metrics.controller import ControllerMetrics
 from controller.metrics.manifests import FILE_STATES, ManifestCollector, ManifestFilesSource
 from controller.metrics.objects import (
     DeploymentsSource,
@@ -31,6 +34,7 @@ from controller.metrics.objects import (
 
 __all__ = [
     "FILE_STATES",
+    "ControllerMetrics",
     "DeploymentsSource",
     "ManifestCollector",
     "ManifestFilesSource",
@@ -51,9 +55,12 @@ def make_registry(
     replicasets: ReplicaSetsSource | None = None,
     deployments: DeploymentsSource | None = None,
     nodes: NodesSource | None = None,
+    controller: ControllerMetrics | None = None,
 ) -> CollectorRegistry:
     """A fresh registry; each source is called at every scrape (a missing one exports nothing)."""
     registry = CollectorRegistry(auto_describe=True)
+    if controller is not None:
+        registry.register(controller)
     registry.register(ManifestCollector(files))
     registry.register(
         ObjectCollector(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes)

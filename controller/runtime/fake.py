@@ -133,6 +133,10 @@ class FakeRuntime:
             self._emit(record, "oom")
         self._emit(record, "die")
 
+    def reconnect_events(self) -> None:
+        """The event stream dropped and came back: the runtime says so with a relist event."""
+        self._events.put_nowait(RuntimeEvent(self._node, ContainerId(""), RELIST))
+
     def find(self, container_name: str, *, running: bool | None = None) -> list[_Record]:
         """Records of a manifest container name (or "POD"), oldest first."""
         found = [

@@ -14,6 +14,7 @@ import pytest
 from controller.config import BackoffSettings, EngineSettings, RuntimeSettings
 from controller.engine.engine import Engine
 from controller.engine.ports import FakeClock
+from controller.metrics import ControllerMetrics
 from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName, PodKey
 from controller.model.status import PodView
@@ -30,6 +31,8 @@ class Harness:
             "node-a", self.clock, images=[IMAGE, PAUSE], behaviour=run_forever
         )
         self.backoff = BackoffSettings()
+        self.metrics = ControllerMetrics(["node-a"])
+        """The real metrics adapter as the engine's sink: every engine test exercises it."""
         self.engine = self._new_engine()
 
     def _new_engine(self) -> Engine:
@@ -39,6 +42,7 @@ class Harness:
             engine=EngineSettings(workers=2),
             runtime=RuntimeSettings(pause_image=PAUSE, relist_interval_seconds=3600),
             backoff=self.backoff,
+            metrics=self.metrics,
         )
 
     async def start(self, pods: Sequence[DesiredPod] = ()) -> None:

@@ -160,3 +160,13 @@ async def test_pods_that_cannot_be_created_are_a_replica_failure(harness: Harnes
     assert failure.status
     assert "ErrImagePull" in failure.message or "ImagePullBackOff" in failure.message
     assert status.replicas == 2  # the pods exist; their containers cannot be made
+
+
+async def test_each_pod_is_made_once_while_relists_race_the_creates(harness: Harness) -> None:
+    """The start-up relist reads the engine while the first pods are being made; installing that
+    older snapshot must not hide them, or each would be made again under a new uid."""
+    await start(harness, replicaset(replicas=4))
+    scheduled = [e for e in harness.engine.events.list() if e.reason == "Scheduled"]
+    assert len(scheduled) == 4, [e.message for e in scheduled]
+    assert not [e for e in harness.engine.events.list() if e.reason == "Killing"]
+    assert len(harness.runtime.find("POD")) == 4
