@@ -2,8 +2,13 @@
 Grafana dashboards and provisioning.
 
 The promtool checks need `promtool` (Debian package `prometheus`, installed by `make test`); they
-fail rather than skip without it. The dashboard lint checks that every panel is documented, has a
-unit and the `${datasource}` variable, and queries only metrics the controller exports.
+fail rather than skip without it. The dashboard lint runs on every `dashboards/*.json`: each has a
+fixed uid, the overview's tags and the `datasource`, `namespace` and `node` variables; each panel
+has a unique id, a description, a unit and the `${datasource}` variable on itself and its queries,
+filters by `$namespace`/`$node` where the series carry those labels, and rates over
+`$__rate_interval`. Every metric a panel or an alert rule selects must be one the controller's own
+registry serves: the names are parsed out of the expressions, not listed here, so a renamed metric
+breaks the test instead of a dashboard.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from controller.metrics import make_registry
+from controller.metrics import ControllerMetrics, make_registry
 from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName, ObjectMeta, PodRef, PodUid
 from controller.model.pod import ResourceList, ResourceRequirements
@@ -69,6 +74,9 @@ ALERTS = {
     "KubeNodeNotReady",
     "PodyardDown",
     "PodyardManifestErrors",
+    "PodyardReconcileErrors",
+    "PodyardRuntimeErrors",
+    "PodyardRelistStale",
 }
 
 
@@ -134,14 +142,6 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
     assert quiet == ALERTS
 
 
-def test_alert_rules_use_only_exported_metrics() -> None:
-    for rule in _rules():
-        unknown = metric_names(rule["expr"]) - exported_metrics()
-        assert not unknown, (
-            f"{rule['alert']} uses metrics the controller does not export: {unknown}"
-        )
-
-
 # --- the metrics the controller exports -----------------------------------------------------------
 
 
@@ -186,7 +186,8 @@ def _template() -> PodTemplateSpec:
 
 def _registry() -> Any:
     """A registry whose every family has samples: one pod in each container state, a ReplicaSet
-    owned by a Deployment, two nodes and a failing manifest file."""
+    owned by a Deployment, two nodes, a failing manifest file, and the controller's own metrics
+    for those nodes (every known label set exists at 0 from the start)."""
     pods = [
         _pod_view("web", _container_status(), PodPhase.RUNNING, owner="ReplicaSet/web-abc"),
         _pod_view(
@@ -251,21 +252,40 @@ def _registry() -> Any:
         replicasets=lambda: replicasets,
         deployments=lambda: deployments,
         nodes=lambda: nodes,
+        controller=ControllerMetrics([node.name for node in nodes]),
     )
 
 
 _exported: set[str] = set()
 
+# The series names a family of each type is served under (prometheus_client strips `_total` from a
+# counter's family name; `_created` series are switched off).
+_SUFFIXES = {
+    "counter": ("_total",),
+    "histogram": ("_bucket", "_sum", "_count"),
+    "gaugehistogram": ("_bucket", "_gsum", "_gcount"),
+    "summary": ("", "_sum", "_count"),
+    "info": ("_info",),
+}
+
 
 def exported_metrics() -> set[str]:
-    """Every series name the controller serves, plus `up` (added by Prometheus at scrape)."""
+    """Every series name the controller's registry serves, plus `up` (added by Prometheus at
+    scrape). Names come from each family's type as well as its samples, so a family whose label
+    sets are not known yet (and so has no sample) still counts."""
     if not _exported:
         names = {"up"}
         for family in _registry().collect():
-            assert family.samples, f"the test views leave {family.name} without samples"
+            names |= {family.name + suffix for suffix in _SUFFIXES.get(family.type, ("",))}
             names |= {sample.name for sample in family.samples}
         _exported.update(names)
     return _exported
+
+
+def test_the_test_views_give_every_family_samples() -> None:
+    """The label lints below learn which series carry `namespace` and `node` from samples."""
+    for family in _registry().collect():
+        assert family.samples, f"the test views leave {family.name} without samples"
 
 
 def test_exported_metrics_include_the_documented_families() -> None:
@@ -282,6 +302,15 @@ def test_exported_metrics_include_the_documented_families() -> None:
     ):
         assert name in names
     assert "kube_pod_container_status_restarts" not in names  # counters are served as _total
+
+
+def _series_with_label(label: str) -> set[str]:
+    return {
+        sample.name
+        for family in _registry().collect()
+        for sample in family.samples
+        if label in sample.labels
+    }
 
 
 # --- PromQL metric names --------------------------------------------------------------------------
@@ -339,15 +368,52 @@ def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield from _panels(panel.get("panels", []))
 
 
+def _every_panel(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every panel, rows included, at any depth."""
+    for panel in panels:
+        yield panel
+        yield from _every_panel(panel.get("panels", []))
+
+
 def _load(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text())
     return data
 
 
-def test_there_is_an_overview_dashboard() -> None:
-    assert DASHBOARDS / "podyard-overview.json" in DASHBOARD_FILES
+def _expressions(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(panel title, PromQL expression) of every query of every panel."""
+    for panel in _panels(dashboard["panels"]):
+        for target in panel.get("targets", []):
+            yield panel.get("title", ""), target["expr"]
+
+
+OVERVIEW = DASHBOARDS / "podyard-overview.json"
+CONTROLLER = DASHBOARDS / "podyard-controller.json"
+
+
+def test_there_are_an_overview_and_a_controller_dashboard() -> None:
+    assert {OVERVIEW, CONTROLLER} <= set(DASHBOARD_FILES)
     uids = [_load(path)["uid"] for path in DASHBOARD_FILES]
     assert len(uids) == len(set(uids))
+
+
+@pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)
+def test_dashboard_identity(path: Path) -> None:
+    """A fixed uid keeps links and bookmarks stable across provisioning; shared tags let each
+    dashboard's tag link list the others."""
+    dashboard = _load(path)
+    assert re.fullmatch(r"podyard-[a-z0-9-]+", dashboard.get("uid", "")), dashboard.get("uid")
+    assert dashboard["title"].startswith("Podyard / ")
+    assert dashboard.get("description", "").strip()
+    assert set(_load(OVERVIEW)["tags"]) <= set(dashboard["tags"])
+
+
+@pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)
+def test_dashboard_panel_ids_are_unique(path: Path) -> None:
+    ids: list[int] = [panel["id"] for panel in _every_panel(_load(path)["panels"])]
+    assert all(isinstance(i, int) for i in ids), ids
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    assert not duplicates, f"panel ids used twice: {duplicates}"
 
 
 @pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)
@@ -375,8 +441,7 @@ def test_dashboard_panels(path: Path) -> None:
     dashboard = _load(path)
     panels = list(_panels(dashboard["panels"]))
     assert panels
-    exported = exported_metrics()
-    used: set[str] = set()
+    with_node = _series_with_label("node")
     for panel in panels:
         title = panel.get("title", "")
         assert title, f"a panel without title in {path.name}"
@@ -388,35 +453,113 @@ def test_dashboard_panels(path: Path) -> None:
         targets = panel.get("targets", [])
         assert targets, f"{title}: no query"
         for t in targets:
-            assert t.get("datasource", DATASOURCE) == DATASOURCE, f"{title}: target datasource"
+            assert t.get("datasource") == DATASOURCE, f"{title}: target datasource"
             expr = t["expr"]
             names = metric_names(expr)
             assert names, f"{title}: no metric in {expr!r}"
-            unknown = names - exported
-            assert not unknown, f"{title}: metrics the controller does not export: {unknown}"
-            used |= names
             for name in names:
                 if _has_namespace_label(name):
-                    selectors = re.findall(rf"\b{re.escape(name)}\s*\{{([^}}]*)\}}", expr)
-                    assert selectors, f"{title}: {name} has no label matchers in {expr!r}"
-                    for selector in selectors:
-                        assert 'namespace=~"$namespace"' in selector, (
-                            f"{title}: {name} is not filtered by $namespace in {expr!r}"
-                        )
+                    _assert_filtered(title, expr, name, 'namespace=~"$namespace"')
+                if name in with_node:
+                    _assert_filtered(title, expr, name, 'node=~"$node"')
+            ranges = re.findall(r"\[([^\[\]]*)\]", expr)
+            assert all(r == "$__rate_interval" for r in ranges), f"{title}: ranges {ranges}"
+        if all(_is_seconds_quantile(t["expr"]) for t in targets):
+            assert panel["fieldConfig"]["defaults"]["unit"] == "s", f"{title}: not in seconds"
     assert "start_latency" not in json.dumps(dashboard)
-    if path.name == "podyard-overview.json":
-        for needed in (
-            "kube_pod_status_phase",
-            "kube_replicaset_spec_replicas",
-            "kube_replicaset_status_ready_replicas",
-            "kube_deployment_spec_replicas",
-            "kube_pod_container_status_restarts_total",
-            "kube_pod_container_status_waiting_reason",
-            "kube_pod_container_status_terminated_reason",
-            "kube_node_status_condition",
-            "podyard_manifest_file_errors",
-        ):
-            assert needed in used, f"the overview has no panel on {needed}"
+
+
+# What Grafana puts in place of the dashboard variables before the query reaches Prometheus.
+_VARIABLES = {"$__rate_interval": "1m", "$namespace": ".*", "$node": ".*"}
+
+
+def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
+    """promtool parses every panel query (variables expanded as Grafana does), as recording rules."""
+    rules: list[dict[str, str]] = []
+    for path in DASHBOARD_FILES:
+        for title, expr in _expressions(_load(path)):
+            for variable, value in _VARIABLES.items():
+                expr = expr.replace(variable, value)
+            assert "$" not in expr, f"{path.name}: {title}: unknown variable in {expr!r}"
+            rules.append({"record": f"dashboard:query_{len(rules)}", "expr": expr})
+    rule_file = tmp_path / "queries.yaml"
+    rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    output = _promtool("check", "rules", str(rule_file), cwd=tmp_path)
+    assert f"SUCCESS: {len(rules)} rules found" in output
+
+
+def _assert_filtered(title: str, expr: str, name: str, matcher: str) -> None:
+    """Every selector of `name` in `expr` carries `matcher` (a dashboard variable)."""
+    selectors = re.findall(rf"\b{re.escape(name)}\s*\{{([^}}]*)\}}", expr)
+    assert selectors, f"{title}: {name} has no label matchers in {expr!r}"
+    for selector in selectors:
+        assert matcher in selector, f"{title}: {name} is not filtered by {matcher} in {expr!r}"
+
+
+def _is_seconds_quantile(expr: str) -> bool:
+    return expr.startswith("histogram_quantile(") and "_seconds_bucket" in expr
+
+
+# What each dashboard is for: a panel on each of these, whatever else it shows.
+_DASHBOARD_SUBJECTS = {
+    "podyard-overview.json": (
+        "kube_pod_status_phase",
+        "kube_replicaset_spec_replicas",
+        "kube_replicaset_status_ready_replicas",
+        "kube_deployment_spec_replicas",
+        "kube_pod_container_status_restarts_total",
+        "kube_pod_container_status_waiting_reason",
+        "kube_pod_container_status_terminated_reason",
+        "kube_node_status_condition",
+        "podyard_manifest_file_errors",
+        "podyard_pod_start_duration_seconds_bucket",
+    ),
+    "podyard-controller.json": (
+        "controller_runtime_reconcile_total",
+        "controller_runtime_reconcile_errors_total",
+        "controller_runtime_reconcile_time_seconds_bucket",
+        "controller_runtime_active_workers",
+        "workqueue_depth",
+        "workqueue_adds_total",
+        "workqueue_retries_total",
+        "workqueue_queue_duration_seconds_bucket",
+        "workqueue_work_duration_seconds_bucket",
+        "podyard_runtime_operations_total",
+        "podyard_runtime_operations_errors_total",
+        "podyard_runtime_operations_duration_seconds_bucket",
+        "podyard_runtime_event_stream_reconnects_total",
+        "podyard_relist_duration_seconds_bucket",
+        "podyard_relist_last_timestamp_seconds",
+        "podyard_container_restarts_total",
+        "podyard_pod_reschedules_total",
+        "podyard_manifest_files",
+        "podyard_manifest_file_errors",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DASHBOARD_SUBJECTS))
+def test_dashboard_covers_its_subject(name: str) -> None:
+    used = {m for _, expr in _expressions(_load(DASHBOARDS / name)) for m in metric_names(expr)}
+    missing = [needed for needed in _DASHBOARD_SUBJECTS[name] if needed not in used]
+    assert not missing, f"{name} has no panel on {missing}"
+
+
+def test_dashboards_and_alert_rules_use_only_exported_metrics() -> None:
+    """Every metric a panel or a rule selects is served by the controller's registry."""
+    used: dict[str, set[str]] = {}
+    for path in DASHBOARD_FILES:
+        for title, expr in _expressions(_load(path)):
+            for name in metric_names(expr):
+                used.setdefault(name, set()).add(f"{path.name}: {title}")
+    for rule in _rules():
+        for name in metric_names(rule["expr"]):
+            used.setdefault(name, set()).add(f"{RULES.name}: {rule['alert']}")
+    exported = exported_metrics()
+    unknown = {name: sorted(where) for name, where in sorted(used.items()) if name not in exported}
+    assert not unknown, "metrics the controller does not export:\n" + "\n".join(
+        f"  {name} (in {', '.join(where)})" for name, where in unknown.items()
+    )
 
 
 def _has_namespace_label(name: str) -> bool:
