@@ -15,6 +15,9 @@
 # * promtool (Debian package prometheus), which the tests use to check the alert
 #   rules in dashboards/, is installed when it is missing. Its Prometheus server is
 #   not started: a temporary policy-rc.d denies service starts during that install.
+# * A Compose tool validates docker-compose.dev.yml in the tests: the `docker
+#   compose` plugin if the docker CLI has one, else `docker-compose`. When neither
+#   runs, the Debian package docker-compose is installed.
 #
 # Environment:
 #   PODYARD_STATE_DIR      where logs go (default: <repo>/.state)
@@ -110,6 +113,32 @@ ensure_promtool() {
         trap - EXIT
     fi
     have promtool || fail "promtool is still not on PATH after installing prometheus"
+}
+
+# compose_available: true when `docker compose` (the CLI plugin) or
+# `docker-compose` runs; either one validates docker-compose.dev.yml.
+compose_available() {
+    if have docker && docker compose version >/dev/null 2>&1; then
+        return 0
+    fi
+    have docker-compose && docker-compose version >/dev/null 2>&1
+}
+
+# ensure_compose: install Debian's docker-compose when no Compose tool runs.
+# `config` (what the tests run) needs no engine, so this does not depend on one.
+ensure_compose() {
+    compose_available && return 0
+    say "no Compose tool (docker compose or docker-compose) validates docker-compose.dev.yml"
+    if ! have apt-get; then
+        fail "missing: a Compose tool (no apt-get here; install the docker compose plugin" \
+            "or docker-compose with your package manager)"
+    fi
+    if ! is_root; then
+        fail "missing package: docker-compose; run as root:" \
+            "apt-get update && apt-get install -y --no-install-recommends docker-compose"
+    fi
+    apt_install docker-compose
+    compose_available || fail "docker-compose does not run after installing it"
 }
 
 # --- engine probing -----------------------------------------------------------
@@ -232,6 +261,7 @@ pkg_installed busybox-static /bin/busybox || missing_tools+=(busybox-static)
 pkg_installed catatonit /usr/bin/catatonit || missing_tools+=(catatonit)
 
 ensure_promtool
+ensure_compose
 
 if engine_answers; then
     say "Docker engine $engine_version answers${DOCKER_HOST:+ at $DOCKER_HOST}; leaving it alone"
