@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.harness import ControllerProcess, docker_cli, eventually
+from tests.integration.harness import NODE, ControllerProcess, docker_cli, eventually
 from tests.integration.manifests import pod_yaml, replicaset_yaml, write
 
 
@@ -28,6 +28,17 @@ def value(
         if sample == name and set(labels.items()) <= set(sample_labels):
             return v
     return None
+
+
+def total(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
+    """The sum of every sample of `name` whose labels include `labels`."""
+    return sum(
+        v
+        for (sample, sample_labels), v in samples.items()
+        if sample == name and set(labels.items()) <= set(sample_labels)
+    )
 
 
 async def test_object_metrics_follow_the_pods(docker_host: str, tmp_path: Path) -> None:
@@ -81,6 +92,21 @@ async def test_object_metrics_follow_the_pods(docker_host: str, tmp_path: Path) 
             == 1.0
         )
 
+        # The controller's own metrics: what it did to get here, on this node.
+        node = {"node": NODE}
+        assert total(s, "controller_runtime_reconcile_total", controller="pod") >= 3
+        assert (
+            value(s, "podyard_runtime_operations_total", operation="create_container", **node) or 0
+        ) >= 6  # three pods of sandbox + one container, at least
+        assert (value(s, "podyard_pod_start_duration_seconds_count") or 0) >= 3
+        assert (value(s, "podyard_relist_last_timestamp_seconds", **node) or 0) > 1.7e9
+        assert (value(s, "podyard_relist_duration_seconds_count", **node) or 0) >= 1
+        assert (value(s, "workqueue_adds_total", controller="pod") or 0) >= 3
+        assert value(s, "workqueue_depth", controller="replicaset") is not None
+        restarts_before = value(s, "podyard_container_restarts_total", **node) or 0
+        assert restarts_before >= 1  # crashy's restarts were performed by the controller
+        assert value(s, "controller_runtime_reconcile_errors_total", controller="pod") == 0.0
+
         # A forced crash of the steady pod shows as a restart.
         [cid] = docker_cli(
             docker_host,
@@ -99,6 +125,8 @@ async def test_object_metrics_follow_the_pods(docker_host: str, tmp_path: Path) 
             timeout=30,
             what="steady's restart counted",
         )
+        restarts_after = value(scrape(c), "podyard_container_restarts_total", **node) or 0
+        assert restarts_after > restarts_before
         # A deleted pod's series vanish.
         (folder / "crashy.yaml").unlink()
         await eventually(
