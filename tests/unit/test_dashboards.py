@@ -406,6 +406,13 @@ def test_dashboard_identity(path: Path) -> None:
     assert dashboard["title"].startswith("Podyard / ")
     assert dashboard.get("description", "").strip()
     assert set(_load(OVERVIEW)["tags"]) <= set(dashboard["tags"])
+    tag_links = [
+        link
+        for link in dashboard.get("links", [])
+        if link.get("type") == "dashboards" and "podyard" in link.get("tags", [])
+    ]
+    assert tag_links, "no link to the other Podyard dashboards"
+    assert all(link.get("includeVars") and link.get("keepTime") for link in tag_links)
 
 
 @pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)
