@@ -17,15 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.decide.deployments import (
+from controller.decide.deployment_plan import (
     DeploymentPlan,
-    compute_deployment_plan,
     max_surge,
     max_unavailable,
     new_replicaset,
     revised_replicaset,
     scaled_replicaset,
 )
+from controller.decide.deployments import compute_deployment_plan
 from controller.decide.replicasets import compute_replicaset_plan, compute_replicaset_status
 from controller.model.meta import ObjectKey, ObjectMeta
 from controller.model.pod import Container, PodSpec
