@@ -5,6 +5,12 @@ import attrs
 import pytest
 
 from controller.model.meta import ObjectMeta
+from controller.model.meta_validation import (
+    FieldError,
+    dns1123_label_problems,
+    port_name_problems,
+    qualified_name_problems,
+)
 from controller.model.pod import (
     Container,
     ContainerPort,
@@ -20,16 +26,12 @@ from controller.model.pod import (
     Volume,
     VolumeMount,
 )
+from controller.model.pod_validation import validate_pod
 from controller.model.quantity import Quantity
-from controller.model.validation import (
+from controller.model.workload_validation import (
     MAX_DEPLOYMENT_NAME,
     MAX_REPLICASET_NAME,
-    FieldError,
-    dns1123_label_problems,
-    port_name_problems,
-    qualified_name_problems,
     validate_deployment,
-    validate_pod,
     validate_replicaset,
 )
 from controller.model.workloads import (
