@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE = ("decide", "model", "serde.py", "render.py")
+PURE = ("decide", "model", "serde", "render.py")
 IMPURE_MODULES = {
     "asyncio",
     "time",
