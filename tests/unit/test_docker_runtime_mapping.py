@@ -14,6 +14,7 @@ from controller.model.observed import ContainerIdentity, ContainerRole, RunState
 from controller.model.plan import ContainerConfig, MountSpec, PortBinding
 from controller.model.pod import PortProtocol, PullPolicy
 from controller.runtime.docker import DockerRuntime, parse_docker_time, parse_docker_time_ns
+from controller.runtime.dockerevents import container_event
 
 REF = PodRef("ns", "web", PodUid("uid-1"))
 IDENTITY = ContainerIdentity(REF, "app", ContainerRole.APP, 2, "h", "ph", 1_700_000_000.5)
@@ -95,7 +96,7 @@ def test_events_keep_container_actions_only() -> None:
         "time": "ignored",
         "timeNano": 1795435271_034752426,
     }
-    event = runtime()._event(raw)
+    event = container_event(raw, runtime().node)
     assert event is not None
     assert (event.container_id, event.action, event.pod, event.time_ns) == (
         "abc",
@@ -103,9 +104,9 @@ def test_events_keep_container_actions_only() -> None:
         REF,
         1795435271_034752426,
     )
-    assert runtime()._event({**raw, "Action": "exec_start: sh"}) is None
-    assert runtime()._event({**raw, "Type": "network"}) is None
-    bare = runtime()._event({**raw, "Actor": {"ID": "abc"}})
+    assert container_event({**raw, "Action": "exec_start: sh"}, runtime().node) is None
+    assert container_event({**raw, "Type": "network"}, runtime().node) is None
+    bare = container_event({**raw, "Actor": {"ID": "abc"}}, runtime().node)
     assert bare is not None
     assert bare.pod is None
 
