@@ -5,6 +5,11 @@ running -> Running; all stopped -> Running if they will restart, else Succeeded 
 0, Failed otherwise. A container waiting out its backoff counts as stopped (it has a lastState),
 exactly as in Kubernetes, so a crash-looping pod stays Running.
 
+A running container is ready when its readiness probe (if any) last succeeded and its startup probe
+(if any) has passed; `started` is the startup probe's verdict. The prober supplies both per container
+id; a container the prober has no word on yet is as Kubernetes shows it before its first probe: not
+ready when it has a readiness or startup probe, ready otherwise.
+
 Terminated reasons come from the engine's record, never guessed: OOMKilled only when the engine
 flagged an OOM kill (exit 137 from `docker kill` is an Error), ContainerCannotRun when it could not
 start the process at all.
@@ -28,6 +33,7 @@ from controller.decide.restarts import (
 from controller.model.desired import DesiredPod
 from controller.model.observed import FailureNote, ObservedContainer, RunState
 from controller.model.pod import Container, RestartPolicy
+from controller.model.probes import ContainerProbeState
 from controller.model.status import (
     ConditionType,
     ContainerState,
@@ -87,6 +93,7 @@ def container_status(
     now: float,
     backoff: BackoffSettings,
     pull: ImagePullSettings,
+    probes: Mapping[str, ContainerProbeState] | None = None,
 ) -> ContainerStatus:
     latest = instance.latest(spec.name) if instance else None
     previous = instance.previous(spec.name) if instance else None
@@ -105,8 +112,10 @@ def container_status(
         container_id=latest.id,
     )
     if latest.state is RunState.RUNNING:
-        started = Running(latest.started_at or latest.created_at)
-        return attrs.evolve(base, state=started, ready=True, started=True)
+        running = Running(latest.started_at or latest.created_at)
+        probed = (probes or {}).get(latest.id) or _unprobed(spec)
+        ready = probed.ready and probed.started
+        return attrs.evolve(base, state=running, ready=ready, started=probed.started)
     if not exited(latest):
         return base
     ended = terminated_state(latest)
@@ -122,6 +131,13 @@ def container_status(
             reason = WaitingReason.CRASH_LOOP_BACK_OFF.value if note is None else note.reason
             return attrs.evolve(base, state=Waiting(reason, message), last_state=ended)
     return attrs.evolve(base, state=ended)
+
+
+def _unprobed(spec: Container) -> ContainerProbeState:
+    """Before the first probe result: a readiness probe starts out failing, a startup probe not
+    yet passed (Kubernetes' initial values)."""
+    started = spec.startup_probe is None
+    return ContainerProbeState(ready=spec.readiness_probe is None, started=started)
 
 
 def phase(statuses: tuple[ContainerStatus, ...], policy: RestartPolicy) -> PodPhase:
@@ -158,10 +174,13 @@ def compute_pod_status(
     host_ip: str | None,
     backoff: BackoffSettings,
     pull: ImagePullSettings,
+    probes: Mapping[str, ContainerProbeState] | None = None,
 ) -> PodStatus:
     spec = desired.pod.spec
     statuses = tuple(
-        container_status(c, instance, spec.restart_policy, notes.get(c.name), now, backoff, pull)
+        container_status(
+            c, instance, spec.restart_policy, notes.get(c.name), now, backoff, pull, probes
+        )
         for c in spec.containers
     )
     pod_phase = phase(statuses, spec.restart_policy)
@@ -170,7 +189,7 @@ def compute_pod_status(
     all_ready = bool(statuses) and all(s.ready for s in statuses)
     if pod_phase in (PodPhase.SUCCEEDED, PodPhase.FAILED):
         all_ready = False
-    transition = _last_transition(instance)
+    transition = _last_transition(instance, probes or {})
     created = instance.created_at if instance else None
     reason = "" if all_ready else "ContainersNotReady"
     message = "" if all_ready else _not_ready_message(statuses)
@@ -193,11 +212,18 @@ def compute_pod_status(
     )
 
 
-def _last_transition(instance: Instance | None) -> float | None:
+def _last_transition(
+    instance: Instance | None, probes: Mapping[str, ContainerProbeState]
+) -> float | None:
     if instance is None:
         return None
     times = [
         t for c in instance.all_containers() for t in (c.started_at, c.finished_at) if t is not None
+    ]
+    times += [
+        changed
+        for c in instance.all_containers()
+        if (state := probes.get(c.id)) is not None and (changed := state.changed_at) is not None
     ]
     return max(times) if times else instance.created_at
 

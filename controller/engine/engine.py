@@ -22,6 +22,7 @@ from controller.engine.nodes import NodeRegistry
 from controller.engine.pleg import NodeWatcher
 from controller.engine.podstart import PodStartTracker
 from controller.engine.ports import Clock, ContainerRuntime, MetricsSink, NoMetrics
+from controller.engine.prober import Prober
 from controller.engine.reconciler import PodReconciler, new_pod_uid
 from controller.engine.replicasets import ReplicaSetController
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache
@@ -85,6 +86,9 @@ class Engine:
             self.runtimes, self.runtime_settings.pause_image
         )
         self.events = EventRecorder(clock)
+        self.prober = Prober(
+            metered, self.desired, self.cache, clock, self.queue.add, self._pod_event, self.metrics
+        )
         self.executor = Executor(
             metered, self.cache, self.notes, clock, self._pod_event, metrics=self.metrics
         )
@@ -100,6 +104,7 @@ class Engine:
             image_pull or ImagePullSettings(),
             uid_factory,
             metrics=self.metrics,
+            probes=self.prober.states,
         )
         self.watchers = [
             NodeWatcher(
@@ -189,6 +194,7 @@ class Engine:
         await watcher.relist()
 
     async def stop(self) -> None:
+        self.prober.stop()
         self.queue.shut_down()
         self.replicasets.queue.shut_down()
         self.deployments.queue.shut_down()
@@ -224,6 +230,7 @@ class Engine:
             try:
                 result = await self._process(key)
                 self.starts.check(key)
+                self.prober.sync(key)
             finally:
                 self.metrics.reconciled(ControllerName.POD, result, time.monotonic() - started)
                 self.queue.done(key)

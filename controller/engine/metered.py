@@ -23,6 +23,7 @@ from controller.model.observed import (
 )
 from controller.model.plan import ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
+from controller.model.probes import ProbeAction, ProbeResult
 
 T = TypeVar("T")
 
@@ -92,6 +93,19 @@ class MeteredRuntime:
 
     async def remove_volume(self, docker_name: str) -> None:
         await self._timed("remove_volume", self.inner.remove_volume(docker_name))
+
+    async def run_probe(
+        self,
+        container_id: ContainerId,
+        pod_ip: str,
+        action: ProbeAction,
+        timeout: float,  # noqa: ASYNC109 - the port's name; the probe enforces it
+    ) -> ProbeResult:
+        """A failed probe is a result, so it counts as a successful call; only a raise is an
+        error."""
+        return await self._timed(
+            "run_probe", self.inner.run_probe(container_id, pod_ip, action, timeout)
+        )
 
     def events(self) -> AsyncIterator[RuntimeEvent]:
         return self.inner.events()

@@ -22,6 +22,7 @@ from controller.model.observed import (
 )
 from controller.model.plan import ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
+from controller.model.probes import ProbeAction, ProbeKind, ProbeResult
 from controller.model.telemetry import ControllerName, ReconcileResult, RescheduleReason
 
 RELIST = "relist"
@@ -68,6 +69,19 @@ class ContainerRuntime(Protocol):
     async def ensure_volume(self, volume: EnsureVolume) -> None: ...
 
     async def remove_volume(self, docker_name: str) -> None: ...
+
+    async def run_probe(
+        self,
+        container_id: ContainerId,
+        pod_ip: str,
+        action: ProbeAction,
+        timeout: float,  # noqa: ASYNC109 - the probe's own timeout, enforced by the runtime
+    ) -> ProbeResult:
+        """Run one probe of a running container: `exec` inside it, `http_get` / `tcp_socket` to
+        `pod_ip` (or the action's host). Named ports are resolved by the caller. A failure,
+        timeout included, is a result with `success=False`, never an exception; an engine that
+        cannot be reached raises as every call does."""
+        ...
 
     def events(self) -> AsyncIterator[RuntimeEvent]:
         """Endless: reconnects by itself and yields a `RELIST` event after every (re)connect."""
@@ -123,6 +137,10 @@ class MetricsSink(Protocol):
 
     def pod_rescheduled(self, reason: RescheduleReason) -> None: ...
 
+    def probed(self, kind: ProbeKind, result: str) -> None:
+        """A probe ran: `result` is successful, failed or unknown (no verdict)."""
+        ...
+
 
 class NoMetrics:
     """A sink that drops everything: the default where nobody scrapes (tests, benchmarks)."""
@@ -169,6 +187,9 @@ class NoMetrics:
         pass
 
     def pod_rescheduled(self, reason: RescheduleReason) -> None:
+        pass
+
+    def probed(self, kind: ProbeKind, result: str) -> None:
         pass
 
 

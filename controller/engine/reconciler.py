@@ -30,6 +30,7 @@ from controller.model.meta import NodeName, ObjectMeta, PodKey, PodUid
 from controller.model.observed import ContainerRole
 from controller.model.plan import PlanReason
 from controller.model.pod import Container, Pod, PodSpec
+from controller.model.probes import ContainerProbeState
 from controller.model.status import PodView
 from controller.model.telemetry import RescheduleReason
 
@@ -74,7 +75,9 @@ class PodReconciler:
         image_pull: ImagePullSettings,
         uid_factory: Callable[[], PodUid] = new_pod_uid,
         metrics: MetricsSink | None = None,
+        probes: Callable[[], Mapping[str, ContainerProbeState]] = dict,
     ) -> None:
+        self._probes = probes
         self._desired = desired
         self._metrics: MetricsSink = metrics or NoMetrics()
         self._cache = cache
@@ -124,6 +127,7 @@ class PodReconciler:
         """Every pod the API should show (or those of `keys`): declared ones, and undeclared ones
         still terminating."""
         now = self._clock.now()
+        probes = self._probes()
         views = []
         wanted = self._desired.keys() | self._cache.keys() if keys is None else set(keys)
         for key in sorted(wanted):
@@ -148,6 +152,7 @@ class PodReconciler:
                         status.host_ip if status else None,
                         self._backoff,
                         self._image_pull,
+                        probes,
                     ),
                     created_at=current.created_at if current else None,
                     deleting=desired is None,

@@ -18,12 +18,16 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from controller.metrics.series import CounterSeries, GaugeSeries, HistogramSeries, exponential
+from controller.model.probes import ProbeKind
 from controller.model.telemetry import (
     RUNTIME_OPERATIONS,
     ControllerName,
     ReconcileResult,
     RescheduleReason,
 )
+
+PROBE_RESULTS = ("successful", "failed", "unknown")
+"""The kubelet's `result` values of `prober_probe_total`."""
 
 RECONCILE_BUCKETS = (
     *(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8),
@@ -147,6 +151,11 @@ class ControllerMetrics(Collector):
             "PodFailed).",
             ["reason"],
         )
+        self.probes = CounterSeries(
+            "prober_probe",
+            "Probe runs by probe type and result (successful, failed, unknown: no verdict).",
+            ["probe_type", "result"],
+        )
         self._declare(nodes)
 
     def _declare(self, nodes: Sequence[str]) -> None:
@@ -173,6 +182,9 @@ class ControllerMetrics(Collector):
         for reason in RescheduleReason:
             self.reschedules.touch(reason)
         self.pod_start.touch()
+        for kind in ProbeKind:
+            for outcome in PROBE_RESULTS:
+                self.probes.touch(kind, outcome)
 
     def collect(self) -> Iterable[Metric]:
         for series in (
@@ -195,6 +207,7 @@ class ControllerMetrics(Collector):
             self.pod_start,
             self.restarts,
             self.reschedules,
+            self.probes,
         ):
             yield series.family()
 
@@ -251,3 +264,6 @@ class ControllerMetrics(Collector):
 
     def pod_rescheduled(self, reason: RescheduleReason) -> None:
         self.reschedules.inc(reason)
+
+    def probed(self, kind: ProbeKind, result: str) -> None:
+        self.probes.inc(kind, result)

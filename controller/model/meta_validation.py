@@ -63,6 +63,7 @@ _DNS1123_SUBDOMAIN = re.compile(rf"^{_LABEL_FMT}(\.{_LABEL_FMT})*$")
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _IANA_SVC_NAME = re.compile(r"^[-a-z0-9]+$")
+_HTTP_HEADER_NAME = re.compile(r"^[-A-Za-z0-9]+$")
 
 _LABEL_MSG = (
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
@@ -139,6 +140,16 @@ def port_name_problems(value: str) -> list[str]:
     if value.startswith("-") or value.endswith("-"):
         problems.append("must not begin or end with a hyphen")
     return problems
+
+
+def http_header_name_problems(value: str) -> list[str]:
+    """Kubernetes' IsHTTPHeaderName: Go's header names, stricter than RFC 7230 (no `_`, no `.`)."""
+    if _HTTP_HEADER_NAME.match(value):
+        return []
+    return [
+        "a valid HTTP header must consist of alphanumeric characters or '-' (e.g. "
+        "'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')"
+    ]
 
 
 def label_value_problems(value: str) -> list[str]:

@@ -16,6 +16,7 @@ import enum
 import attrs
 
 from controller.model.meta import ObjectMeta
+from controller.model.probes import Probe
 from controller.model.quantity import Quantity
 
 
@@ -107,6 +108,9 @@ class Container:
     image_pull_policy: PullPolicy | None = None
     termination_message_path: str | None = None
     termination_message_policy: str | None = None
+    liveness_probe: Probe | None = None
+    readiness_probe: Probe | None = None
+    startup_probe: Probe | None = None
 
     def pull_policy(self) -> PullPolicy:
         """Kubernetes' default: Always for `:latest` or an untagged image, else IfNotPresent."""

@@ -1,5 +1,7 @@
 """A pod's value rules: containers, ports, resources, volumes and mounts, plus Docker's own limits.
 
+A container's probes are checked by `probe_validation`, called from here for every container.
+
 `validate_pod` checks a Pod; `validate_pod_spec` checks a PodSpec at any path, so a workload's pod
 template (`spec.template.spec`) is held to exactly the rules its pods will be. Messages and paths
 follow Kubernetes (see `meta_validation`); a rule that is Docker's rather than Kubernetes' says so in
@@ -40,6 +42,7 @@ from controller.model.pod import (
     ResourceRequirements,
     Volume,
 )
+from controller.model.probe_validation import probe_errors
 from controller.model.quantity import Quantity
 
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
@@ -182,7 +185,7 @@ def _container(
                 )
             elif ".." in PurePosixPath(mount.sub_path).parts:
                 errors.append(invalid(f"{mpath}.subPath", mount.sub_path, "must not contain '..'"))
-    return errors
+    return errors + probe_errors(path, container)
 
 
 def _port(

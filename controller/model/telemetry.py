@@ -53,5 +53,6 @@ RUNTIME_OPERATIONS = (
     "remove_container",
     "ensure_volume",
     "remove_volume",
+    "run_probe",
 )
 """Every call of the container runtime port that is timed (`operation` label)."""

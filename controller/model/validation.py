@@ -8,10 +8,11 @@ can search for them. Only values are checked here; structure (unknown fields, wr
 checked by serde before a `Pod` could exist. A pod template is checked by the very rules of a pod
 (`validate_pod_spec`), under `spec.template.spec`.
 
-This module is the entry point serde uses; the rules live in three modules, each with its traps:
+This module is the entry point serde uses; the rules live in four modules, each with its traps:
 - `meta_validation`: `FieldError` and its wording, Kubernetes' string formats (DNS-1123 names,
   qualified names, label values, port names) and ObjectMeta's rules, which every kind shares.
 - `pod_validation`: a pod's containers, ports, resources and volumes, and Docker's own limits.
+- `probe_validation`: liveness, readiness and startup probes (handlers, timings, ports).
 - `workload_validation`: ReplicaSet and Deployment names, selectors and strategies.
 """
 

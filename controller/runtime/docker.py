@@ -6,7 +6,8 @@ This module holds the port itself: listing and inspecting (with a cache of settl
 the container lifecycle. The rest lives beside it, each part with its own traps: `dockercalls` (the
 connection and every call's deadline; `DockerRuntime` is one), `dockerbody` (the create request
 body), `dockervolumes` (pod volumes), `dockerimages` (pull policies and the pause image),
-`dockerevents` (the reconnecting event stream) and `dockerjson` (Docker's JSON to model types).
+`dockerprobes` (exec, HTTP and TCP probes), `dockerevents` (the reconnecting event stream) and
+`dockerjson` (Docker's JSON to model types).
 
 Traps this module deals with:
 
@@ -67,7 +68,8 @@ from controller.model.observed import (
 )
 from controller.model.plan import ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
-from controller.runtime import dockervolumes
+from controller.model.probes import ProbeAction, ProbeResult
+from controller.runtime import dockerprobes, dockervolumes
 from controller.runtime.dockerbody import container_body
 from controller.runtime.dockercalls import DockerCalls, _docker_message
 from controller.runtime.dockerevents import RELIST, relay_events
@@ -305,6 +307,15 @@ class DockerRuntime(DockerCalls):
 
     async def remove_volume(self, docker_name: str) -> None:
         await dockervolumes.remove_volume(self, docker_name)
+
+    async def run_probe(
+        self,
+        container_id: ContainerId,
+        pod_ip: str,
+        action: ProbeAction,
+        timeout: float,  # noqa: ASYNC109 - the port's name; the probe enforces it
+    ) -> ProbeResult:
+        return await dockerprobes.run_probe(self, container_id, pod_ip, action, timeout)
 
     # -- events ----------------------------------------------------------------------------------
 

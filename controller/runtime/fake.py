@@ -4,7 +4,8 @@ It keeps Docker's rules that matter to the lifecycle: names are unique (a second
 a container runs until it exits or is stopped, stop of a running container ends it with 143, start of
 a missing executable fails with the container left "created" and an error, unlabelled ("foreign")
 containers are invisible and refuse stop/remove. Time comes from the injected clock; scripted exits
-(`behaviour`) fire on clock timers, so tests move time instead of sleeping.
+(`behaviour`) fire on clock timers, so tests move time instead of sleeping. Probes succeed on a
+running container and fail on any other, unless `probe_results` scripts them.
 
 Every operation is recorded in `calls`, so tests can assert what was (not) done.
 """
@@ -39,6 +40,12 @@ from controller.model.observed import (
 )
 from controller.model.plan import ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
+from controller.model.probes import (
+    ExecAction,
+    HTTPGetAction,
+    ProbeAction,
+    ProbeResult,
+)
 
 RELIST = "relist"
 
@@ -61,6 +68,19 @@ class Exit:
 
 
 Behaviour = Callable[[ContainerConfig], Exit | None]
+
+ProbeScript = Callable[[ProbeAction], ProbeResult] | ProbeResult
+"""A scripted probe outcome: a fixed result, or a function of the action called on every run (a
+test steps through a sequence, or reads its clock, to make a probe flap)."""
+
+
+def probe_handler_kind(action: ProbeAction) -> str:
+    """The handler's field name in a Probe: "exec", "http_get" or "tcp_socket"."""
+    if isinstance(action, ExecAction):
+        return "exec"
+    if isinstance(action, HTTPGetAction):
+        return "http_get"
+    return "tcp_socket"
 
 
 def run_forever(config: ContainerConfig) -> Exit | None:
@@ -104,6 +124,9 @@ class FakeRuntime:
         self.containers: dict[ContainerId, _Record] = {}
         self.foreign: dict[ContainerId, str] = {}
         self.volumes: dict[str, ObservedVolume] = {}
+        self.probe_results: dict[tuple[str, str], ProbeScript] = {}
+        """Probe outcomes of running containers by (manifest container name, handler kind as
+        `probe_handler_kind` names it); an unscripted probe of a running container succeeds."""
         self._ids = itertools.count(1)
         self._ips = itertools.count(2)
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
@@ -276,6 +299,32 @@ class FakeRuntime:
     async def remove_volume(self, docker_name: str) -> None:
         self._check(f"remove_volume {docker_name}")
         self.volumes.pop(docker_name, None)
+
+    async def run_probe(
+        self,
+        container_id: ContainerId,
+        pod_ip: str,
+        action: ProbeAction,
+        timeout: float,  # noqa: ASYNC109 - the port's name; the probe enforces it
+    ) -> ProbeResult:
+        """As Docker's: a container that is gone, foreign or not running fails the probe."""
+        record = self._resolve(container_id)
+        name = record.config.identity.container_name if record else container_id
+        self._check(f"run_probe {name}")
+        if container_id in self.foreign:
+            return ProbeResult(
+                False, f"container {self.foreign[container_id]} is not managed by Podyard"
+            )
+        if record is None:
+            return ProbeResult(False, f"container {container_id} not found")
+        if record.state is not RunState.RUNNING:
+            return ProbeResult(False, f"container {record.config.docker_name} is not running")
+        script = self.probe_results.get(
+            (record.config.identity.container_name, probe_handler_kind(action))
+        )
+        if script is None:
+            return ProbeResult(True)
+        return script if isinstance(script, ProbeResult) else script(action)
 
     async def events(self) -> AsyncIterator[RuntimeEvent]:
         yield RuntimeEvent(self._node, ContainerId(""), RELIST)

@@ -14,6 +14,12 @@ Traps:
 - `null` means "not set" (Kubernetes' JSON semantics), and so does "" for an optional field.
 - `maxSurge`/`maxUnavailable` are Kubernetes' IntOrString: an integer, or a string `"NN%"`; `"25"`
   (a string without `%`) is an error, as in Kubernetes. Both must fit in 32 bits.
+- A probe's `port` is IntOrString too: an integer, or a non-empty string naming a container port.
+  A number within a string (`"8080"`) stays a string, as in Kubernetes, and validation then refuses
+  it as a port name (it has no letter).
+- A probe's `timeoutSeconds`, `periodSeconds`, `successThreshold` and `failureThreshold` of 0 mean
+  the default, as Kubernetes' defaulting makes them before it validates: the model never holds a 0
+  there, so the engine need not know the rule and `timeoutSeconds: 0` hashes as if unset.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from controller.model.pod import (
     RestartPolicy,
     StorageMedium,
 )
+from controller.model.probes import PortRef, Probe, URIScheme
 from controller.model.quantity import Quantity, QuantityError
 from controller.model.validation import show_value
 from controller.model.workloads import IntOrPercent, SelectorOperator, StrategyType
@@ -123,6 +130,47 @@ def _structure_int_or_percent(value: object, _: object) -> IntOrPercent:
 
 def _unstructure_int_or_percent(value: IntOrPercent) -> int | str:
     return str(value) if value.percent else value.value
+
+
+def _structure_port_ref(value: object, _: object) -> PortRef:
+    """`8080` or `"http"` (a container port's name); ranges and name rules are validation's."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not -_INT32_MAX - 1 <= value <= _INT32_MAX:
+            raise wrong_type(value, "a 32-bit integer")
+        return PortRef(value)
+    if isinstance(value, str) and value:
+        return PortRef(value)
+    raise wrong_type(value, "a port number or the name of a container port")
+
+
+def _unstructure_port_ref(value: PortRef) -> int | str:
+    return value.value
+
+
+_DEFAULT_PROBE = Probe()
+
+
+def _default_zero_timings(probe: Probe) -> Probe:
+    """Kubernetes' SetDefaults_Probe: a timeout, period or threshold of 0 means the default."""
+    return attrs.evolve(
+        probe,
+        timeout_seconds=probe.timeout_seconds or _DEFAULT_PROBE.timeout_seconds,
+        period_seconds=probe.period_seconds or _DEFAULT_PROBE.period_seconds,
+        success_threshold=probe.success_threshold or _DEFAULT_PROBE.success_threshold,
+        failure_threshold=probe.failure_threshold or _DEFAULT_PROBE.failure_threshold,
+    )
+
+
+def _probe_hook() -> Callable[[object, object], Probe]:
+    """The attrs hook of `Probe`, then Kubernetes' defaulting of its zero timings."""
+    generic = _attrs_structure_hook(Probe)
+
+    def structure(value: object, _: object) -> Probe:
+        probe = generic(value, Probe)
+        assert isinstance(probe, Probe)
+        return _default_zero_timings(probe)
+
+    return structure
 
 
 def _structure_operator(value: object, _: object) -> SelectorOperator:
@@ -256,9 +304,20 @@ converter.register_structure_hook(bool, _structure_bool)
 converter.register_structure_hook(Quantity, _structure_quantity)
 converter.register_structure_hook(IntOrPercent, _structure_int_or_percent)
 converter.register_unstructure_hook(IntOrPercent, _unstructure_int_or_percent)
+converter.register_structure_hook(PortRef, _structure_port_ref)
+converter.register_unstructure_hook(PortRef, _unstructure_port_ref)
 # Class hooks win over predicates in cattrs, and the model's enums are `str` subclasses: each enum
 # needs its own class hook, or the `str` hooks would take them (no value check, no `.value`).
-for _enum in (RestartPolicy, PullPolicy, PortProtocol, StorageMedium, HostPathType, StrategyType):
+_ENUMS = (
+    RestartPolicy,
+    PullPolicy,
+    PortProtocol,
+    StorageMedium,
+    HostPathType,
+    StrategyType,
+    URIScheme,
+)
+for _enum in _ENUMS:
     converter.register_structure_hook(_enum, _enum_hook(_enum))
     converter.register_unstructure_hook(_enum, _enum_value)
 converter.register_structure_hook(SelectorOperator, _structure_operator)
@@ -266,6 +325,7 @@ converter.register_unstructure_hook(SelectorOperator, _enum_value)
 converter.register_structure_hook_factory(_is_tuple, _tuple_hook)
 converter.register_structure_hook_factory(_is_mapping, lambda _: _structure_str_map)
 converter.register_structure_hook_factory(attrs.has, _attrs_structure_hook)
+converter.register_structure_hook(Probe, _probe_hook())
 converter.register_unstructure_hook(Quantity, str)
 converter.register_unstructure_hook_factory(
     _is_tuple, lambda _: lambda items: [converter.unstructure(item) for item in items]

@@ -36,6 +36,7 @@ from controller.model.pod import (
     Volume,
     VolumeMount,
 )
+from controller.model.probes import Probe
 from controller.model.workloads import (
     Deployment,
     DeploymentSpec,
@@ -111,9 +112,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "resizePolicy",
             "restartPolicy",
             "restartPolicyRules",
-            "livenessProbe",
-            "readinessProbe",
-            "startupProbe",
             "lifecycle",
             "securityContext",
             "stdin",
@@ -123,6 +121,7 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
         }
     ),
     EnvVar: frozenset({"valueFrom"}),
+    Probe: frozenset({"grpc"}),
     ResourceRequirements: frozenset({"claims"}),
     VolumeMount: frozenset({"recursiveReadOnly", "mountPropagation", "subPathExpr"}),
     Volume: frozenset(

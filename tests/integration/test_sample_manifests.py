@@ -34,8 +34,10 @@ async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> N
             phases = {name: p["status"]["phase"] for name, p in pods.items()}
             rs = by_name(c, "/apis/apps/v1/replicasets")
             deploy = by_name(c, "/apis/apps/v1/deployments")
+            probed = pods.get("probes", {}).get("status", {}).get("conditions", [])
             return (
                 phases.get("web") == "Running"
+                and any(c["type"] == "Ready" and c["status"] == "True" for c in probed)
                 and phases.get("countdown") == "Succeeded"
                 and rs.get("echo", {}).get("status", {}).get("readyReplicas") == 3
                 and deploy.get("hello", {}).get("status", {}).get("availableReplicas") == 2

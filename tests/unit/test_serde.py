@@ -360,12 +360,12 @@ NOT_SUPPORTED = [
         "spec.containers[1].securityContext",
     ),
     (
-        lambda d: c0(d).update(livenessProbe={"exec": {"command": ["true"]}}),
-        "spec.containers[0].livenessProbe",
+        lambda d: c0(d).update(livenessProbe={"grpc": {"port": 9000}}),
+        "spec.containers[0].livenessProbe.grpc",
     ),
     (
-        lambda d: c0(d).update(readinessProbe={"tcpSocket": {"port": 80}}),
-        "spec.containers[0].readinessProbe",
+        lambda d: c0(d).update(readinessProbe={"grpc": {"port": 9000, "service": "ready"}}),
+        "spec.containers[0].readinessProbe.grpc",
     ),
     (lambda d: c0(d).update(lifecycle={"preStop": {}}), "spec.containers[0].lifecycle"),
     (lambda d: c0(d).update(stdin=True), "spec.containers[0].stdin"),
@@ -571,7 +571,7 @@ def test_all_errors_of_a_document_are_collected() -> None:
     doc["spec"]["restartPolicy"] = "Sometimes"
     doc["spec"]["containers"] = [
         {"name": "a", "ports": [{"containerPort": "80"}]},
-        {"name": "b", "image": "x", "securityContext": {}, "livenessProbe": {"httpGet": {}}},
+        {"name": "b", "image": "x", "securityContext": {}, "livenessProbe": {"grpc": {"port": 1}}},
         {"image": "y", "bogus": 1},
     ]
     with pytest.raises(ManifestInvalid) as info:
@@ -582,7 +582,7 @@ def test_all_errors_of_a_document_are_collected() -> None:
         FieldError(
             "spec.containers[0].ports[0].containerPort", 'Invalid value: "80": must be an integer'
         ),
-        FieldError("spec.containers[1].livenessProbe", "not supported"),
+        FieldError("spec.containers[1].livenessProbe.grpc", "not supported"),
         FieldError("spec.containers[2].bogus", "unknown field"),
         FieldError("spec.containers[2].name", "Required value"),
         FieldError(
