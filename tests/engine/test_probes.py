@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import attrs
 
+from controller.model.pod import RestartPolicy
 from controller.model.probes import ExecAction, Probe, ProbeAction, ProbeKind, ProbeResult
 from controller.model.status import PodPhase, Running
 from tests.engine.conftest import Harness
@@ -151,3 +152,31 @@ async def test_an_unreachable_engine_gives_no_verdict(harness: Harness) -> None:
     await harness.advance(11)
     assert events(harness, "Killing") == []
     assert harness.metrics.probes.get(ProbeKind.LIVENESS, "unknown") >= 1
+
+
+async def test_a_liveness_kill_under_restart_policy_never_fails_the_pod(harness: Harness) -> None:
+    script(harness, "liveness", lambda: False)
+    spec = container("app", liveness_probe=probe(period_seconds=1, failure_threshold=1))
+    await harness.start([desired(pod(containers=[spec], restart_policy=RestartPolicy.NEVER))])
+    await harness.advance(3)
+    status = harness.view().status
+    assert status.phase is PodPhase.FAILED  # killed, and Never means it stays down
+    assert status.container_statuses[0].restart_count == 0
+    assert len(events(harness, "Killing")) == 1
+
+
+async def test_a_restarted_controller_probes_the_running_containers_again(
+    harness: Harness,
+) -> None:
+    ran = script(harness, "readiness", lambda: True)
+    spec = container("app", readiness_probe=probe(period_seconds=10))
+    await harness.start([desired(pod(containers=[spec]))])
+    await harness.advance(1)
+    assert harness.view().status.container_statuses[0].ready
+    harness.clock.advance(3)
+    await harness.restart_controller()
+    runs_before = len(ran)
+    await harness.advance(10)
+    assert len(ran) > runs_before  # the new controller's prober took the container over
+    assert harness.view().status.container_statuses[0].ready
+    assert harness.view().status.container_statuses[0].restart_count == 0
