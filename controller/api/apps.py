@@ -15,15 +15,7 @@ from collections.abc import Awaitable, Callable
 import attrs
 from aiohttp import web
 
-from controller.api.responses import (
-    JSON,
-    RowMaker,
-    json_response,
-    list_body,
-    not_found,
-    table,
-    wants_table,
-)
+from controller.api.responses import JSON, RowMaker, json_response, not_found, table, wants_table
 from controller.api.tables import (
     DEPLOYMENT_COLUMNS,
     DEPLOYMENT_WIDE_COLUMNS,
@@ -32,6 +24,7 @@ from controller.api.tables import (
     deployment_row,
     replicaset_row,
 )
+from controller.api.watch import ListedResource, current, list_or_watch
 from controller.model.workload_status import DeploymentView, ReplicaSetView
 from controller.render import deployment_view_to_k8s, replicaset_view_to_k8s
 
@@ -66,10 +59,22 @@ class _Resource:
             "singularName": self.singular,
             "namespaced": True,
             "kind": self.kind,
-            "verbs": ["get", "list"],
+            "verbs": ["get", "list", "watch"],
             "shortNames": list(self.short_names),
             "categories": ["all"],
         }
+
+    @property
+    def listed(self) -> ListedResource:
+        return ListedResource(
+            name=self.plural,
+            list_kind=f"{self.kind}List",
+            api_version=GROUP_VERSION,
+            columns=self.columns,
+            wide_columns=self.wide_columns,
+            row=self.row,
+            objects=self.objects,
+        )
 
 
 def _replicasets(app: web.Application) -> list[JSON]:
@@ -110,24 +115,11 @@ APPS_GROUP: JSON = {
 }
 
 
-def _in_namespace(resource: _Resource, request: web.Request) -> list[JSON]:
-    namespace = request.match_info.get("namespace")
-    return [
-        obj
-        for obj in resource.objects(request.app)
-        if namespace is None or obj["metadata"]["namespace"] == namespace
-    ]
-
-
-def _answer(resource: _Resource, request: web.Request, objects: list[JSON]) -> web.Response:
-    if wants_table(request):
-        return json_response(table(objects, resource.columns, resource.wide_columns, resource.row))
-    return json_response(list_body(f"{resource.kind}List", GROUP_VERSION, objects))
-
-
 def _list_handler(resource: _Resource) -> Handler:
-    async def handler(request: web.Request) -> web.Response:
-        return _answer(resource, request, _in_namespace(resource, request))
+    listed = resource.listed
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await list_or_watch(request, listed)
 
     return handler
 
@@ -135,7 +127,8 @@ def _list_handler(resource: _Resource) -> Handler:
 def _get_handler(resource: _Resource) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        for obj in _in_namespace(resource, request):
+        objects, _ = current(request, resource.listed)
+        for obj in objects:
             if obj["metadata"]["name"] == name:
                 if wants_table(request):
                     return json_response(

@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from controller.api.responses import JSON, json_response, list_body, not_found, table, wants_table
+from controller.api.responses import JSON, json_response, not_found, table, wants_table
 from controller.api.tables import EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row
+from controller.api.watch import ListedResource, current, list_or_watch
 from controller.model.events import Event
 from controller.serde import rfc3339
 
@@ -27,7 +28,7 @@ EVENT_RESOURCE: JSON = {
     "singularName": "event",
     "namespaced": True,
     "kind": "Event",
-    "verbs": ["get", "list"],
+    "verbs": ["get", "list", "watch"],
     "shortNames": ["ev"],
 }
 
@@ -66,26 +67,34 @@ def event_to_k8s(event: Event) -> JSON:
     }
 
 
-def _events(request: web.Request) -> list[JSON]:
-    namespace = request.match_info.get("namespace")
-    held = sorted(request.app[EVENTS_KEY](), key=lambda e: e.last_timestamp)
-    return [event_to_k8s(e) for e in held if namespace is None or e.namespace == namespace]
+def _all_events(app: web.Application) -> list[JSON]:
+    held = sorted(app[EVENTS_KEY](), key=lambda e: e.last_timestamp)
+    return [event_to_k8s(e) for e in held]
+
+
+EVENTS = ListedResource(
+    name="events",
+    list_kind="EventList",
+    api_version="v1",
+    columns=EVENT_COLUMNS,
+    wide_columns=EVENT_WIDE_COLUMNS,
+    row=event_row,
+    objects=_all_events,
+)
 
 
 def _table(events: list[JSON]) -> JSON:
     return table(events, EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row)
 
 
-async def list_events(request: web.Request) -> web.Response:
-    events = _events(request)
-    if wants_table(request):
-        return json_response(_table(events))
-    return json_response(list_body("EventList", "v1", events))
+async def list_events(request: web.Request) -> web.StreamResponse:
+    return await list_or_watch(request, EVENTS)
 
 
 async def get_event(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    for event in _events(request):
+    events, _ = current(request, EVENTS)
+    for event in events:
         if event["metadata"]["name"] == name:
             return json_response(_table([event]) if wants_table(request) else event)
     return not_found("events", name)

@@ -63,7 +63,9 @@ def table(
     columns: tuple[str, ...],
     wide_columns: tuple[str, ...],
     row: RowMaker,
+    include: str = "Metadata",
 ) -> JSON:
+    """A Table; each row carries its object per `includeObject` (None, Metadata or Object)."""
     now = time.time()
     return {
         "kind": "Table",
@@ -82,15 +84,20 @@ def table(
         "rows": [
             {
                 "cells": row(obj, now, wide=True),
-                "object": {
-                    "kind": "PartialObjectMetadata",
-                    "apiVersion": "meta.k8s.io/v1",
-                    "metadata": obj["metadata"],
-                },
+                **_row_object(obj, include),
             }
             for obj in objects
         ],
     }
+
+
+def _row_object(obj: JSON, include: str) -> JSON:
+    if include == "None":
+        return {}
+    if include == "Object":
+        return {"object": obj}
+    partial = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1"}
+    return {"object": {**partial, "metadata": obj["metadata"]}}
 
 
 def list_body(kind: str, api_version: str, items: list[JSON]) -> JSON:

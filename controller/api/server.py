@@ -3,9 +3,10 @@
 Routes mirror the Kubernetes API paths (`/api/v1/pods`, `/api/v1/namespaces/{ns}/pods/{name}`,
 `/api/v1/events`, see `controller.api.events`, and the `apps/v1` group's ReplicaSets and
 Deployments, see `controller.api.apps`) and answer discovery (`/api`, `/api/v1`, `/apis`,
-`/version`), so `kubectl -s http://127.0.0.1:9180 get pods`, `get rs` and `get events` work. When a client asks for a Table (kubectl does, in its Accept header) the server
-answers with kubectl's own columns. Read-only: the folder of manifests is the only way to change
-things.
+`/version`), so `kubectl -s http://127.0.0.1:9180 get pods`, `get rs` and `get events` work.
+When a client asks for a Table (kubectl does, in its Accept header) the server answers with
+kubectl's own columns. Every list also watches (`?watch=true`, see `controller.api.watch`), so
+`kubectl get pods -w` works. Read-only: the folder of manifests is the only way to change things.
 
 Traps: the views callbacks run in the event loop and must be cheap (they read in-memory snapshots);
 the server binds to loopback unless told otherwise.
@@ -19,16 +20,17 @@ from typing import Any
 from aiohttp import web
 
 from controller import __version__
-from controller.api.apps import DeploymentsSource, ReplicaSetsSource, add_apps_routes
-from controller.api.events import EVENT_RESOURCE, EventsSource, add_event_routes
-from controller.api.responses import (
-    json_response,
-    list_body,
-    not_found,
-    table,
-    wants_table,
-)
+from controller.api.apps import RESOURCES, DeploymentsSource, ReplicaSetsSource, add_apps_routes
+from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
+from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row
+from controller.api.watch import (
+    POLL_SECONDS,
+    ListedResource,
+    current,
+    install_watches,
+    list_or_watch,
+)
 from controller.model.manifests import ManifestFileStatus
 from controller.model.status import PodView
 from controller.serde import pod_view_to_k8s
@@ -44,36 +46,39 @@ POD_RESOURCE = {
     "singularName": "pod",
     "namespaced": True,
     "kind": "Pod",
-    "verbs": ["get", "list"],
+    "verbs": ["get", "list", "watch"],
     "shortNames": ["po"],
     "categories": ["all"],
 }
 
 
-def _pods(request: web.Request, namespace: str | None) -> list[dict[str, Any]]:
-    views = request.app[VIEWS_KEY]()
-    return [
-        pod_view_to_k8s(v)
-        for v in views
-        if namespace is None or v.pod.metadata.namespace == namespace
-    ]
+def _all_pods(app: web.Application) -> list[dict[str, Any]]:
+    return [pod_view_to_k8s(v) for v in app[VIEWS_KEY]()]
+
+
+PODS = ListedResource(
+    name="pods",
+    list_kind="PodList",
+    api_version="v1",
+    columns=POD_COLUMNS,
+    wide_columns=WIDE_COLUMNS,
+    row=pod_row,
+    objects=_all_pods,
+)
 
 
 def _table(pods: list[dict[str, Any]]) -> dict[str, Any]:
     return table(pods, POD_COLUMNS, WIDE_COLUMNS, pod_row)
 
 
-async def list_pods(request: web.Request) -> web.Response:
-    namespace = request.match_info.get("namespace")
-    pods = _pods(request, namespace)
-    if wants_table(request):
-        return json_response(_table(pods))
-    return json_response(list_body("PodList", "v1", pods))
+async def list_pods(request: web.Request) -> web.StreamResponse:
+    return await list_or_watch(request, PODS)
 
 
 async def get_pod(request: web.Request) -> web.Response:
-    namespace, name = request.match_info["namespace"], request.match_info["name"]
-    for pod in _pods(request, namespace):
+    name = request.match_info["name"]
+    pods, _ = current(request, PODS)
+    for pod in pods:
         if pod["metadata"]["name"] == name:
             if wants_table(request):
                 return json_response(_table([pod]))
@@ -126,8 +131,12 @@ def make_app(
     deployments: DeploymentsSource | None = None,
     files: FilesSource | None = None,
     events: EventsSource | None = None,
+    watch_poll_seconds: float = POLL_SECONDS,
 ) -> web.Application:
-    """The API app. Without `replicasets`, `deployments` or `events`, those lists are empty."""
+    """The API app. Without `replicasets`, `deployments` or `events`, those lists are empty.
+
+    Every list also watches (`?watch=true`), changes found every `watch_poll_seconds`.
+    """
     app = web.Application()
     app[VIEWS_KEY] = views
     app[READY_KEY] = ready
@@ -142,6 +151,7 @@ def make_app(
     app.router.add_get("/api/v1/namespaces/{namespace}/pods/{name}", get_pod)
     add_apps_routes(app, replicasets, deployments)
     add_event_routes(app, events)
+    install_watches(app, [PODS, *(r.listed for r in RESOURCES), EVENTS], watch_poll_seconds)
     app[FILES_KEY] = files or list
     app.router.add_get("/podyard/v1/files", list_files)
     return app

@@ -62,7 +62,7 @@ async def test_discovery(client: TestClient[Any, Any]) -> None:
     assert by_name["replicasets"]["shortNames"] == ["rs"]
     assert by_name["replicasets"]["kind"] == "ReplicaSet"
     assert by_name["deployments"]["shortNames"] == ["deploy"]
-    assert all(r["namespaced"] and r["verbs"] == ["get", "list"] for r in by_name.values())
+    assert all(r["namespaced"] and r["verbs"] == ["get", "list", "watch"] for r in by_name.values())
 
 
 async def test_lists_per_namespace_and_across(client: TestClient[Any, Any]) -> None:
