@@ -46,10 +46,9 @@ class WatchEvent:
     type: EventType
     object: JSON
     resource_version: int
-
-    @property
-    def namespace(self) -> str:
-        return str(self.object["metadata"].get("namespace", ""))
+    previous: JSON | None = None
+    """The object as it was before this event (for DELETED, its last state; None for ADDED):
+    a selective watcher needs it to tell "stopped matching" from "never matched"."""
 
 
 def _key(obj: JSON) -> ObjectKey:
@@ -62,26 +61,55 @@ def _versioned(obj: JSON, version: int) -> JSON:
 
 
 class Subscription:
-    """One watcher's queue of events, filtered by namespace (None: all namespaces)."""
+    """One watcher's queue of events, filtered by namespace (None: all namespaces) and `selects`.
 
-    def __init__(self, namespace: str | None, limit: int = QUEUE_LIMIT) -> None:
+    With a selector, events are rewritten as the API server's watch cache does: an object that
+    starts matching arrives as ADDED, one that stops matching as DELETED (with its new state), and
+    one that never matched is never sent. The feed's diff stays the same for every watcher.
+    """
+
+    def __init__(
+        self,
+        namespace: str | None,
+        limit: int = QUEUE_LIMIT,
+        *,
+        selects: Callable[[JSON], bool] | None = None,
+    ) -> None:
         self.namespace = namespace
+        self.selects = selects
         self.limit = limit
         self.dropped = False
         self.ended = False
         self._queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue(maxsize=limit + 1)
 
-    def wants(self, event: WatchEvent) -> bool:
-        return self.namespace is None or event.namespace == self.namespace
+    def _passes(self, obj: JSON | None) -> bool:
+        if obj is None:
+            return False
+        if self.namespace is not None and obj["metadata"].get("namespace", "") != self.namespace:
+            return False
+        return self.selects is None or self.selects(obj)
+
+    def seen_as(self, event: WatchEvent) -> WatchEvent | None:
+        """The event this watcher gets for `event`, or None when it concerns it not at all."""
+        now = event.type != "DELETED" and self._passes(event.object)
+        before = self._passes(event.previous)
+        if now and before:
+            return event
+        if now:
+            return event if event.type == "ADDED" else attrs.evolve(event, type="ADDED")
+        if before:
+            return event if event.type == "DELETED" else attrs.evolve(event, type="DELETED")
+        return None
 
     def offer(self, event: WatchEvent) -> None:
-        if self.ended or not self.wants(event):
+        seen = None if self.ended else self.seen_as(event)
+        if seen is None:
             return
         if self._queue.qsize() >= self.limit:
             self.dropped = True
             self.end()
             return
-        self._queue.put_nowait(event)
+        self._queue.put_nowait(seen)
 
     def end(self) -> None:
         """Wake the reader with the end marker; the extra queue slot is kept for it."""
@@ -154,25 +182,32 @@ class ChangeHub:
     def _publish(self, feed: Feed, kind: EventType, key: ObjectKey, obj: JSON) -> None:
         self.counter += 1
         versioned = _versioned(obj, self.counter)
+        previous = None if kind == "ADDED" else feed.current.get(key)
         if kind == "DELETED":
             feed.raw.pop(key, None)
             feed.current.pop(key, None)
         else:
             feed.raw[key] = obj
             feed.current[key] = versioned
-        feed.record(WatchEvent(kind, versioned, self.counter))
+        feed.record(WatchEvent(kind, versioned, self.counter, previous))
 
     def subscribe(
-        self, resource: str, namespace: str | None, since: int | None
+        self,
+        resource: str,
+        namespace: str | None,
+        since: int | None,
+        *,
+        selects: Callable[[JSON], bool] | None = None,
     ) -> tuple[list[WatchEvent], Subscription]:
         """Events to send first, then a live subscription; `since` None means "from now, in full".
 
         Without `since` the first events are every current object as ADDED; with it, the
-        history's events after `since` (none when it is the current version).
+        history's events after `since` (none when it is the current version). Either way only
+        what the namespace and `selects` let through, as the subscription will (`seen_as`).
         """
         objects, counter = self.sync(resource)
         feed = self.feeds[resource]
-        subscription = Subscription(namespace)
+        subscription = Subscription(namespace, selects=selects)
         if since is None:
             first: Iterable[WatchEvent] = (
                 WatchEvent("ADDED", obj, int(obj["metadata"]["resourceVersion"])) for obj in objects
@@ -182,7 +217,8 @@ class ChangeHub:
         else:
             raise Expired(f"too old resource version: {since} ({counter})")
         feed.subscribers.add(subscription)
-        return [event for event in first if subscription.wants(event)], subscription
+        seen = (subscription.seen_as(event) for event in first)
+        return [event for event in seen if event is not None], subscription
 
     def unsubscribe(self, resource: str, subscription: Subscription) -> None:
         self.feeds[resource].subscribers.discard(subscription)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from controller.api.responses import JSON, json_response, not_found, table, wants_table
+from controller.api.selection import EVENT_FIELDS
 from controller.api.tables import EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row
 from controller.api.watch import ListedResource, current, list_or_watch
 from controller.model.events import Event
@@ -80,6 +81,7 @@ EVENTS = ListedResource(
     wide_columns=EVENT_WIDE_COLUMNS,
     row=event_row,
     objects=_all_events,
+    fields=EVENT_FIELDS,
 )
 
 

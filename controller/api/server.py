@@ -6,7 +6,8 @@ Deployments, see `controller.api.apps`) and answer discovery (`/api`, `/api/v1`,
 `/version`), so `kubectl -s http://127.0.0.1:9180 get pods`, `get rs` and `get events` work.
 When a client asks for a Table (kubectl does, in its Accept header) the server answers with
 kubectl's own columns. Every list also watches (`?watch=true`, see `controller.api.watch`), so
-`kubectl get pods -w` works. Read-only: the folder of manifests is the only way to change things.
+`kubectl get pods -w` works; lists and watches take `labelSelector` and `fieldSelector` (see
+`controller.api.selection`). Read-only: the folder of manifests is the only way to change things.
 
 Traps: the views callbacks run in the event loop and must be cheap (they read in-memory snapshots);
 the server binds to loopback unless told otherwise.
@@ -23,6 +24,7 @@ from controller import __version__
 from controller.api.apps import RESOURCES, DeploymentsSource, ReplicaSetsSource, add_apps_routes
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
 from controller.api.responses import json_response, not_found, table, wants_table
+from controller.api.selection import POD_FIELDS
 from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row
 from controller.api.watch import (
     POLL_SECONDS,
@@ -64,6 +66,7 @@ PODS = ListedResource(
     wide_columns=WIDE_COLUMNS,
     row=pod_row,
     objects=_all_pods,
+    fields=POD_FIELDS,
 )
 
 

@@ -5,6 +5,8 @@ kubectl's `get -w` lists first, then watches from the list's `metadata.resourceV
 therefore carry the `ChangeHub` counter (see `controller.api.changes`) and a watch from it sends
 only what changed since. Changes are found by polling: a background task syncs every watched
 resource each `POLL_SECONDS`, so a change reaches watchers within that time (a list syncs at once).
+`labelSelector` and `fieldSelector` narrow lists and watches alike (see `controller.api.selection`);
+a selective watcher sees an object that stops matching as DELETED and one that starts as ADDED.
 
 When the client asks for Tables (kubectl does), each event's object is a Table holding the one
 row, with the column definitions on the first event only, as the API server saves bandwidth; kubectl
@@ -37,6 +39,7 @@ from controller.api.responses import (
     table,
     wants_table,
 )
+from controller.api.selection import META_FIELDS, BadSelector, FieldSet, Selection, selection_of
 
 log = logging.getLogger("podyard.api")
 
@@ -66,6 +69,8 @@ class ListedResource:
     row: RowMaker
     objects: Callable[[web.Application], list[JSON]]
     """Every object of the resource in every namespace, as Kubernetes JSON, in list order."""
+    fields: FieldSet = META_FIELDS
+    """The fields a `fieldSelector` may name, and how to read them."""
 
 
 def install_watches(
@@ -116,9 +121,14 @@ def current(request: web.Request, resource: ListedResource) -> tuple[list[JSON],
 
 async def list_or_watch(request: web.Request, resource: ListedResource) -> web.StreamResponse:
     """A list (JSON or Table) stamped with the counter, or a watch when `watch` is true."""
+    try:
+        selection = selection_of(request, resource.fields)
+    except BadSelector as bad:
+        return bad.response()
     if request.query.get("watch", "") in _TRUE:
-        return await _watch(request, resource)
+        return await _watch(request, resource, selection)
     objects, version = current(request, resource)
+    objects = [obj for obj in objects if selection.matches(obj)]
     if wants_table(request):
         body = _table(request, resource, objects)
     else:
@@ -145,7 +155,9 @@ def _timeout(request: web.Request) -> float:
     return float(text) if text else DEFAULT_WATCH_SECONDS
 
 
-async def _watch(request: web.Request, resource: ListedResource) -> web.StreamResponse:
+async def _watch(
+    request: web.Request, resource: ListedResource, selection: Selection
+) -> web.StreamResponse:
     try:
         since, timeout = _since(request), _timeout(request)
     except ValueError:
@@ -156,7 +168,9 @@ async def _watch(request: web.Request, resource: ListedResource) -> web.StreamRe
     response.enable_chunked_encoding()
     await response.prepare(request)
     try:
-        first, subscription = hub.subscribe(resource.name, namespace, since)
+        first, subscription = hub.subscribe(
+            resource.name, namespace, since, selects=selection.matches
+        )
     except Expired as gone:
         await response.write(_line({"type": "ERROR", "object": _gone(str(gone))}))
         return response
