@@ -127,6 +127,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         loop.add_signal_handler(signum, stop.set)
     controller_metrics = ControllerMetrics([node.name for node in settings.nodes])
     engine = build_engine(settings, controller_metrics)
+    controller_metrics.in_flight = engine.in_flight
     started = asyncio.Event()
     applier = FolderApplier(engine)
     app = make_app(

@@ -215,6 +215,15 @@ class Engine:
     def pod_views(self) -> list[PodView]:
         return self.reconciler.views()
 
+    def in_flight(self) -> dict[str, list[float]]:
+        """Per work queue, when each item being processed now was taken (for the stuck-worker
+        gauges, read at scrape time)."""
+        return {
+            ControllerName.POD: self.queue.in_flight(),
+            ControllerName.REPLICASET: self.replicasets.queue.in_flight(),
+            ControllerName.DEPLOYMENT: self.deployments.queue.in_flight(),
+        }
+
     def idle(self) -> bool:
         return len(self.queue) == 0 and self.queue.processing == 0
 

@@ -59,6 +59,10 @@ class WorkQueue(Generic[K]):
     def __len__(self) -> int:
         return len(self._queue)
 
+    def in_flight(self) -> list[float]:
+        """When each key being worked on right now was handed to its worker (clock time)."""
+        return list(self._started_at.values())
+
     @property
     def processing(self) -> int:
         return len(self._processing)

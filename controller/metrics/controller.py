@@ -12,7 +12,8 @@ from the first scrape at 0, so `rate()` over a series that has not moved yet is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -54,7 +55,12 @@ POD_START_BUCKETS = (
 class ControllerMetrics(Collector):
     """Counts and durations reported by the engine, exported at scrape time."""
 
-    def __init__(self, nodes: Sequence[str]) -> None:
+    in_flight: Callable[[], Mapping[str, Sequence[float]]] = dict
+    """Per queue, when each item in a worker's hands was taken; read at scrape time for client-go's
+    unfinished-work and longest-running gauges (set by the composition root)."""
+
+    def __init__(self, nodes: Sequence[str], now: Callable[[], float] = time.time) -> None:
+        self._now = now
         controller = ["controller"]
         queue = ["controller", "name"]
         node_op = ["node", "operation"]
@@ -210,6 +216,31 @@ class ControllerMetrics(Collector):
             self.probes,
         ):
             yield series.family()
+        yield from self._in_flight_families()
+
+    def _in_flight_families(self) -> Iterable[Metric]:
+        """client-go's gauges of work in progress, from the queues as they are at this scrape."""
+        labels = ["controller", "name"]
+        unfinished = GaugeSeries(
+            "workqueue_unfinished_work_seconds",
+            "How many seconds of work has done that is in progress and hasn't been observed by "
+            "work_duration. Large values indicate stuck threads. One can deduce the number of "
+            "stuck threads by observing the rate at which this increases.",
+            labels,
+        )
+        longest = GaugeSeries(
+            "workqueue_longest_running_processor_seconds",
+            "How many seconds has the longest running processor for workqueue been running.",
+            labels,
+        )
+        now = self._now()
+        taken = self.in_flight()
+        for name in ControllerName:
+            ages = [max(0.0, now - t) for t in taken.get(name, ())]
+            unfinished.set(name, name, value=sum(ages))
+            longest.set(name, name, value=max(ages, default=0.0))
+        yield unfinished.family()
+        yield longest.family()
 
     # -- the engine's metrics sink ----------------------------------------------------------------
 

@@ -103,6 +103,7 @@ async def test_object_metrics_follow_the_pods(docker_host: str, tmp_path: Path) 
         assert (value(s, "podyard_relist_duration_seconds_count", **node) or 0) >= 1
         assert (value(s, "workqueue_adds_total", controller="pod") or 0) >= 3
         assert value(s, "workqueue_depth", controller="replicaset") is not None
+        assert value(s, "workqueue_longest_running_processor_seconds", controller="pod") is not None
         restarts_before = value(s, "podyard_container_restarts_total", **node) or 0
         assert restarts_before >= 1  # crashy's restarts were performed by the controller
         assert value(s, "controller_runtime_reconcile_errors_total", controller="pod") == 0.0
