@@ -77,6 +77,7 @@ ALERTS = {
     "PodyardReconcileErrors",
     "PodyardRuntimeErrors",
     "PodyardRelistStale",
+    "PodyardWorkerStuck",
 }
 
 
