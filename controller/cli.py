@@ -25,7 +25,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import attrs
 import yaml
@@ -173,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("-n", "--namespace", default="default")
     get.add_argument("-A", "--all-namespaces", action="store_true")
     get.add_argument("-o", "--output", choices=["wide", "json", "yaml"])
+    get.add_argument("-l", "--selector", help="label selector, as kubectl's (app=web,tier!=db)")
+    get.add_argument("--field-selector", help="field selector, as kubectl's (metadata.name=web)")
     get.add_argument("--server", default=os.environ.get("PODYARD_SERVER", DEFAULT_SERVER))
 
     validate = sub.add_parser(
@@ -221,6 +223,19 @@ def _fetch(url: str) -> Any:
         raise SystemExit(f"cannot reach the controller at {url}: {error}") from None
 
 
+def _selectors(args: argparse.Namespace) -> str:
+    """The list's query string for `-l` and `--field-selector` (the server applies them)."""
+    query = {
+        key: value
+        for key, value in (
+            ("labelSelector", args.selector),
+            ("fieldSelector", args.field_selector),
+        )
+        if value
+    }
+    return "?" + urlencode(query) if query else ""
+
+
 def get_objects(args: argparse.Namespace) -> int:
     """`podyard get`: kubectl's table (or the JSON/YAML) of pods, ReplicaSets, Deployments or
     events."""
@@ -241,7 +256,7 @@ def get_objects(args: argparse.Namespace) -> int:
             url = f"{base}/{resource.plural}"
         else:
             url = f"{base}/namespaces/{quote(args.namespace, safe='')}/{resource.plural}"
-        body = _fetch(url)
+        body = _fetch(url + _selectors(args))
         items = body["items"]
         if resource is EVENTS:  # kubectl sorts events by when they were last seen
             items = sorted(items, key=lambda e: e.get("lastTimestamp") or "")

@@ -116,6 +116,18 @@ async def test_api_and_get_pods(running_controller: ControllerProcess) -> None:
     assert "kind: Pod" in as_yaml
     assert "name: web" in as_yaml
 
+    # Selectors go to the server, which applies them (as kubectl's -l and --field-selector).
+    chosen = podyard("get", "pods", "-l", "app in (web,api)", "--server", c.server)
+    assert chosen.returncode == 0, chosen.stderr
+    assert [line.split()[0] for line in chosen.stdout.splitlines()[1:]] == ["web"]
+    none = podyard("get", "pods", "--field-selector", "metadata.name!=web", "--server", c.server)
+    assert none.returncode == 0
+    assert none.stdout == ""
+    assert "No resources found in default namespace." in none.stderr
+    refused = podyard("get", "pods", "--field-selector", "spec.foo=1", "--server", c.server)
+    assert refused.returncode != 0
+    assert "field label not supported: spec.foo" in refused.stderr
+
     missing = podyard("get", "pods", "nope", "--server", c.server)
     assert missing.returncode != 0
     assert 'pods "nope" not found' in missing.stderr
