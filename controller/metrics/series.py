@@ -29,8 +29,10 @@ class _Series:
         return values
 
 
-class CounterSeries(_Series):
-    """A counter per label set; `name` without the `_total` suffix the exposition adds."""
+class _ValueSeries(_Series):
+    """One number per label set; the subclass says which metric type it is exported as."""
+
+    _family: type[CounterMetricFamily] | type[GaugeMetricFamily]
 
     def __init__(self, name: str, documentation: str, labels: Sequence[str] = ()) -> None:
         super().__init__(name, documentation, labels)
@@ -48,35 +50,23 @@ class CounterSeries(_Series):
         return self._values.get(labels, 0.0)
 
     def family(self) -> Metric:
-        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        family = self._family(self.name, self.documentation, labels=self.labels)
         for labels, value in sorted(self._values.items()):
             family.add_metric(list(labels), value)
         return family
 
 
-class GaugeSeries(_Series):
-    def __init__(self, name: str, documentation: str, labels: Sequence[str] = ()) -> None:
-        super().__init__(name, documentation, labels)
-        self._values: dict[Labels, float] = {}
+class CounterSeries(_ValueSeries):
+    """A counter per label set; `name` without the `_total` suffix the exposition adds."""
 
-    def touch(self, *labels: str) -> None:
-        self._values.setdefault(self._check(labels), 0.0)
+    _family = CounterMetricFamily
+
+
+class GaugeSeries(_ValueSeries):
+    _family = GaugeMetricFamily
 
     def set(self, *labels: str, value: float) -> None:
         self._values[self._check(labels)] = value
-
-    def inc(self, *labels: str, amount: float = 1.0) -> None:
-        key = self._check(labels)
-        self._values[key] = self._values.get(key, 0.0) + amount
-
-    def get(self, *labels: str) -> float:
-        return self._values.get(labels, 0.0)
-
-    def family(self) -> Metric:
-        family = GaugeMetricFamily(self.name, self.documentation, labels=self.labels)
-        for labels, value in sorted(self._values.items()):
-            family.add_metric(list(labels), value)
-        return family
 
 
 class _Buckets:

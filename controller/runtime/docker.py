@@ -116,21 +116,6 @@ class DockerRuntime(DockerCalls):
 
     # -- plumbing --------------------------------------------------------------------------------
 
-    async def _inspect_raw(self, container_id: str) -> dict[str, Any] | None:
-        """Docker's inspect JSON, or None when there is no such container."""
-        try:
-            data = await self.call(
-                f"inspect container {container_id}",
-                lambda d: d.containers.container(container_id).show(),
-            )
-        except DockerError as exc:
-            if exc.status == 404:
-                return None
-            raise RuntimeFailure(
-                f"inspect of container {container_id} failed: {_docker_message(exc)}"
-            ) from exc
-        return dict(data)
-
     def _forget(self, container_id: str) -> None:
         self._cache.pop(container_id, None)
 
@@ -212,7 +197,7 @@ class DockerRuntime(DockerCalls):
         return result
 
     async def inspect_container(self, container_id: ContainerId) -> ObservedContainer | None:
-        data = await self._inspect_raw(container_id)
+        data = await self.inspect_raw(container_id)
         return None if data is None else observe(data, self._node)
 
     async def list_volumes(self) -> list[ObservedVolume]:
@@ -256,7 +241,7 @@ class DockerRuntime(DockerCalls):
 
     async def _ours(self, container_id: ContainerId, verb: str) -> dict[str, Any] | None:
         """Inspect JSON of a container Podyard may act on; None if gone; NotOurs if unlabelled."""
-        data = await self._inspect_raw(container_id)
+        data = await self.inspect_raw(container_id)
         if data is None:
             return None
         config = _mapping(data.get("Config"))

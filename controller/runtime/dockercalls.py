@@ -116,6 +116,21 @@ class DockerCalls:
                 f"{self._node}: {what}: connection to the Docker engine failed: {exc!r}"
             ) from exc
 
+    async def inspect_raw(self, container_id: str) -> dict[str, Any] | None:
+        """Docker's inspect JSON, or None when there is no such container."""
+        try:
+            data = await self.call(
+                f"inspect container {container_id}",
+                lambda d: d.containers.container(container_id).show(),
+            )
+        except DockerError as exc:
+            if exc.status == 404:
+                return None
+            raise RuntimeFailure(
+                f"inspect of container {container_id} failed: {_docker_message(exc)}"
+            ) from exc
+        return dict(data)
+
     async def ping(self) -> None:
         try:
             await self.call("ping", lambda d: d.version())

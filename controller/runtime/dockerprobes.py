@@ -45,7 +45,6 @@ from aiodocker.exceptions import DockerError
 from aiodocker.execs import Exec
 
 from controller.model import labels
-from controller.model.errors import RuntimeFailure
 from controller.model.meta import ContainerId
 from controller.model.probes import (
     ExecAction,
@@ -99,17 +98,9 @@ async def run_probe(
 
 async def _refusal(calls: DockerCalls, container_id: ContainerId) -> str | None:
     """Why the container may not be probed (gone, not Podyard's, not running), or None."""
-    try:
-        data = await calls.call(
-            f"inspect container {container_id}",
-            lambda d: d.containers.container(container_id).show(),
-        )
-    except DockerError as exc:
-        if exc.status == 404:
-            return f"container {container_id} not found"
-        raise RuntimeFailure(
-            f"inspect of container {container_id} failed: {_docker_message(exc)}"
-        ) from exc
+    data = await calls.inspect_raw(container_id)
+    if data is None:
+        return f"container {container_id} not found"
     inspected = _mapping(data)
     name = str(inspected.get("Name") or container_id).lstrip("/")
     config = _mapping(inspected.get("Config"))
