@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,9 +48,18 @@ def test_pure_core_reads_no_clock_and_does_no_io(path: Path) -> None:
     assert not (_imports(path) & IMPURE_MODULES)
 
 
-def test_import_contracts_hold(monkeypatch: pytest.MonkeyPatch) -> None:
-    from importlinter.cli import lint_imports
-
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    assert lint_imports(no_cache=True) == 0
+def test_import_contracts_hold() -> None:
+    """In a child process: import-linter configures logging with `disable_existing_loggers`,
+    which would silence the controller's loggers for every test run after this one."""
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    )
+    lint = [
+        sys.executable,
+        "-c",
+        "import sys; from importlinter.cli import lint_imports; "
+        "sys.exit(lint_imports(no_cache=True))",
+    ]
+    done = subprocess.run(lint, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
