@@ -49,5 +49,15 @@ async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> N
         countdown = by_name(c, "/api/v1/pods")["countdown"]
         assert countdown["status"]["containerStatuses"][0]["restartCount"] == 1
         assert "manifest:" not in c.log_text(), "a sample manifest was refused"
+        # Each pod was made once: a start-up relist racing the first creates must not hide them
+        # and have them made again under a new uid (then torn down as "spec changed").
+        events = c.get("/api/v1/events")["items"]
+        scheduled = [e for e in events if e["reason"] == "Scheduled"]
+        assert scheduled
+        assert all(e["count"] == 1 for e in scheduled), [e["message"] for e in scheduled]
+        names = [e["involvedObject"]["name"] for e in scheduled]
+        assert len(names) == len(set(names)), names
+        replaced = [e["message"] for e in events if "spec changed" in e["message"]]
+        assert not replaced, replaced
     finally:
         c.stop()
