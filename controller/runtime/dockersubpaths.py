@@ -25,14 +25,15 @@ CVE-2017-1002101 trap). This module decides the rest:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
-import re
 import socket
 import struct
 import time
 from collections.abc import Iterable
 
+import aiohttp
 from aiodocker.exceptions import DockerError
 
 from controller.model.errors import ConfigRefused, CreateFailed, EngineUnavailable, RuntimeFailure
@@ -160,23 +161,33 @@ class DockerSubPaths:
                 raise RuntimeFailure(
                     f"{self._calls.node}: info failed: {_docker_message(exc)}"
                 ) from exc
-            engine_id = re.sub(r"[^A-Za-z0-9_.-]", "", str(_mapping(info).get("ID") or ""))
-            if not engine_id:
-                raise CreateFailed(f"{self._calls.node}: the engine reports no ID")
-            self._mounts = HostMounts(self._base, engine_id.lstrip(".-"))
+            data = _mapping(info)
+            engine_id, data_root = str(data.get("ID") or ""), str(data.get("DockerRootDir") or "")
+            if not (engine_id and data_root):
+                raise CreateFailed(f"{self._calls.node}: the engine reports no ID or root dir")
+            self._mounts = HostMounts(self._base, _engine_key(engine_id, data_root))
         return self._mounts
 
     async def _refusal(self) -> str | None:
         """Why subPath mounts cannot be made safely for this engine, or None."""
-        address = self._calls.client().docker_host
-        if not address.startswith("unix://"):
+        client = self._calls.client()
+        # aiodocker's ssh:// connector is a UnixConnector too (a local tunnel): only the class
+        # itself means a socket of the engine on this host.
+        if type(client.connector) is not aiohttp.UnixConnector:
+            address = getattr(client, "_connection_info", client.docker_host)
             return (
                 "subPath needs the Docker engine on Podyard's own host, reached through its unix "
                 f"socket; this engine is at {address}"
             )
         if os.geteuid() != 0:
             return "subPath needs Podyard to run as root: it bind-mounts the subPath itself"
-        return await asyncio.to_thread(_engine_namespace_refusal, address.removeprefix("unix://"))
+        return await asyncio.to_thread(_engine_namespace_refusal, client.connector.path)
+
+
+def _engine_key(engine_id: str, data_root: str) -> str:
+    """One engine's folder name: its ID alone is not unique on a host (dockerd 20.10 derives it
+    from a key file two daemons may share), its ID with its data root is."""
+    return hashlib.sha256(f"{engine_id}\0{data_root}".encode()).hexdigest()[:16]
 
 
 def _engine_namespace_refusal(socket_path: str) -> str | None:

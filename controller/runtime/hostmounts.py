@@ -8,8 +8,8 @@ binds exactly the object opened) onto a directory Podyard owns:
     <base>/<engine id>/<pod uid>/<container's Docker name>/<mount index>
 
 and that path, which holds no symlink and no component a container can write, is what the engine
-binds into the container. The engine id keeps the mounts of two engines on one host apart, so the
-sweep of one never takes the other's; the Docker name includes the attempt, so a restarted
+binds into the container. The engine id (a digest of the engine's ID and data root) keeps the
+mounts of two engines on one host apart, so the sweep of one never takes the other's; the Docker name includes the attempt, so a restarted
 container gets a fresh resolution (the volume may have changed) while the dead one keeps its own.
 
 Traps this module deals with:
