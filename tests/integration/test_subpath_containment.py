@@ -8,12 +8,23 @@ it, and the pod's other containers run as before. A subPath that is a real direc
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-from controller.model.pod import HostPathVolumeSource, Volume, VolumeMount
+import pytest
+
+from controller.config import RuntimeSettings
+from controller.model.errors import ConfigRefused
+from controller.model.meta import NodeName, PodRef, PodUid
+from controller.model.observed import ContainerIdentity, ContainerRole
+from controller.model.plan import ContainerConfig, MountSpec
+from controller.model.pod import HostPathVolumeSource, PullPolicy, Volume, VolumeMount
 from controller.model.status import Waiting
+from controller.runtime.docker import DockerRuntime
 from tests.factories import container, pod, scratch_volume
+from tests.integration.dockerd import DEMO_IMAGE
 from tests.integration.harness import Controller, docker_cli, eventually, subpath_dir_of
 
 SLEEP = "trap 'exit 0' TERM; sleep 3600 & wait"
@@ -175,3 +186,49 @@ async def test_empty_dir_link_planted_by_a_container_is_refused_on_restart(
     names = {reader.docker_name for reader in readers}
     for point in mounts_under(subpath_dir_of(docker_host)):
         assert Path(point).parent.name in names, point
+
+
+async def test_mounts_go_with_their_container_and_a_restarted_controller_sweeps_leftovers(
+    docker_host: str, tmp_path: Path
+) -> None:
+    share = tmp_path / "share"
+    (share / "sub").mkdir(parents=True)
+    (share / "sub" / "kept").write_text("user data\n")
+    settings = RuntimeSettings(subpath_dir=subpath_dir_of(docker_host))
+    ref = PodRef("default", "sweep", PodUid(uuid.uuid4().hex))
+
+    def config(name: str, **fields: Any) -> ContainerConfig:
+        identity = ContainerIdentity(ref, name, ContainerRole.APP, 0, "h", "ph", time.time())
+        return ContainerConfig(
+            docker_name=f"podyard-test-{ref.uid[:12]}-{name}",
+            identity=identity,
+            image=DEMO_IMAGE,
+            pull_policy=PullPolicy.IF_NOT_PRESENT,
+            entrypoint=("sleep", "3600"),
+            mounts=(MountSpec("bind", str(share), "/mnt", sub_path="sub", volume_name="share"),),
+            **fields,
+        )
+
+    subpaths = subpath_dir_of(docker_host)
+    runtime = DockerRuntime(NodeName("it-node"), settings, docker_host)
+    try:
+        first = await runtime.create_container(config("first"))
+        await runtime.create_container(config("second"))
+        assert len(mounts_under(subpaths)) == 2
+        with pytest.raises(ConfigRefused, match="Minimum memory limit"):  # the engine's 400
+            await runtime.create_container(config("refused", memory_limit_bytes=1024))
+        assert len(mounts_under(subpaths)) == 2  # the refused one's mount went at once
+        await runtime.remove_container(first)
+        [left] = mounts_under(subpaths)
+        assert "-second/" in left
+    finally:
+        await runtime.close()
+    # Removed behind Podyard's back while no controller ran; a new one sweeps at its first listing.
+    docker_cli(docker_host, "rm", "-f", config("second").docker_name)
+    fresh = DockerRuntime(NodeName("it-node"), settings, docker_host)
+    try:
+        await fresh.list_containers()
+    finally:
+        await fresh.close()
+    assert mounts_under(subpaths) == []
+    assert (share / "sub" / "kept").read_text() == "user data\n"
