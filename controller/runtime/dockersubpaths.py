@@ -116,11 +116,20 @@ class DockerSubPaths:
     # -- removal ---------------------------------------------------------------------------------
 
     async def release(self, pod_uid: str, docker_name: str) -> None:
-        """Unmount a container's subPaths (it is gone, or was never created)."""
+        """Unmount a container's subPaths (it is gone, or was never created).
+
+        Never raises: what the container's removal or refusal reports matters more, and a mount
+        left here is released by the sweep of a later listing.
+        """
         self._made.pop(docker_name, None)
-        mounts = await self._existing_mounts()
-        if mounts is not None:
-            await asyncio.to_thread(mounts.release, pod_uid, docker_name)
+        try:
+            mounts = await self._existing_mounts()
+            if mounts is not None:
+                await asyncio.to_thread(mounts.release, pod_uid, docker_name)
+        except (OSError, ValueError, RuntimeFailure) as failed:
+            log.warning(
+                "%s: subPath mounts of %s not released: %s", self._calls.node, docker_name, failed
+            )
 
     async def sweep(self, live: Iterable[str], listed_at: float) -> None:
         """Release the mounts of containers absent from a listing begun at `listed_at`.
