@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import logging
 import os
 import re
 import threading
@@ -50,6 +51,8 @@ _MAX_UNMOUNTS = 16
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+log = logging.getLogger(__name__)
 
 
 def safe_name(text: str) -> bool:
@@ -122,8 +125,13 @@ class HostMounts:
         with self._lock:
             for pod_uid in _listdir(self.root):
                 for docker_name in _listdir(os.path.join(self.root, pod_uid)):
-                    if docker_name not in kept and safe_name(pod_uid) and safe_name(docker_name):
+                    if docker_name in kept or not (safe_name(pod_uid) and safe_name(docker_name)):
+                        continue
+                    try:
                         self._release(pod_uid, docker_name)
+                    except OSError as failed:  # one stuck mount must not keep the others
+                        log.warning("subPath mounts of %s not released: %s", docker_name, failed)
+                    else:
                         released.append(docker_name)
             _rmdir_if_empty(self.root)
         return released

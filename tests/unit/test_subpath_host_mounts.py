@@ -104,3 +104,17 @@ def test_names_that_are_not_one_component_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match="not a plain name"):
         mounts.container_dir(uid, name)
+
+
+def test_a_stuck_entry_is_left_whole_and_does_not_keep_the_others(
+    volume: Path, mounts: HostMounts
+) -> None:
+    # A target that is no mount point yet has content: never removed recursively.
+    stuck = Path(mounts.root) / "uid-1" / "stuck_0" / "0"
+    stuck.mkdir(parents=True)
+    (stuck / "not ours").write_text("kept")
+    with open_beneath(str(volume), "data") as opened:
+        target = mounts.mount("uid-2", "gone_0", 0, opened)
+    assert mounts.sweep(()) == ["gone_0"]
+    assert not os.path.lexists(target)
+    assert (stuck / "not ours").read_text() == "kept"
