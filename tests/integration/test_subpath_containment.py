@@ -223,10 +223,13 @@ async def test_mounts_go_with_their_container_and_a_restarted_controller_sweeps_
         assert "-second/" in left
     finally:
         await runtime.close()
-    # Removed behind Podyard's back while no controller ran; a new one sweeps at its first listing.
-    docker_cli(docker_host, "rm", "-f", config("second").docker_name)
+    # A restarted controller keeps the mounts of the containers that exist...
     fresh = DockerRuntime(NodeName("it-node"), settings, docker_host)
     try:
+        await fresh.list_containers()
+        assert mounts_under(subpaths) == [left]
+        # ...and releases those of a container removed behind its back at the next listing.
+        docker_cli(docker_host, "rm", "-f", config("second").docker_name)
         await fresh.list_containers()
     finally:
         await fresh.close()
