@@ -43,7 +43,9 @@ MAX_SYMLINKS = 40
 """Links followed in one resolution before giving up (Linux's own limit)."""
 
 _DIR_MODE = 0o755
-_OPEN_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+_O_PATH = getattr(os, "O_PATH", 0)
+"""Linux's; elsewhere 0 keeps the module importable, and opening a link then fails (ELOOP)."""
+_OPEN_FLAGS = _O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class Escape(Exception):
@@ -85,7 +87,7 @@ def open_beneath(root: str, sub_path: str) -> OpenedPath:
     not the path's fault (permissions, a full disk).
     """
     parts = split_sub_path(sub_path)
-    root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    root_fd = os.open(root, _O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     stack = [root_fd]
     try:
         root_real = os.readlink(f"/proc/self/fd/{root_fd}")
