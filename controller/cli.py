@@ -147,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--relist-interval", type=_seconds, default=RuntimeSettings().relist_interval_seconds
     )
+    run.add_argument(
+        "--subpath-dir",
+        default=RuntimeSettings().subpath_dir,
+        help="where subPath mounts are made for the engine to bind (default %(default)s)",
+    )
     run.add_argument("--backoff-initial", type=_seconds, default=BackoffSettings().initial_seconds)
     run.add_argument("--backoff-max", type=_seconds, default=BackoffSettings().max_seconds)
     run.add_argument(
@@ -198,7 +203,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         nodes=(NodeSettings(name=args.node_name, docker_host=args.docker_host),),
         backoff=BackoffSettings(args.backoff_initial, args.backoff_max, args.backoff_reset),
         runtime=RuntimeSettings(
-            pause_image=args.pause_image, relist_interval_seconds=args.relist_interval
+            pause_image=args.pause_image,
+            relist_interval_seconds=args.relist_interval,
+            subpath_dir=args.subpath_dir,
         ),
         api=ApiSettings(listen_host=host, listen_port=port),
         engine=EngineSettings(failed_pods_kept=args.failed_pods_kept),

@@ -49,6 +49,10 @@ class RuntimeSettings:
     """Full relist of each engine (seconds): events are hints and can be lost; the relist is truth."""
     events_reconnect_max_seconds: float = 5.0
     """Cap of the event-stream reconnect backoff (seconds)."""
+    subpath_dir: str = "/var/lib/podyard/subpaths"
+    """Where Podyard bind-mounts each container's subPaths for the engine to bind: root-owned, on
+    the engine's host, like the kubelet's `volume-subpaths` under /var/lib/kubelet. A reboot leaves
+    only empty folders there, which the first listing sweeps; no `:` in it (Docker's bind syntax)."""
 
 
 @attrs.frozen

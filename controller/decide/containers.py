@@ -125,7 +125,9 @@ def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[Mou
             source, kind = volume.host_path.path, "bind"
         else:
             source, kind = volume_docker_name(pod, volume.name), "volume"
-        mounts.append(MountSpec(kind, source, mount.mount_path, mount.read_only, mount.sub_path))
+        mounts.append(
+            MountSpec(kind, source, mount.mount_path, mount.read_only, mount.sub_path, mount.name)
+        )
     return tuple(mounts)
 
 

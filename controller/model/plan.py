@@ -36,6 +36,8 @@ class MountSpec:
     read_only: bool = False
     sub_path: str = ""
     """Relative path inside the volume (Kubernetes subPath); empty for the whole volume."""
+    volume_name: str = ""
+    """The pod's name for the volume (the volumeMount's `name`), for messages about the mount."""
 
 
 @attrs.frozen
