@@ -105,6 +105,7 @@ class Engine:
             uid_factory,
             metrics=self.metrics,
             probes=self.prober.states,
+            on_event=self._pod_event,
         )
         self.watchers = [
             NodeWatcher(

@@ -366,5 +366,8 @@ class FakeRuntime:
             finished_at=record.finished_at,
             ip=record.ip,
             manifest=record.config.extra_labels.get(labels.POD_MANIFEST, ""),
+            host_ports=labels.host_ports_from_labels(record.config.extra_labels)
+            if record.config.identity.container_name == "POD"
+            else (),
             source=record.config.extra_labels.get(labels.POD_SOURCE, ""),
         )
