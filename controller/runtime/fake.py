@@ -128,6 +128,9 @@ class FakeRuntime:
         self.held_ports: set[HostPort] = set()
         """Host ports bound by processes outside the engine (a plain listening socket)."""
         self.down = False
+        self.failing: set[str] = set()
+        """Call kinds (`list`, `create`, `start`, ... as `calls` names them) that fail as if the
+        engine could not be reached, while the others work: a partial outage."""
         self.calls: list[str] = []
         self.containers: dict[ContainerId, _Record] = {}
         self.foreign: dict[ContainerId, str] = {}
@@ -181,7 +184,7 @@ class FakeRuntime:
     # -- the port ----------------------------------------------------------------------------
 
     def _check(self, call: str) -> None:
-        if self.down:
+        if self.down or call.split(" ", 1)[0] in self.failing:
             raise EngineUnavailable(f"{self._node}: cannot connect to the engine")
         self.calls.append(call)
 
