@@ -106,6 +106,7 @@ class Engine:
             metrics=self.metrics,
             probes=self.prober.states,
             on_event=self._pod_event,
+            requeue=self.queue.add,
         )
         self.watchers = [
             NodeWatcher(

@@ -13,7 +13,7 @@ Reserve synchronously right after deciding, before the first await, or the guard
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from controller.decide.scheduling import PortUse
 from controller.model.meta import NodeName, PodKey
@@ -60,7 +60,8 @@ class UnschedulablePods:
     def get(self, key: PodKey) -> str:
         return self._why.get(key, "")
 
-    def keys(self) -> Iterable[PodKey]:
+    def waiting(self) -> list[PodKey]:
+        """Pods no node can take, the longest waiting first."""
         return list(self._why)
 
     def update(self, key: PodKey, message: str) -> bool:

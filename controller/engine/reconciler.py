@@ -30,8 +30,8 @@ from controller.engine.stores import DesiredStore, NoteBook, ObservedCache, Prot
 from controller.model.desired import DesiredPod
 from controller.model.events import EventType
 from controller.model.meta import NodeName, ObjectMeta, PodKey, PodUid
-from controller.model.observed import ContainerRole
-from controller.model.plan import PlanReason
+from controller.model.observed import ContainerRole, ObservedContainer
+from controller.model.plan import Plan, PlanReason, RemoveContainer, StopContainers
 from controller.model.pod import Container, Pod, PodSpec
 from controller.model.probes import ContainerProbeState
 from controller.model.status import PodView
@@ -80,7 +80,9 @@ class PodReconciler:
         metrics: MetricsSink | None = None,
         probes: Callable[[], Mapping[str, ContainerProbeState]] = dict,
         on_event: PodEventSink | None = None,
+        requeue: Callable[[PodKey], None] | None = None,
     ) -> None:
+        self._requeue = requeue
         self._probes = probes
         self._on_event = on_event
         self._desired = desired
@@ -133,9 +135,18 @@ class PodReconciler:
         finally:
             if reserved:
                 self.reservations.release(key)
+            if _frees_host_ports(plan, inputs.containers):
+                self._retry_unschedulable()
         if PlanReason.REPLACE_POD in plan.reasons and _other_version(inputs):
             self._metrics.pod_rescheduled(RescheduleReason.SPEC_CHANGED)
         return Outcome.requeue_now()
+
+    def _retry_unschedulable(self) -> None:
+        """A sandbox holding host ports went: pods waiting for a port are tried again now, the
+        longest waiting first (kube-scheduler moves them back to its active queue the same way)."""
+        if self._requeue is not None:
+            for waiting in self.unschedulable.waiting():
+                self._requeue(waiting)
 
     def _scheduling_verdict(self, key: PodKey, message: str) -> None:
         """Kubernetes' FailedScheduling, once per new reason (the retries are silent)."""
@@ -201,6 +212,17 @@ def _other_version(inputs: PodInputs) -> bool:
         for c in inputs.containers
         if c.identity.role is ContainerRole.SANDBOX
     )
+
+
+def _frees_host_ports(plan: Plan, containers: Iterable[ObservedContainer]) -> bool:
+    """The plan stopped or removed a sandbox that binds host ports."""
+    binding = {c.id for c in containers if c.is_sandbox and c.host_ports}
+    for action in plan.actions:
+        if isinstance(action, StopContainers) and binding.intersection(action.container_ids):
+            return True
+        if isinstance(action, RemoveContainer) and action.container_id in binding:
+            return True
+    return False
 
 
 def _observed_owner(instance: Instance | None) -> str:

@@ -151,8 +151,7 @@ async def test_the_port_clash_leaves_the_second_pod_pending_without_a_sandbox(
     assert (failed.type, failed.message, failed.count) == (EventType.WARNING, NO_PORTS, 1)
     assert events(h, "FailedCreatePodSandBox", "second") == []
     h.engine.set_desired([web("second", 18080)])  # the first pod goes: its port frees
-    await h.settle()
-    await h.advance(10)
+    await h.settle()  # no timer needed: freeing the port requeues the waiting pod
     assert h.view("second").status.phase is PodPhase.RUNNING
     assert h.engine.reconciler.unschedulable.get(h.key("second")) == ""
 
