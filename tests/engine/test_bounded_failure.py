@@ -191,3 +191,22 @@ async def test_a_port_held_outside_the_engine_fails_the_sandbox_until_it_frees(
     assert len(app) == 1
     assert isinstance(h.view().status.container_statuses[0].state, Running)
     assert [r.state for r in h.runtime.find("POD")] == [RunState.RUNNING]
+
+
+async def test_a_refused_sandbox_create_backs_off_from_its_note(short: Harness) -> None:
+    """A create the engine refuses leaves nothing behind: the note paces the retries."""
+    h = short
+    creates = sandbox_creates(h)
+    h.runtime.refused_configs.add("POD")
+    await h.start([web()])
+    await h.advance(7.5)
+    assert since_first(creates) == [0.0, 0.0, 1.0, 3.0, 7.0]
+    assert h.runtime.containers == {}
+    failed = events(h, "FailedCreatePodSandBox")
+    assert sum(e.count for e in failed) == 5
+    assert failed[0].message.startswith("Failed to create pod sandbox: invalid mount config")
+    (app,) = h.view().status.container_statuses
+    assert app.state == Waiting("ContainerCreating", failed[-1].message)
+    h.runtime.refused_configs.clear()
+    await h.advance(8)
+    assert h.view().status.phase is PodPhase.RUNNING
