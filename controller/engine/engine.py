@@ -105,6 +105,8 @@ class Engine:
             uid_factory,
             metrics=self.metrics,
             probes=self.prober.states,
+            on_event=self._pod_event,
+            requeue=self.queue.add,
         )
         self.watchers = [
             NodeWatcher(

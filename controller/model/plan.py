@@ -135,6 +135,9 @@ class Plan:
     actions: tuple[Action, ...] = ()
     reasons: tuple[PlanReason, ...] = ()
     requeue_after: float | None = None
+    unschedulable: str = ""
+    """Why no node can take the new pod (kube-scheduler's FailedScheduling message); no sandbox is
+    attempted while it is set."""
 
     @property
     def empty(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 from controller.model import labels
 from controller.model.meta import ContainerId, NodeName, PodRef, PodUid
-from controller.model.observed import ObservedContainer, RunState
+from controller.model.observed import ContainerRole, ObservedContainer, RunState
 
 _STATES = {
     "created": RunState.CREATED,
@@ -153,6 +153,9 @@ def observe(data: Mapping[str, Any], node: NodeName) -> ObservedContainer | None
         finished_at=parse_docker_time(state_json.get("FinishedAt")),
         ip=_ip(_mapping(data.get("NetworkSettings"))),
         manifest=container_labels.get(labels.POD_MANIFEST, ""),
+        host_ports=labels.host_ports_from_labels(container_labels)
+        if identity.role is ContainerRole.SANDBOX
+        else (),
         source=container_labels.get(labels.POD_SOURCE, ""),
     )
 

@@ -2,7 +2,9 @@
 
 It keeps Docker's rules that matter to the lifecycle: names are unique (a second create collides),
 a container runs until it exits or is stopped, stop of a running container ends it with 143, start of
-a missing executable fails with the container left "created" and an error, unlabelled ("foreign")
+a missing executable fails with the container left "created" and an error, a host port that a
+running container or an outside process (`held_ports`) already binds fails the start the same way,
+unlabelled ("foreign")
 containers are invisible and refuse stop/remove. Time comes from the injected clock; scripted exits
 (`behaviour`) fire on clock timers, so tests move time instead of sleeping. Probes succeed on a
 running container and fail on any other, unless `probe_results` scripts them.
@@ -32,6 +34,8 @@ from controller.model.errors import (
 )
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
+    ContainerRole,
+    HostPort,
     NodeCapacity,
     ObservedContainer,
     ObservedVolume,
@@ -119,7 +123,14 @@ class FakeRuntime:
         self.refused_configs: set[str] = set()
         """Manifest container names whose create the engine refuses as a bad configuration."""
         self.behaviour = behaviour
+        self.sandbox_start_failures = 0
+        """Sandbox starts still to fail (fault injection), each as a port Docker cannot bind."""
+        self.held_ports: set[HostPort] = set()
+        """Host ports bound by processes outside the engine (a plain listening socket)."""
         self.down = False
+        self.failing: set[str] = set()
+        """Call kinds (`list`, `create`, `start`, ... as `calls` names them) that fail as if the
+        engine could not be reached, while the others work: a partial outage."""
         self.calls: list[str] = []
         self.containers: dict[ContainerId, _Record] = {}
         self.foreign: dict[ContainerId, str] = {}
@@ -173,7 +184,7 @@ class FakeRuntime:
     # -- the port ----------------------------------------------------------------------------
 
     def _check(self, call: str) -> None:
-        if self.down:
+        if self.down or call.split(" ", 1)[0] in self.failing:
             raise EngineUnavailable(f"{self._node}: cannot connect to the engine")
         self.calls.append(call)
 
@@ -245,6 +256,11 @@ class FakeRuntime:
         if entry in self.missing_commands:
             record.error = f'exec: "{entry}": executable file not found in $PATH'
             record.exit_code = 127
+            raise StartFailed(record.error)
+        refused = self._port_refusal(record)
+        if refused:
+            record.error = refused
+            record.exit_code = 128
             raise StartFailed(record.error)
         if record.config.join_sandbox is not None:
             sandbox = self._by_name(record.config.join_sandbox)
@@ -336,6 +352,35 @@ class FakeRuntime:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _port_refusal(self, record: _Record) -> str:
+        """Docker's words when the container's host ports cannot be bound; "" when they can."""
+        if record.config.identity.role is not ContainerRole.SANDBOX:
+            return ""
+        if self.sandbox_start_failures > 0:
+            self.sandbox_start_failures -= 1
+            return "driver failed programming external connectivity: injected fault"
+        wanted = [HostPort(p.host_ip, p.host_port, p.protocol.value) for p in record.config.ports]
+        running = [
+            HostPort(p.host_ip, p.host_port, p.protocol.value)
+            for other in self.containers.values()
+            if other.state is RunState.RUNNING
+            for p in other.config.ports
+        ]
+        for port in wanted:
+            if any(port.clashes(other) for other in running):
+                return (
+                    "driver failed programming external connectivity on endpoint "
+                    f"{record.config.docker_name}: Bind for {port.ip}:{port.port} failed: "
+                    "port is already allocated"
+                )
+            if any(port.clashes(other) for other in self.held_ports):
+                return (
+                    "driver failed programming external connectivity on endpoint "
+                    f"{record.config.docker_name}: Error starting userland proxy: listen "
+                    f"{port.protocol.lower()}4 {port.ip}:{port.port}: bind: address already in use"
+                )
+        return ""
+
     def _by_name(self, name: str) -> _Record | None:
         return next((r for r in self.containers.values() if r.config.docker_name == name), None)
 
@@ -366,5 +411,8 @@ class FakeRuntime:
             finished_at=record.finished_at,
             ip=record.ip,
             manifest=record.config.extra_labels.get(labels.POD_MANIFEST, ""),
+            host_ports=labels.host_ports_from_labels(record.config.extra_labels)
+            if record.config.identity.container_name == "POD"
+            else (),
             source=record.config.extra_labels.get(labels.POD_SOURCE, ""),
         )
