@@ -74,13 +74,17 @@ class Leadership:
     async def run(self, start_acting: Action, stop_acting: Action) -> None:
         """Forever (until cancelled): standby and acting, as the module docstring says."""
         while True:
-            if self.acting:
-                await self._renew_all(stop_acting)
-            else:
-                await self._try_all(start_acting)
-            await self._sleep(self._wait())
+            await self.step(start_acting, stop_acting)
+            await self._sleep(self.wait())
 
-    def _wait(self) -> float:
+    async def step(self, start_acting: Action, stop_acting: Action) -> None:
+        """One look: renew while acting, else try to acquire (tests call it between clock moves)."""
+        if self.acting:
+            await self._renew_all(stop_acting)
+        else:
+            await self._try_all(start_acting)
+
+    def wait(self) -> float:
         """Until the next step: the retry period, or sooner when a deadline comes first."""
         wait = self.settings.retry_period_seconds
         for lease in self.leases:

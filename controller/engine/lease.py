@@ -213,14 +213,14 @@ class NodeLease:
         try:
             async with asyncio.timeout(left):
                 renewed = await self.runtime.renew_lease(held)
-                record = await self.runtime.read_lease() if renewed else None
+                record = await self.runtime.read_lease()  # also: who holds it, if not us
         except (RuntimeFailure, TimeoutError) as failure:
             self.error = str(failure) or f"{self.node}: the engine did not answer in time"
             if self._monotonic() >= self.good_until:
                 return self._lose(f"not renewed for {self.settings.renew_deadline_seconds:g} s")
             return True  # a short outage: held until the deadline
         done = self._monotonic()
-        if record is None or record.container_id != held:
+        if not renewed or record is None or record.container_id != held:
             self._observe(record, done)
             return self._lose("the lease container was removed or replaced")
         if done >= self.good_until:
