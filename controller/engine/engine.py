@@ -86,7 +86,7 @@ class Engine:
         self.pause_images: dict[NodeName, str] = dict.fromkeys(
             self.runtimes, self.runtime_settings.pause_image
         )
-        self.events = events or EventRecorder(clock)
+        self.events = events if events is not None else EventRecorder(clock)
         self.prober = Prober(
             metered, self.desired, self.cache, clock, self.queue.add, self._pod_event, self.metrics
         )
