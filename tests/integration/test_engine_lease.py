@@ -15,8 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
+from controller.config import RuntimeSettings
+from controller.engine.lease import local_holder
+from controller.model.errors import NameConflict, NotOurs
+from controller.runtime.docker import DockerRuntime
+from tests.integration.dockerd import PAUSE_IMAGE
 from tests.integration.harness import NODE, ControllerProcess, eventually, podyard_containers
 from tests.integration.manifests import pod_yaml, replicaset_yaml, write
 
@@ -196,3 +202,32 @@ async def test_a_standby_on_another_folder_never_touches_the_holders_pods(
     took = time.monotonic() - released
     print(f"takeover after SIGTERM (released): {took:.2f} s")
     assert took < 5.0
+
+
+async def test_the_docker_primitive_create_renew_remove_by_id(docker_host: str) -> None:
+    runtime = DockerRuntime(NODE, RuntimeSettings(pause_image=PAUSE_IMAGE), docker_host)
+    me = local_holder("/srv/a", "http://127.0.0.1:1")
+    try:
+        first = await runtime.create_lease(me, 10.0)
+        assert first.holder == me
+        assert first.duration_seconds == 10.0
+        assert first.renewed
+        with pytest.raises(NameConflict):
+            await runtime.create_lease(attrs.evolve(me, id="other"), 10.0)
+        assert await runtime.renew_lease(first.container_id)
+        renewed = await runtime.read_lease()
+        assert renewed is not None
+        assert renewed.container_id == first.container_id
+        assert renewed.renewed != first.renewed  # the engine stamped the start anew
+        assert await runtime.list_containers() == []  # never seen as a pod's container
+        with pytest.raises(NotOurs):
+            await runtime.remove_container(first.container_id)
+        await runtime.remove_lease(first.container_id)
+        second = await runtime.create_lease(attrs.evolve(me, id="other"), 10.0)
+        await runtime.remove_lease(first.container_id)  # the old id: the new lease stays
+        assert not await runtime.renew_lease(first.container_id)
+        current = await runtime.read_lease()
+        assert current is not None
+        assert current.container_id == second.container_id
+    finally:
+        await runtime.close()
