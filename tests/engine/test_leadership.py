@@ -10,6 +10,7 @@ from controller.engine.events import EventRecorder
 from controller.engine.leadership import Leadership
 from controller.engine.lease import NodeLease
 from controller.model.lease import LeaseHolder
+from controller.runtime.fake import FakeRuntime
 from tests.engine.conftest import Harness
 from tests.factories import desired, pod
 
@@ -119,3 +120,34 @@ async def test_wait_shortens_to_the_holders_deadline(harness: Harness) -> None:
     await a.step(acting.start, acting.stop)
     assert not a.acting
     assert acting.stops == 1
+
+
+async def test_with_several_nodes_it_acts_only_holding_all_and_gives_back_a_partial_set(
+    harness: Harness,
+) -> None:
+    other_node = FakeRuntime("node-b", harness.clock)
+
+    def on_both(name: str) -> Leadership:
+        me = LeaseHolder(id=f"id-{name}", host=name, pid=1, manifests="/srv", api="")
+        leases = [
+            NodeLease(r, me, SETTINGS, harness.clock.now, holder_gone=lambda _: False)
+            for r in (harness.runtime, other_node)
+        ]
+        return Leadership(leases, SETTINGS)
+
+    blocker = NodeLease(
+        other_node, LeaseHolder("id-z", "z", 1, "/z", ""), SETTINGS, harness.clock.now
+    )
+    assert await blocker.try_acquire()  # another controller holds node-b only
+    x, acting = on_both("x"), Acting()
+    await x.step(acting.start, acting.stop)
+    await harness.settle()
+    assert not x.acting
+    assert acting.starts == 0
+    assert harness.runtime.lease is None  # node-a was taken, then given back at once
+    await blocker.release()
+    await x.step(acting.start, acting.stop)
+    await harness.settle()
+    assert x.acting
+    assert acting.starts == 1
+    assert [v.held for v in x.views()] == [True, True]
