@@ -16,6 +16,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
@@ -25,11 +26,12 @@ from controller.api.server import make_app
 from controller.config import Settings
 from controller.engine.engine import Engine
 from controller.engine.events import EventRecorder
+from controller.engine.fence import FencedRuntime
 from controller.engine.leadership import Leadership
 from controller.engine.lease import NodeLease, local_holder
 from controller.engine.metered import MeteredRuntime
 from controller.engine.podfactory import desired_from_pod
-from controller.engine.ports import SystemClock
+from controller.engine.ports import ContainerRuntime, SystemClock
 from controller.engine.tasks import cancel_all, spawn
 from controller.metrics import ControllerMetrics, make_registry, metrics_handler
 from controller.metrics.leases import LeaseCollector
@@ -113,13 +115,16 @@ def build_engine(
     settings: Settings,
     metrics: ControllerMetrics | None = None,
     events: EventRecorder | None = None,
+    may_act: Callable[[NodeName], bool] | None = None,
 ) -> Engine:
-    runtimes = {
-        NodeName(node.name): DockerRuntime(
-            NodeName(node.name), settings.runtime, node.docker_host, settings.image_pull
+    """The engine on every node; with `may_act`, each node's changes are fenced by its lease."""
+    runtimes: dict[NodeName, ContainerRuntime] = {}
+    for node in settings.nodes:
+        name = NodeName(node.name)
+        docker = DockerRuntime(name, settings.runtime, node.docker_host, settings.image_pull)
+        runtimes[name] = (
+            docker if may_act is None else FencedRuntime(docker, partial(may_act, name))
         )
-        for node in settings.nodes
-    }
     return Engine(
         runtimes,
         SystemClock(),
@@ -137,14 +142,21 @@ class EngineTerms:
     """The engine of the current term: started when every lease is held, stopped at a loss, and
     replaced by a fresh one (not started) so the API and the folder always have one to read."""
 
-    def __init__(self, settings: Settings, metrics: ControllerMetrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: ControllerMetrics,
+        events: EventRecorder,
+        may_act: Callable[[NodeName], bool],
+    ) -> None:
         self._settings = settings
         self._metrics = metrics
+        self.events = events
+        """Shared by every term: events outlive a lost lease."""
+        self._may_act = may_act
         self.on_new_engine: Callable[[Engine], None] = lambda engine: None
         """Called with each new engine (the folder applier attaches to it)."""
-        self.events = EventRecorder(SystemClock())
-        """Shared by every term: events outlive a lost lease."""
-        self.engine = build_engine(settings, metrics, self.events)
+        self.engine = self._new_engine()
         self.started = asyncio.Event()
         self._begun = False
 
@@ -160,9 +172,12 @@ class EngineTerms:
             return
         self._begun = False
         self.started.clear()
-        old, self.engine = self.engine, build_engine(self._settings, self._metrics, self.events)
+        old, self.engine = self.engine, self._new_engine()
         self.on_new_engine(self.engine)
         await old.stop()
+
+    def _new_engine(self) -> Engine:
+        return build_engine(self._settings, self._metrics, self.events, self._may_act)
 
 
 def build_leadership(
@@ -205,10 +220,11 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     controller_metrics = ControllerMetrics([node.name for node in settings.nodes])
-    terms = EngineTerms(settings, controller_metrics)
+    events = EventRecorder(SystemClock())
+    leadership = build_leadership(settings, controller_metrics, events)
+    terms = EngineTerms(settings, controller_metrics, events, leadership.may_act)
     applier = FolderApplier(terms.engine)
     terms.on_new_engine = applier.attach
-    leadership = build_leadership(settings, controller_metrics, terms.events)
     controller_metrics.in_flight = lambda: terms.engine.in_flight()
     app = make_app(
         lambda: terms.engine.pod_views(),

@@ -32,6 +32,7 @@ from controller.engine.lease import NodeLease
 from controller.engine.tasks import cancel_all, spawn
 from controller.model.events import EventType, ObjectReference
 from controller.model.lease import LEASE_NAME, LeaseHolder, LeaseView
+from controller.model.meta import NodeName
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,10 @@ class Leadership:
 
     def holds_all(self) -> bool:
         return all(lease.held is not None for lease in self.leases)
+
+    def may_act(self, node: NodeName) -> bool:
+        """The fence's question (fence.py): acting, and `node`'s lease valid right now."""
+        return self.acting and all(lease.valid() for lease in self.leases if lease.node == node)
 
     def views(self) -> list[LeaseView]:
         return [lease.view() for lease in self.leases]

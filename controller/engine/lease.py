@@ -140,6 +140,10 @@ class NodeLease:
         duration = self.seen.duration_seconds or self.settings.duration_seconds
         return self.seen_changed_at + duration - now
 
+    def valid(self) -> bool:
+        """Held, and its renew deadline not passed on the local clock: this controller may act."""
+        return self.held is not None and self._monotonic() < self.good_until
+
     def remaining(self) -> float | None:
         """`expires_in` now."""
         return self.expires_in(self._monotonic())
@@ -173,6 +177,14 @@ class NodeLease:
                 if record is not None and not self._may_take(record):
                     return False
                 if record is not None:
+                    log.warning(
+                        "node %s: taking over the lease of %s (%s)",
+                        self.node,
+                        record.holder.describe() if record.holder else "nobody",
+                        "its process is gone"
+                        if (self.remaining() or 0) > 0
+                        else f"not renewed for {record.duration_seconds or 0:g} s",
+                    )
                     await self.runtime.remove_lease(record.container_id)
                 mine = await self.runtime.create_lease(self.me, self.settings.duration_seconds)
         except NameConflict as conflict:

@@ -24,6 +24,9 @@ Traps this module deals with:
   the event stream and every pod operation (which require the pod labels) ignore it, and it is
   never counted as a pod. Its log driver is `none` (a start every two seconds would grow a log),
   its network `none`, its restart policy `no`.
+* **`docker container prune` removes it** (it is a stopped container): the holder's next renewal
+  finds it gone, so it stops acting, and acts again once it (or a standby) has made a new one.
+  Pods are not touched; the engine just starts a new term.
 * **A start of a container still running** (a renew within the milliseconds of the last one)
   answers 304: the stamp is left as it was, which is harmless; the next renew moves it.
 """
