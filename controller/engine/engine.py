@@ -62,6 +62,7 @@ class Engine:
         image_pull: ImagePullSettings | None = None,
         uid_factory: Callable[[], PodUid] = new_pod_uid,
         metrics: MetricsSink | None = None,
+        events: EventRecorder | None = None,
     ) -> None:
         self.settings = engine or EngineSettings()
         self.metrics: MetricsSink = metrics or NoMetrics()
@@ -85,7 +86,7 @@ class Engine:
         self.pause_images: dict[NodeName, str] = dict.fromkeys(
             self.runtimes, self.runtime_settings.pause_image
         )
-        self.events = EventRecorder(clock)
+        self.events = events if events is not None else EventRecorder(clock)
         self.prober = Prober(
             metered, self.desired, self.cache, clock, self.queue.add, self._pod_event, self.metrics
         )

@@ -6,8 +6,9 @@ This module holds the port itself: listing and inspecting (with a cache of settl
 the container lifecycle. The rest lives beside it, each part with its own traps: `dockercalls` (the
 connection and every call's deadline; `DockerRuntime` is one), `dockerbody` (the create request
 body), `dockervolumes` (pod volumes), `dockerimages` (pull policies and the pause image),
-`dockerprobes` (exec, HTTP and TCP probes), `dockerevents` (the reconnecting event stream),
-`dockersubpaths` (safe subPath mounts) and `dockerjson` (Docker's JSON to model types).
+`dockerprobes` (exec, HTTP and TCP probes), `dockerlease` (the engine lease), `dockerevents`
+(the reconnecting event stream), `dockersubpaths` (safe subPath mounts) and `dockerjson` (Docker's
+JSON to model types).
 
 Traps this module deals with:
 
@@ -61,6 +62,7 @@ from controller.model.errors import (
     RuntimeFailure,
     StartFailed,
 )
+from controller.model.lease import LeaseHolder, LeaseRecord
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
     NodeCapacity,
@@ -72,7 +74,7 @@ from controller.model.observed import (
 from controller.model.plan import ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
 from controller.model.probes import ProbeAction, ProbeResult
-from controller.runtime import dockerprobes, dockervolumes
+from controller.runtime import dockerlease, dockerprobes, dockervolumes
 from controller.runtime.dockerbody import container_body
 from controller.runtime.dockercalls import DockerCalls, _docker_message
 from controller.runtime.dockerevents import RELIST, relay_events
@@ -324,6 +326,18 @@ class DockerRuntime(DockerCalls):
         timeout: float,  # noqa: ASYNC109 - the port's name; the probe enforces it
     ) -> ProbeResult:
         return await dockerprobes.run_probe(self, container_id, pod_ip, action, timeout)
+
+    async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
+        return await dockerlease.create_lease(self, holder, duration_seconds)
+
+    async def read_lease(self) -> LeaseRecord | None:
+        return await dockerlease.read_lease(self)
+
+    async def renew_lease(self, container_id: ContainerId) -> bool:
+        return await dockerlease.renew_lease(self, container_id)
+
+    async def remove_lease(self, container_id: ContainerId) -> None:
+        await dockerlease.remove_lease(self, container_id)
 
     # -- events ----------------------------------------------------------------------------------
 

@@ -10,6 +10,10 @@ containers are invisible and refuse stop/remove. Time comes from the injected cl
 running container and fail on any other, unless `probe_results` scripts them.
 
 Every operation is recorded in `calls`, so tests can assert what was (not) done.
+
+The engine lease is one record (`lease`), created only when absent (as Docker's unique names do),
+renewed by id (each renewal a new stamp, as `StartedAt` is) and removed by id. Two controllers on
+one engine share one FakeRuntime; `down` makes the lease calls fail like every other call.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from controller.model.errors import (
     NotOurs,
     StartFailed,
 )
+from controller.model.lease import LEASE_NAME, LeaseHolder, LeaseRecord
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
     ContainerRole,
@@ -141,6 +146,9 @@ class FakeRuntime:
         self._ids = itertools.count(1)
         self._ips = itertools.count(2)
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
+        self.lease: LeaseRecord | None = None
+        """The container named `LEASE_NAME`, as `read_lease` returns it."""
+        self._stamps = itertools.count(1)
 
     @property
     def node(self) -> NodeName:
@@ -341,6 +349,35 @@ class FakeRuntime:
         if script is None:
             return ProbeResult(True)
         return script if isinstance(script, ProbeResult) else script(action)
+
+    async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
+        self._check("create_lease")
+        if self.lease is not None or self._by_name(LEASE_NAME) is not None:
+            raise NameConflict(f'the container name "/{LEASE_NAME}" is already in use')
+        now = self._clock.now()
+        cid = ContainerId(f"lease{next(self._ids):07x}")
+        self.lease = LeaseRecord(cid, holder, duration_seconds, "", created_at=now)
+        await self.renew_lease(cid)
+        return self.lease
+
+    async def read_lease(self) -> LeaseRecord | None:
+        self._check("read_lease")
+        return self.lease
+
+    async def renew_lease(self, container_id: ContainerId) -> bool:
+        self._check(f"renew_lease {container_id}")
+        if self.lease is None or self.lease.container_id != container_id:
+            return False
+        stamp = f"{next(self._stamps):09d}"
+        self.lease = attrs.evolve(self.lease, renewed=stamp, renewed_at=self._clock.now())
+        return True
+
+    async def remove_lease(self, container_id: ContainerId) -> None:
+        self._check(f"remove_lease {container_id}")
+        if container_id in self.foreign:
+            raise NotOurs(f"{container_id} is not a lease")
+        if self.lease is not None and self.lease.container_id == container_id:
+            self.lease = None
 
     async def events(self) -> AsyncIterator[RuntimeEvent]:
         yield RuntimeEvent(self._node, ContainerId(""), RELIST)
