@@ -14,6 +14,11 @@ The kubelet's computePodActions, for Podyard:
 
 Failures the engine does not record (image pulls, refused creates) come in as notes; a retry waits
 out the ImagePullBackOff before trying again, so a bad image never hot-loops.
+
+Knowledge before action: a key with a container or volume on a node that is not known (not relisted
+since start or since it was unreachable) gets no action at all, only a wait, since what the cache
+shows of that node may be stale; and no pod is created while some node was never listed (the pod
+may run there). The caller passes both facts in (`known_nodes`, `may_create`).
 """
 
 from __future__ import annotations
@@ -67,6 +72,11 @@ class PodInputs:
     """Sandbox image per node (the configured one, or the node's locally built fallback)."""
     backoff: BackoffSettings = BackoffSettings()
     image_pull: ImagePullSettings = ImagePullSettings()
+    known_nodes: frozenset[NodeName] | None = None
+    """Nodes whose containers the cache reflects (relisted since start, or since they were last
+    unreachable); None: all of them. Nothing is done to a pod with anything on another node."""
+    may_create: bool = True
+    """Every node was listed at least once since start, so a pod not seen does not exist."""
 
     def pause_image(self, node: NodeName) -> str:
         return self.pause_images.get(node) or next(iter(self.pause_images.values()))
@@ -96,8 +106,24 @@ class _Builder:
         return Plan(self.key, tuple(self.actions), tuple(self.reasons), self.wake)
 
 
+UNKNOWN_NODE_RECHECK_SECONDS = 5.0
+"""How soon a pod held for want of knowledge is looked at again (a node that becomes known
+requeues every pod sooner)."""
+
+
+def on_unknown_nodes(inputs: PodInputs) -> frozenset[NodeName]:
+    """Nodes holding something of this pod that are not known now."""
+    if inputs.known_nodes is None:
+        return frozenset()
+    nodes = {c.node for c in inputs.containers} | {v.node for v in inputs.volumes}
+    return frozenset(nodes - inputs.known_nodes)
+
+
 def compute_pod_plan(inputs: PodInputs) -> Plan:
     out = _Builder(inputs.key)
+    if on_unknown_nodes(inputs):
+        out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # never act on what may be a stale picture
+        return out.plan()
     instances = group_instances(inputs.containers, inputs.volumes)
     for volume in orphan_volumes(instances, inputs.volumes):
         out.add(PlanReason.CLEAN_UP, RemoveVolume(volume.node, volume.name))
@@ -171,6 +197,9 @@ def _note_wait(inputs: PodInputs, name: str) -> float:
 
 
 def _create(out: _Builder, inputs: PodInputs, desired: DesiredPod) -> None:
+    if not inputs.may_create:
+        out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # it may run on a node not listed yet
+        return
     node = pick_node(inputs.ready_nodes, inputs.node_load)
     if node is None:
         out.wake_in(5.0)  # nothing to bind to; node health will requeue sooner when one is back

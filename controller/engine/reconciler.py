@@ -90,6 +90,9 @@ class PodReconciler:
         self._image_pull = image_pull
         self._uid_factory = uid_factory
         self.protected = ProtectedSources()
+        self.settled = False
+        """Both sides known: every node listed and the folder applied against the pods found
+        running. Before, no pod is touched (see decide.pods: knowledge before action)."""
 
     def inputs(self, key: PodKey) -> PodInputs:
         return PodInputs(
@@ -105,6 +108,8 @@ class PodReconciler:
             pause_images=self._pause_images,
             backoff=self._backoff,
             image_pull=self._image_pull,
+            known_nodes=self._nodes.known() if self.settled else frozenset(),
+            may_create=self.settled and self._nodes.all_listed(),
         )
 
     async def reconcile(self, key: PodKey) -> Outcome:

@@ -136,10 +136,13 @@ async def test_an_emptied_folder_at_restart_is_held_then_applied(
     assert ("ManifestHeld", "Pod") in reasons, reasons
     assert ("ManifestHeld", "ReplicaSet") in reasons, reasons
     log = second.log_text()
-    assert "held back" in log and "web.yaml" in log
+    assert "held back" in log
+    assert "web.yaml" in log
 
     await eventually(
-        lambda: not all_podyard_uids(docker_host), timeout=40, what="the pods deleted after the hold"
+        lambda: not all_podyard_uids(docker_host),
+        timeout=40,
+        what="the pods deleted after the hold",
     )
 
 
