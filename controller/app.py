@@ -17,6 +17,7 @@ from aiohttp import web
 from controller.api.server import make_app
 from controller.config import Settings
 from controller.engine.engine import Engine
+from controller.engine.holds import report_held
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import SystemClock
 from controller.engine.tasks import cancel_all, spawn
@@ -70,6 +71,8 @@ class FolderApplier:
         self._engine.set_replicasets((o.replicaset, str(o.file)) for o in of("ReplicaSet"))
         self._engine.set_deployments((o.deployment, str(o.file)) for o in of("Deployment"))
         self.ready.set()
+        if snapshot.baselined:
+            self._engine.settle()  # applied against the pods found running: the engine may act
 
     def _log(self, snapshot: DesiredSnapshot) -> None:
         """Each problem once when it appears and once when it is gone; holds when they change."""
@@ -84,6 +87,8 @@ class FolderApplier:
         if holds != self._holds:
             for notice in snapshot.notices:
                 log.warning("held back: %s", notice)
+            for hold in sorted(holds - self._holds, key=lambda h: (h.reason, h.file)):
+                report_held(self._engine.events, self._engine.cache, hold.keys, hold.summary())
         self._holds = holds
 
 
@@ -153,6 +158,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     await site.start()
     log.info("API listening on http://%s:%d", settings.api.listen_host, settings.api.listen_port)
     folder = FolderSource(Path(settings.manifests_dir), settings.watch, applier)
+    engine.on_baseline = folder.set_baseline  # its next snapshot settles the engine
     watching = spawn("folder", folder.run())
     try:
         if not await _wait_for_folder(applier.ready, stop, settings.manifests_dir):
