@@ -10,8 +10,9 @@ shows at start (`RunningObject`: per declaring object, its file and how many pod
    (nothing would be deleted), when its file is broken (the broken-file rule keeps its pods), or
    when its hold (`hold_seconds` from the baseline) ran out.
 2. A claim whose file is missing or empty is held, as an emptied file is held live.
-3. If the pods of all remaining claims are more than `max_deletion_fraction` of the pods found
-   running, every remaining claim is held (a mass deletion); else the others let go at once.
+3. If the pods the remaining claims would lose (all of them, or a scale-down's difference) are
+   more than `max_deletion_fraction` of the pods found running, every remaining claim is held
+   (a mass deletion); else the others let go at once.
 
 Held claims publish no object: the source has no manifest for them, only their pods. They are
 reported as holds (file statuses, notices) and the engine keeps the pods of a held file as it
@@ -76,17 +77,19 @@ def judge_start(
 ) -> StartJudgement:
     """Rules 1-3 of the module docstring; `total` is the pods found running at start."""
     remaining: dict[ObjectKey, StartClaim] = {}
+    removed = 0
     for key, claim in claims.items():
         got = effective.get(key)
+        short = claim.pods - (pod_count(got.obj) if got is not None else 0)
         if now >= claim.since + settings.hold_seconds:
             continue  # held long enough: applied
-        if got is not None and pod_count(got.obj) >= claim.pods:
+        if short <= 0:
             continue  # declared as it runs: nothing to delete
         scan = files.get(claim.file)
         if scan is not None and scan.errors:
             continue  # a broken file keeps its pods by the broken-file rule
         remaining[key] = claim
-    removed = sum(claim.pods for claim in remaining.values())
+        removed += short
     mass = removed > settings.max_deletion_fraction * total
     held: dict[ObjectKey, StartClaim] = {}
     by_file: dict[tuple[str, HoldReason], list[ObjectKey]] = {}
