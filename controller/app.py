@@ -2,6 +2,8 @@
 
 `run_controller` is what `podyard run` does. Order of start-up: the API first (so /healthz answers
 while engines are listed), then manifests, then the engine (which relists every node before acting).
+Once every node was listed, the engine hands the pods found running to the folder source as its
+baseline; the first snapshot judged against it (`baselined`) settles the engine, which acts then.
 SIGTERM and SIGINT stop the controller and leave every pod running, as a kubelet restart does.
 """
 

@@ -39,9 +39,10 @@ def start(
     folder: Path,
     log: Path,
     processes: list[ControllerProcess],
+    hold: float = HOLD_SECONDS,
 ) -> ControllerProcess:
     c = ControllerProcess(
-        docker_host, folder, log, "--hold-seconds", str(HOLD_SECONDS), "--rescan-interval", "5"
+        docker_host, folder, log, "--hold-seconds", str(hold), "--rescan-interval", "5"
     )
     processes.append(c)
     c.start()
@@ -144,6 +145,31 @@ async def test_an_emptied_folder_at_restart_is_held_then_applied(
         timeout=40,
         what="the pods deleted after the hold",
     )
+
+
+async def test_a_held_deletion_is_confirmed_by_a_marker_file(
+    docker_host: str, tmp_path: Path, processes: list[ControllerProcess]
+) -> None:
+    folder = tmp_path / "m"
+    write(folder, "solo.yaml", pod_yaml("solo", 1))
+    write(folder, "web.yaml", replicaset_yaml("web", 3))
+    before = await bring_up(docker_host, folder, tmp_path, processes)
+    for manifest in folder.iterdir():
+        manifest.unlink()
+    second = start(docker_host, folder, tmp_path / "second.log", processes, hold=600)
+    await eventually(
+        lambda: set(file_states(second).values()) == {"held"}, timeout=30, what="files held"
+    )
+    assert running_containers(docker_host) == before
+    marker = folder / ".podyard-confirm-deletion"
+    marker.touch()
+    await eventually(
+        lambda: not all_podyard_uids(docker_host),
+        timeout=30,
+        what="the confirmed deletion applied long before the 600 s hold",
+    )
+    assert not marker.exists(), "the marker was not consumed"
+    assert file_states(second) == {}
 
 
 class LateSocket:
