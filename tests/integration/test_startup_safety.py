@@ -14,6 +14,7 @@ import contextlib
 import shutil
 import tempfile
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,8 @@ async def test_an_emptied_folder_at_restart_is_held_then_applied(
         return states if states.get("web.yaml") == states.get("solo.yaml") == "held" else None
 
     await eventually(both_held, timeout=30, what="both files reported held")
+    with urllib.request.urlopen(second.server + "/metrics", timeout=5) as response:
+        assert 'podyard_manifest_files{state="held"} 2.0' in response.read().decode()
     # While the files are held, every container found at start runs on, untouched.
     held_samples = 0
     while file_states(second).get("web.yaml") == "held":
