@@ -10,7 +10,7 @@ from controller.engine.podfactory import desired_from_pod
 from controller.model.manifests import RunningObject
 from controller.model.meta import ObjectKey
 from tests.engine.conftest import Harness
-from tests.engine.test_replicaset_engine import replicaset, running_pods, start
+from tests.engine.test_replicaset_engine import replicaset, running_pods, scaled, start
 from tests.factories import pod
 
 DESTRUCTIVE = ("create", "stop", "remove")
@@ -83,3 +83,24 @@ async def test_a_node_lost_after_start_gets_no_teardown_until_it_is_listed_again
     assert await harness.engine.watchers[0].relist()
     await harness.advance(31)
     assert "stop" in " ".join(changes(harness))
+
+
+async def test_a_pod_deleted_while_its_node_was_away_is_not_restored_when_it_returns(
+    harness: Harness,
+) -> None:
+    rs = replicaset(replicas=3)
+    await start(harness, rs)
+    harness.runtime.down = True
+    assert not await harness.engine.watchers[0].relist()
+    harness.engine.set_replicasets([(scaled(rs, 2), "rs.yaml")])
+    await harness.advance(10)
+    assert len(running_pods(harness)) == 3  # the scale-down waits for the node
+    assert len(harness.engine.desired.all()) == 2
+    harness.runtime.down = False
+    harness.runtime.calls.clear()
+    assert await harness.engine.watchers[0].relist()
+    assert len(harness.engine.desired.all()) == 2, "the pod being deleted was restored"
+    await harness.advance(31)
+    assert len(harness.engine.desired.all()) == 2
+    assert len(running_pods(harness)) == 2
+    assert not [c for c in harness.runtime.calls if c.startswith("create")]
