@@ -7,8 +7,8 @@ or the first after it was unreachable) has its ReplicaSet pods restored from the
 every node was listed, the pods found running go to `on_baseline` (the folder compares its first
 reading with them) and `settle()` (called back once the folder was applied against them) recovers
 Deployments and lets pods and workloads act. A node that answers late thus never reads as empty.
-Shutdown cancels tasks and closes runtimes but leaves every container running,
-as a kubelet restart does.
+Shutdown cancels tasks and closes runtimes but leaves every container running, as a kubelet restart
+does.
 """
 
 from __future__ import annotations
@@ -200,6 +200,11 @@ class Engine:
             self.settle()
         else:
             self.on_baseline(running)
+
+    @property
+    def settled(self) -> bool:
+        """True once the engine acts: every node listed, the folder applied against them."""
+        return self._settled.is_set()
 
     def settle(self) -> None:
         """Both sides are known (every node listed, the folder applied against the pods found
