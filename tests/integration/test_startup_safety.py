@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.integration.harness import ControllerProcess, docker_cli, eventually
-from tests.integration.manifests import pod_yaml, replicaset_yaml, write
+from tests.integration.manifests import deployment_yaml, pod_yaml, replicaset_yaml, write
 
 HOLD_SECONDS = 6.0
 
@@ -93,16 +93,20 @@ def events(c: ControllerProcess) -> list[dict[str, Any]]:
 
 
 async def bring_up(
-    docker_host: str, folder: Path, tmp_path: Path, processes: list[ControllerProcess]
+    docker_host: str,
+    folder: Path,
+    tmp_path: Path,
+    processes: list[ControllerProcess],
+    pods: int = 4,
 ) -> dict[str, str]:
-    """A first controller runs the folder's 4 pods; it is stopped, they keep running."""
+    """A first controller runs the folder's pods; it is stopped, they keep running."""
     first = start(docker_host, folder, tmp_path / "first.log", processes)
 
-    def four_running() -> dict[str, str] | None:
+    def all_running() -> dict[str, str] | None:
         found = running_containers(docker_host)
-        return found if len(set(found.values())) == 4 and len(found) == 8 else None
+        return found if len(set(found.values())) == pods and len(found) == 2 * pods else None
 
-    await eventually(four_running, timeout=60, what="4 pods running (sandbox + app each)")
+    await eventually(all_running, timeout=60, what=f"{pods} pods running (sandbox + app each)")
     first.stop()
     return running_containers(docker_host)
 
@@ -239,7 +243,8 @@ async def test_an_engine_that_answers_late_keeps_every_replicaset_pod(
     folder = tmp_path / "m"
     write(folder, "solo.yaml", pod_yaml("solo", 1))
     write(folder, "web.yaml", replicaset_yaml("web", 3))
-    before = await bring_up(docker_host, folder, tmp_path, processes)
+    write(folder, "api.yaml", deployment_yaml("api", 2, version="1"))
+    before = await bring_up(docker_host, folder, tmp_path, processes, pods=6)
     uids = set(before.values())
 
     second = start(late_socket.docker_host, folder, tmp_path / "second.log", processes)
@@ -266,7 +271,7 @@ async def test_an_engine_that_answers_late_keeps_every_replicaset_pod(
     await eventually(
         lambda: seen_uids() == uids,
         timeout=30,
-        what="the 4 running pods seen through the late socket, with their uids",
+        what="the 6 running pods seen through the late socket, with their uids",
     )
     # A few relists later (every 2 s), still the very same pods and containers.
     deadline = time.monotonic() + 6
@@ -275,3 +280,4 @@ async def test_an_engine_that_answers_late_keeps_every_replicaset_pod(
         assert running_containers(docker_host) == before, "a container was replaced"
         await asyncio.sleep(0.5)
     assert "SuccessfulCreate" not in {e["reason"] for e in events(second)}
+    assert set(file_states(second).values()) == {"ok"}, "a file declared as it runs was held"
