@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 
 from controller.decide.pods import compute_pod_plan
+from controller.engine.baseline import running_baseline
 from controller.engine.podfactory import desired_from_pod
 from controller.model.manifests import RunningObject
 from controller.model.meta import ObjectKey
 from tests.engine.conftest import Harness
+from tests.engine.test_deployment_engine import deployment
 from tests.engine.test_replicaset_engine import replicaset, running_pods, scaled, start
 from tests.factories import pod
 
@@ -104,3 +106,17 @@ async def test_a_pod_deleted_while_its_node_was_away_is_not_restored_when_it_ret
     assert len(harness.engine.desired.all()) == 2
     assert len(running_pods(harness)) == 2
     assert not [c for c in harness.runtime.calls if c.startswith("create")]
+
+
+async def test_the_baseline_names_each_declaring_object_with_its_file_and_pods(
+    harness: Harness,
+) -> None:
+    harness.engine.set_replicasets([(replicaset("web", replicas=2), "rs.yaml")])
+    harness.engine.set_deployments([(deployment(replicas=3), "d.yaml")])
+    await harness.start([desired_from_pod(pod("solo"), source="solo.yaml")])
+    await harness.advance(2)
+    assert running_baseline(harness.engine.cache) == (
+        RunningObject(ObjectKey("Deployment", "default", "hello"), "d.yaml", 3),
+        RunningObject(ObjectKey("Pod", "default", "solo"), "solo.yaml", 1),
+        RunningObject(ObjectKey("ReplicaSet", "default", "web"), "rs.yaml", 2),
+    )
