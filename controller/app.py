@@ -3,10 +3,12 @@
 `run_controller` is what `podyard run` does. Order of start-up: the API first (so /healthz answers
 while engines are listed), then manifests, then the engine leases (engine/leadership.py), then the
 engine (which relists every node before acting) for as long as this controller holds every lease.
+Once every node was listed, the engine hands the pods found running to the folder source as its
+baseline; the first snapshot judged against it (`baselined`) settles the engine, which acts then.
 A controller that loses a lease stops its engine (pods keep running) and stands by; a new term
-gets a new Engine (a stopped one cannot start again), which relists and carries on as after a
-restart. SIGTERM and SIGINT stop the controller, release the leases and leave every pod running,
-as a kubelet restart does.
+gets a new Engine (a stopped one cannot start again), which relists, takes its baseline and
+carries on as after a restart. SIGTERM and SIGINT stop the controller, release the leases and
+leave every pod running, as a kubelet restart does.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from controller.engine.fence import FencedRuntime
 from controller.engine.leadership import Leadership
 from controller.engine.lease import NodeLease, local_holder
 from controller.engine.metered import MeteredRuntime
+from controller.engine.holds import report_held
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import ContainerRuntime, SystemClock
 from controller.engine.tasks import cancel_all, spawn
@@ -94,6 +97,8 @@ class FolderApplier:
         self._engine.set_replicasets((o.replicaset, str(o.file)) for o in of("ReplicaSet"))
         self._engine.set_deployments((o.deployment, str(o.file)) for o in of("Deployment"))
         self.ready.set()
+        if snapshot.baselined:
+            self._engine.settle()  # applied against the pods found running: the engine may act
 
     def _log(self, snapshot: DesiredSnapshot) -> None:
         """Each problem once when it appears and once when it is gone; holds when they change."""
@@ -108,6 +113,8 @@ class FolderApplier:
         if holds != self._holds:
             for notice in snapshot.notices:
                 log.warning("held back: %s", notice)
+            for hold in sorted(holds - self._holds, key=lambda h: (h.reason, h.file)):
+                report_held(self._engine.events, self._engine.cache, hold.keys, hold.summary())
         self._holds = holds
 
 
@@ -224,7 +231,6 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     leadership = build_leadership(settings, controller_metrics, events)
     terms = EngineTerms(settings, controller_metrics, events, leadership.may_act)
     applier = FolderApplier(terms.engine)
-    terms.on_new_engine = applier.attach
     controller_metrics.in_flight = lambda: terms.engine.in_flight()
     app = make_app(
         lambda: terms.engine.pod_views(),
@@ -251,6 +257,13 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     await site.start()
     log.info("API listening on http://%s:%d", settings.api.listen_host, settings.api.listen_port)
     folder = FolderSource(Path(settings.manifests_dir), settings.watch, applier)
+
+    def attach(engine: Engine) -> None:
+        engine.on_baseline = folder.set_baseline  # the next snapshot after it settles the engine
+        applier.attach(engine)
+
+    attach(terms.engine)
+    terms.on_new_engine = attach
     watching = spawn("folder", folder.run())
     leading: list[asyncio.Task[None]] = []
     try:

@@ -21,6 +21,11 @@ no failure, however long, grows a pod's footprint on the engine.
 
 Failures the engine does not record (image pulls, refused creates) come in as notes; a retry waits
 out the ImagePullBackOff before trying again, so a bad image never hot-loops.
+
+Knowledge before action: a key with a container or volume on a node that is not known (not relisted
+since start or since it was unreachable) gets no action at all, only a wait, since what the cache
+shows of that node may be stale; and no pod is created while some node was never listed (the pod
+may run there). The caller passes both facts in (`known_nodes`, `may_create`).
 """
 
 from __future__ import annotations
@@ -84,6 +89,11 @@ class PodInputs:
     image_pull: ImagePullSettings = ImagePullSettings()
     ports_in_use: Mapping[NodeName, Sequence[PortUse]] = attrs.field(factory=dict)
     """Host ports held per node: running sandboxes, and pods placed but not yet observed."""
+    known_nodes: frozenset[NodeName] | None = None
+    """Nodes whose containers the cache reflects (relisted since start, or since they were last
+    unreachable); None: all of them. Nothing is done to a pod with anything on another node."""
+    may_create: bool = True
+    """Every node was listed at least once since start, so a pod not seen does not exist."""
 
     def pause_image(self, node: NodeName) -> str:
         return self.pause_images.get(node) or next(iter(self.pause_images.values()))
@@ -116,8 +126,24 @@ class _Builder:
         )
 
 
+UNKNOWN_NODE_RECHECK_SECONDS = 5.0
+"""How soon a pod held for want of knowledge is looked at again (a node that becomes known
+requeues every pod sooner)."""
+
+
+def on_unknown_nodes(inputs: PodInputs) -> frozenset[NodeName]:
+    """Nodes holding something of this pod that are not known now."""
+    if inputs.known_nodes is None:
+        return frozenset()
+    nodes = {c.node for c in inputs.containers} | {v.node for v in inputs.volumes}
+    return frozenset(nodes - inputs.known_nodes)
+
+
 def compute_pod_plan(inputs: PodInputs) -> Plan:
     out = _Builder(inputs.key)
+    if on_unknown_nodes(inputs):
+        out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # never act on what may be a stale picture
+        return out.plan()
     instances = group_instances(inputs.containers, inputs.volumes)
     for volume in orphan_volumes(instances, inputs.volumes):
         out.add(PlanReason.CLEAN_UP, RemoveVolume(volume.node, volume.name))
@@ -205,6 +231,9 @@ def _note_wait(inputs: PodInputs, name: str) -> float:
 
 
 def _create(out: _Builder, inputs: PodInputs, desired: DesiredPod) -> None:
+    if not inputs.may_create:
+        out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # it may run on a node not listed yet
+        return
     placement = place_pod(
         inputs.key,
         cfg.pod_host_ports(desired),

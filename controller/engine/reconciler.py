@@ -99,6 +99,9 @@ class PodReconciler:
         self.protected = ProtectedSources()
         self.reservations = PortReservations()
         self.unschedulable = UnschedulablePods()
+        self.settled = False
+        """Both sides known: every node listed and the folder applied against the pods found
+        running. Before, no pod is touched (see decide.pods: knowledge before action)."""
 
     def inputs(self, key: PodKey) -> PodInputs:
         return PodInputs(
@@ -115,6 +118,8 @@ class PodReconciler:
             backoff=self._backoff,
             image_pull=self._image_pull,
             ports_in_use=self.reservations.merged_with(ports_in_use(self._cache.all_containers())),
+            known_nodes=self._nodes.known() if self.settled else frozenset(),
+            may_create=self.settled and self._nodes.all_listed(),
         )
 
     async def reconcile(self, key: PodKey) -> Outcome:
