@@ -29,10 +29,10 @@ from controller.config import Settings
 from controller.engine.engine import Engine
 from controller.engine.events import EventRecorder
 from controller.engine.fence import FencedRuntime
+from controller.engine.holds import report_held
 from controller.engine.leadership import Leadership
 from controller.engine.lease import NodeLease, local_holder
 from controller.engine.metered import MeteredRuntime
-from controller.engine.holds import report_held
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import ContainerRuntime, SystemClock
 from controller.engine.tasks import cancel_all, spawn
