@@ -19,7 +19,6 @@ from controller.config import Settings
 from controller.engine.engine import Engine
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import SystemClock
-from controller.engine.tasks import cancel_all, spawn
 from controller.metrics import ControllerMetrics, make_registry, metrics_handler
 from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName
@@ -100,6 +99,8 @@ def build_engine(settings: Settings, metrics: ControllerMetrics | None = None) -
         host_ips={NodeName(n.name): n.host_ip for n in settings.nodes},
         engine=settings.engine,
         runtime=settings.runtime,
+        health=settings.health,
+        supervision=settings.supervision,
         backoff=settings.backoff,
         image_pull=settings.image_pull,
         metrics=metrics,
@@ -137,6 +138,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         deployments=engine.deployments.views,
         files=lambda: applier.files,
         events=engine.events.list,
+        liveness=engine.liveness,
+        readiness=engine.readiness,
     )
     registry = make_registry(
         lambda: applier.files,
@@ -153,7 +156,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     await site.start()
     log.info("API listening on http://%s:%d", settings.api.listen_host, settings.api.listen_port)
     folder = FolderSource(Path(settings.manifests_dir), settings.watch, applier)
-    watching = spawn("folder", folder.run())
+    engine.supervisor.supervise("folder", folder.run)  # stopped by engine.stop()
     try:
         if not await _wait_for_folder(applier.ready, stop, settings.manifests_dir):
             return
@@ -165,6 +168,5 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
-        await cancel_all([watching])
         await runner.cleanup()
         await engine.stop()

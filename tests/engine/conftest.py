@@ -39,7 +39,7 @@ class Harness:
         return Engine(
             {NodeName("node-a"): self.runtime},
             self.clock,
-            engine=EngineSettings(workers=2),
+            engine=EngineSettings(),
             runtime=RuntimeSettings(pause_image=PAUSE, relist_interval_seconds=3600),
             backoff=self.backoff,
             metrics=self.metrics,
