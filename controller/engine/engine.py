@@ -196,6 +196,7 @@ class Engine:
         self._initial: set[PodKey] | None = None
         """Pod keys known at start not synced yet; None before start."""
         self._synced = False
+        self._pods_counted_at = float("-inf")
         self.reconciles_total = 0
         self.reconcile_errors_total = 0
 
@@ -305,7 +306,13 @@ class Engine:
         return sync_checks(self._initial is not None, never, len(self._initial or ()))
 
     def _pod_count_changed(self) -> None:
-        """Each pod has its own worker: the most reconciles at once is the number of pods."""
+        """Each pod has its own worker: the most reconciles at once is the number of pods.
+
+        Counting the pods walks every container, so it is done at most once a second."""
+        now = time.monotonic()
+        if now - self._pods_counted_at < 1.0:
+            return
+        self._pods_counted_at = now
         self.metrics.workers(ControllerName.POD, len(self.desired.keys() | self.cache.keys()))
 
     async def _sync_pod(self, key: PodKey) -> None:

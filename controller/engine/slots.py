@@ -20,7 +20,9 @@ others):
   `timeoutSeconds`), `events` (a stream open forever), `close`.
 
 The calls outside are bounded by their own deadlines (grace plus call timeout, pull timeout,
-probe timeout) and by the number of pods, not by the slots.
+probe timeout) and by the number of pods, not by the slots; the Docker adapter lifts aiohttp's
+limit of 100 connections for the same reason (a hundred waiting stops would otherwise hold every
+connection).
 
 Traps: a call waiting for a slot is waiting on a busy or hung engine; it gives up after
 `call_timeout_seconds` with `EngineUnavailable`, so a caller is never blocked past two call

@@ -8,13 +8,16 @@ stayed down for the whole grace period.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiodocker
 
+from controller.config import RuntimeSettings
+from controller.runtime.docker import DockerRuntime
 from tests.factories import container, pod
 from tests.integration.dockerd import DEMO_IMAGE
-from tests.integration.harness import Controller, eventually
+from tests.integration.harness import NODE, Controller, eventually
 
 IGNORES_TERM = "trap 'echo term' TERM; while true; do sleep 1; done"
 """Reports SIGTERM on its output and carries on, as `trap '' TERM` would without saying so."""
@@ -67,6 +70,36 @@ async def test_six_pods_in_their_grace_period_do_not_delay_another_pods_restart(
     view = controller.view("web")
     assert view is not None
     assert view.status.container_statuses[0].restart_count == 1
+
+
+async def test_a_hundred_stops_in_their_grace_period_leave_other_calls_a_connection(
+    controller: Controller, docker: aiodocker.Docker, docker_host: str
+) -> None:
+    """Each waiting stop holds an HTTP connection to the engine for its whole grace period; past
+    aiohttp's default pool of 100 connections, every other call would wait for one."""
+    stubborn = pod("stubborn", [container("c", "sh", "-c", IGNORES_TERM, image=DEMO_IMAGE)])
+    await controller.start([stubborn])
+    await controller.wait_running_ready("stubborn", timeout=60)
+    (target,) = controller.running("stubborn", "c")
+    await controller.stop()  # the runtime alone from here: no controller acts meanwhile
+    runtime = DockerRuntime(NODE, RuntimeSettings(), docker_host)
+    stops = [
+        asyncio.create_task(runtime.stop_container(target.id, grace_seconds=5)) for _ in range(110)
+    ]
+    try:
+        await eventually(lambda: _got_term(docker, target.id), timeout=5, what="SIGTERM sent")
+        started = time.monotonic()
+        listed = await runtime.list_containers()
+        took = time.monotonic() - started
+        assert any(c.id == target.id for c in listed)
+        assert took < 2.0, f"a listing waited {took:.2f} s behind 110 stops in their grace period"
+        assert not any(s.done() for s in stops)  # they still wait out the grace period
+        await asyncio.wait_for(asyncio.gather(*stops), timeout=30)
+    finally:
+        for stop in stops:
+            stop.cancel()
+        await asyncio.gather(*stops, return_exceptions=True)
+        await runtime.close()
 
 
 async def _at_least(count: object, wanted: int) -> bool:
