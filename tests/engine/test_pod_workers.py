@@ -10,8 +10,12 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from controller.config import RuntimeSettings
 from controller.engine.engine import Engine
+from controller.engine.slots import SlottedRuntime
+from controller.model.errors import EngineUnavailable
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import ObservedContainer, RunState
 from controller.model.plan import ContainerConfig
@@ -125,3 +129,24 @@ async def test_calls_to_one_engine_never_exceed_its_slots_and_waits_take_none(
     await harness.advance(31)
     assert rt.find("stubborn") == []
     assert all(r.state is RunState.RUNNING for r in rt.find("POD"))
+
+
+async def test_a_call_that_finds_no_free_slot_in_time_fails_as_an_unreachable_engine(
+    harness: Harness,
+) -> None:
+    release = asyncio.Event()
+
+    class Hung(FakeRuntime):
+        async def list_containers(self) -> list[ObservedContainer]:
+            await release.wait()  # a frozen engine: the call holds its slot
+            return await super().list_containers()
+
+    slotted = SlottedRuntime(Hung("node-a", harness.clock), slots=1, wait_seconds=0.05)
+    holding = asyncio.create_task(slotted.list_containers())
+    await turns_until(lambda: slotted.in_flight == 1, "the slot taken")
+    with pytest.raises(EngineUnavailable, match=r"no free call slot within 0\.05 s"):
+        await slotted.inspect_container(ContainerId("abc"))
+    release.set()
+    assert await holding == []
+    assert await slotted.inspect_container(ContainerId("abc")) is None  # a free slot again
+    assert slotted.in_flight == 0
