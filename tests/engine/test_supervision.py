@@ -22,6 +22,7 @@ from controller.engine.health import LoopLagMonitor
 from controller.model.meta import NodeName, PodKey
 from controller.model.telemetry import task_names
 from tests.engine.conftest import PAUSE, Harness
+from tests.engine.test_pod_workers import turns_until
 from tests.factories import container, desired, pod
 
 
@@ -108,6 +109,12 @@ async def test_a_dead_task_is_restarted_with_backoff_and_healthz_reflects_it(
     assert "[-]tasks failed: task events:node-a is dead" in body
     assert body.endswith("healthz check failed\n")
 
+    engine.set_desired([desired(pod("web")), desired(pod("other")), desired(pod("late"))])
+    # pods are still reconciled while the watcher is down (its events pile up unread)
+    await turns_until(lambda: len(rt.find("app", running=True)) == 2, "late running")
+    assert harness.view("late").status.phase.value == "Running"
+    rt._events = asyncio.Queue()  # the unread events are lost; the next stream relists anyway
+
     await harness.advance(1)  # restarted, and dies again at once: the wait doubles
     assert harness.metrics.task_restarts.get("events:node-a") == 2
     assert "restart in 2s" in failing(engine)["tasks"]
@@ -134,14 +141,21 @@ async def test_a_dead_task_is_restarted_with_backoff_and_healthz_reflects_it(
 async def test_an_error_inside_a_loop_is_counted_and_the_loop_carries_on(
     harness: Harness,
 ) -> None:
-    await harness.start([desired(pod("web"))])
+    await harness.start([desired(pod("web")), desired(pod("other"))])
     rt = harness.runtime
     rt.faults["list"] = ValueError("bad listing")
     rt.reconnect_events()  # the watcher relists: the relist raises a bug's exception
     await harness.settle()
     assert harness.metrics.task_errors.get("events:node-a") == 1
-    assert harness.engine.supervisor.restarts("events:node-a") == 0
     del rt.faults["list"]
+
+    rt.faults["inspect"] = KeyError("bad inspect")
+    other = next(r for r in rt.find("app", running=True) if r.config.identity.pod.name == "other")
+    rt.exit(other.id, 137)  # the die event's inspect raises: that event is skipped
+    await harness.settle()
+    assert harness.metrics.task_errors.get("events:node-a") == 2
+    assert harness.engine.supervisor.restarts("events:node-a") == 0
+    del rt.faults["inspect"]
     (app,) = rt.find("app", running=True)
     rt.exit(app.id, 137)
     await harness.settle()
