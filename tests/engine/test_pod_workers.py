@@ -7,7 +7,6 @@ one engine never exceed its slots, and waits take none.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,17 +19,8 @@ from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import ObservedContainer, RunState
 from controller.model.plan import ContainerConfig
 from controller.runtime.fake import FakeRuntime, run_forever
-from tests.engine.conftest import PAUSE, Harness
+from tests.engine.conftest import PAUSE, Harness, turns_until
 from tests.factories import IMAGE, container, desired, pod
-
-
-async def turns_until(predicate: Callable[[], bool], what: str, turns: int = 5000) -> None:
-    """Let the loop run until `predicate` holds (fake time stands still meanwhile)."""
-    for _ in range(turns):
-        if predicate():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError(f"not reached within {turns} loop turns: {what}")
 
 
 def engine_on(harness: Harness, runtime: FakeRuntime, calls_per_node: int) -> Engine:

@@ -21,8 +21,7 @@ from controller.engine.engine import Engine
 from controller.engine.health import LoopLagMonitor
 from controller.model.meta import NodeName, PodKey
 from controller.model.telemetry import task_names
-from tests.engine.conftest import PAUSE, Harness
-from tests.engine.test_pod_workers import turns_until
+from tests.engine.conftest import PAUSE, Harness, turns_until
 from tests.factories import container, desired, pod
 
 
