@@ -47,6 +47,13 @@ class RuntimeSettings:
     """Deadline on every non-streaming Docker call: a hung engine must not hang the controller."""
     relist_interval_seconds: float = 10.0
     """Full relist of each engine (seconds): events are hints and can be lost; the relist is truth."""
+    relist_retry_seconds: float = 0.5
+    """First wait (seconds) before relisting again after a failed relist, doubling up to the
+    interval. Until a relist succeeds nothing is done to the node's pods (knowledge before
+    action), so one dropped call must not stall them for a whole interval."""
+    not_ready_after_seconds: float = 3.0
+    """How long relists must keep failing (seconds) before the node is NotReady (no new pods, a
+    NodeNotReady event): one failed call is not an unreachable node, and must not flap it."""
     events_reconnect_max_seconds: float = 5.0
     """Cap of the event-stream reconnect backoff (seconds)."""
     subpath_dir: str = "/var/lib/podyard/subpaths"

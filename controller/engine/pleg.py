@@ -71,6 +71,9 @@ class NodeWatcher:
         after the cache holds its containers and before anything else runs."""
         self._events = events
         self._relist_lock = asyncio.Lock()
+        self.failing_since: float | None = None
+        """Clock time of the first failed relist in the current run of failures; None if the last
+        relist succeeded."""
         self.prepared = True
         """False until the node's sandbox image is resolved; the node is not Ready before."""
         self.relists_total = 0
@@ -90,11 +93,18 @@ class NodeWatcher:
                     self.runtime.list_containers(), self.runtime.list_volumes()
                 )
             except RuntimeFailure as failure:
-                self._nodes.unreachable(node)
-                if self._nodes.mark(node, False, self._clock.now(), str(failure)):
+                self._nodes.unreachable(node)  # no action on its pods until a relist succeeds
+                now = self._clock.now()
+                if self.failing_since is None:
+                    self.failing_since = now
+                grace = self._settings.not_ready_after_seconds
+                if now - self.failing_since >= grace and self._nodes.mark(
+                    node, False, now, str(failure)
+                ):
                     log.warning("node %s is NotReady: %s", node, failure)
                     self._node_event(node, "NodeNotReady")
                 return False
+            self.failing_since = None
             if not self.prepared:
                 if self._nodes.mark(node, False, self._clock.now(), "sandbox image not prepared"):
                     self._node_event(node, "NodeNotReady")
@@ -128,14 +138,22 @@ class NodeWatcher:
         return f"events:{self.runtime.node}"
 
     async def relist_forever(self) -> None:
-        """Relist every interval; an error is counted and the next relist comes as usual (the
-        interval is the back-off)."""
+        """Relist every interval; after a failure (counted if it is an error) relist again soon,
+        the wait doubling from `relist_retry_seconds` back up to the interval."""
+        interval = self._settings.relist_interval_seconds
+        retry = self._settings.relist_retry_seconds
         while True:
+            ok = False
             try:
-                await self.relist()
+                ok = await self.relist()
             except Exception as exc:
                 self._on_error(self.relist_task, "relist", exc)
-            await asyncio.sleep(self._settings.relist_interval_seconds)
+            if ok:
+                retry = self._settings.relist_retry_seconds
+                await asyncio.sleep(interval)
+            else:  # soon again, backing off to the interval: the node's pods wait for it
+                await asyncio.sleep(min(retry, interval))
+                retry = min(retry * 2, interval)
 
     async def watch_events(self) -> None:
         """Follow the event stream; one event that fails to apply is counted and skipped (the

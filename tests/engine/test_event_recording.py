@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from controller.config import RuntimeSettings
 from controller.model.events import Event, EventType
 from controller.model.pod import PullPolicy
 from controller.runtime.fake import Exit
@@ -158,6 +159,9 @@ async def test_node_readiness_changes_are_events(harness: Harness) -> None:
     watcher = harness.engine.watchers[0]
     harness.runtime.down = True
     await watcher.relist()
+    await watcher.relist()
+    assert messages(harness, "NodeNotReady") == []  # a failed call or two is not an outage
+    harness.clock.advance(RuntimeSettings().not_ready_after_seconds)
     await watcher.relist()
     assert messages(harness, "NodeNotReady") == ["Node node-a status is now: NodeNotReady"]
     harness.runtime.down = False
