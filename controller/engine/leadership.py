@@ -36,6 +36,11 @@ from controller.model.meta import NodeName
 
 log = logging.getLogger(__name__)
 
+FAILED_RENEWAL_SPEEDUP = 4
+"""After a failed renewal the next comes this many times sooner than the retry period: a lease is
+lost only when every try within the renew deadline failed, so more tries make a flaky engine far
+less likely to cost it (with the defaults, about 16 tries instead of 4)."""
+
 Action = Callable[[], Coroutine[Any, Any, None]]
 
 
@@ -92,6 +97,8 @@ class Leadership:
     def wait(self) -> float:
         """Until the next step: the retry period, or sooner when a deadline comes first."""
         wait = self.settings.retry_period_seconds
+        if any(lease.renewal_failing for lease in self.leases):
+            wait = wait / FAILED_RENEWAL_SPEEDUP  # several tries before the deadline, not three
         for lease in self.leases:
             if lease.held is not None:
                 left = lease.remaining()

@@ -26,8 +26,14 @@ The rules, after client-go's leader election:
   the lease is taken at once. Any doubt (another machine, another namespace, a reused pid) waits
   for expiry: the check can only err towards waiting.
 * **An engine that does not answer** cannot be renewed: the holder keeps its lease until the
-  deadline (a short outage does not flap), then loses it. Once lost, a lease is never renewed
-  again, even when its container is still the holder's own: it is taken like anyone's, by expiry.
+  deadline (a short outage does not flap), then loses it. A failed renewal is tried again soon
+  (`Leadership.wait`), not a whole retry period later. Once lost, a lease is never renewed again.
+* **Our own container is replaced at once, not waited for.** A lease container that names this
+  very controller (its random id) while it does not hold the lease is one whose create answer was
+  lost, or one left by a term it already ended: nobody acts on it. It is removed by id and created
+  anew, which is safe against a standby that judged it expired meanwhile: of the two removals by the
+  same id one finds nothing, and of the two creates one gets a name conflict. Waiting out our own
+  lease would only idle the engine for a whole duration.
 
 Traps: a holder whose whole process freezes (SIGSTOP, swap) acts on when it wakes until its next
 renewal finds the lease gone; that window is one retry period, as in Kubernetes.
@@ -181,9 +187,7 @@ class NodeLease:
                         "node %s: taking over the lease of %s (%s)",
                         self.node,
                         record.holder.describe() if record.holder else "nobody",
-                        "its process is gone"
-                        if (self.remaining() or 0) > 0
-                        else f"not renewed for {record.duration_seconds or 0:g} s",
+                        self._takeover_reason(record),
                     )
                     await self.runtime.remove_lease(record.container_id)
                 mine = await self.runtime.create_lease(self.me, self.settings.duration_seconds)
@@ -201,6 +205,13 @@ class NodeLease:
         self._observe(mine, self._monotonic())
         return True
 
+    def _takeover_reason(self, record: LeaseRecord) -> str:
+        if record.holder == self.me:
+            return "it is this controller's own"
+        if (self.remaining() or 0) > 0:
+            return "its process is gone"
+        return f"not renewed for {record.duration_seconds or 0:g} s"
+
     def _may_take(self, record: LeaseRecord) -> bool:
         if record.holder is None:
             self.error = (
@@ -211,7 +222,9 @@ class NodeLease:
         remaining = self.expires_in(self._monotonic())
         if remaining is not None and remaining <= 0:
             return True
-        return record.holder != self.me and self._holder_gone(record.holder)
+        if record.holder == self.me:
+            return True  # our own, from a lost create answer or an ended term: see the docstring
+        return self._holder_gone(record.holder)
 
     async def renew(self) -> bool:
         """One renewal while holding; False when the lease is lost (stop acting at once)."""
@@ -242,6 +255,11 @@ class NodeLease:
         self.good_until = sent + self.settings.renew_deadline_seconds
         self._observe(record, done)
         return True
+
+    @property
+    def renewal_failing(self) -> bool:
+        """Held, but the last renewal did not go through (it is tried again soon)."""
+        return self.held is not None and bool(self.error)
 
     def _lose(self, reason: str) -> bool:
         self.held = None

@@ -113,10 +113,10 @@ async def test_wait_shortens_to_the_holders_deadline(harness: Harness) -> None:
         harness.clock.advance(2.0)
         await a.step(acting.start, acting.stop)
     assert a.acting
-    assert a.wait() == pytest.approx(2.0)
-    harness.clock.advance(1.5)
-    assert a.wait() == pytest.approx(0.5)  # the deadline comes before the next period
-    harness.clock.advance(0.5)
+    assert a.wait() == pytest.approx(0.5)  # a failed renewal is tried again sooner
+    harness.clock.advance(1.75)
+    assert a.wait() == pytest.approx(0.25)  # the deadline comes before the next try
+    harness.clock.advance(0.25)
     await a.step(acting.start, acting.stop)
     assert not a.acting
     assert acting.stops == 1

@@ -179,18 +179,37 @@ async def test_a_renewal_that_lands_after_the_deadline_does_not_count(clock: Fak
     assert "after the deadline" in a.error
 
 
-async def test_a_lost_lease_is_not_renewed_even_if_its_container_is_still_ours(
+async def test_a_lost_lease_is_not_renewed_but_its_own_container_is_replaced_at_once(
     engine: FakeRuntime, clock: FakeClock
 ) -> None:
     a = lease_for(engine, clock, "a")
     await a.try_acquire()
+    old = a.held
     engine.down = True
     clock.advance(8.0)
     assert not await a.renew()
     engine.down = False
-    assert not await a.try_acquire()  # its own old lease: taken only by expiry, like anyone's
-    clock.advance(10.0)
-    assert await a.try_acquire()
+    assert not await a.renew()  # lost is lost: never renewed again
+    assert await a.try_acquire()  # but nobody acts on its own old container: replaced by id
+    assert engine.lease is not None
+    assert a.held == engine.lease.container_id != old
+
+
+async def test_a_standby_that_judged_our_old_lease_expired_removes_nothing_of_the_new_one(
+    engine: FakeRuntime, clock: FakeClock
+) -> None:
+    a, b = lease_for(engine, clock, "a"), lease_for(engine, clock, "b")
+    await a.try_acquire()
+    assert not await b.try_acquire()  # b starts watching a's stamp
+    engine.down = True
+    clock.advance(10.0)  # past a's deadline and the duration b judges by
+    assert not await a.renew()
+    engine.down = False
+    assert await a.try_acquire()  # a replaces its own container first
+    assert not await b.try_acquire()  # b sees a new stamp: not expired, nothing removed
+    assert a.held is not None
+    assert engine.lease is not None
+    assert engine.lease.container_id == a.held
 
 
 async def test_release_lets_a_standby_take_over_at_once(
