@@ -14,12 +14,14 @@ Traps:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.faults.observe import owner_name, pod_env
+from tests.faults.observe import api_pods, owner_name, pod_env, sync_problems, try_read_engine
 from tests.integration.dockerd import DEMO_IMAGE
+from tests.integration.harness import eventually
 from tests.integration.manifests import IDLE
 
 REPLICASET = "pack"
@@ -162,3 +164,29 @@ class Workloads:
         if versions != [f"v{self.version}"] * wanted:
             problems.append(f"{DEPLOYMENT} runs {versions}, declared {wanted} x v{self.version}")
         return problems
+
+
+class Declared:
+    """A probe: the folder's pods run, the API and the engine agree; keeps what is still off."""
+
+    def __init__(self, workloads: Workloads, server: str, docker_host: str) -> None:
+        self.workloads, self.server, self.docker_host = workloads, server, docker_host
+        self.problems: list[str] = []
+
+    def __call__(self) -> bool:
+        pods = api_pods(self.server)
+        engine = try_read_engine(self.docker_host)
+        if pods is None or engine is None:
+            self.problems = ["engine or API not answering"]
+        else:
+            self.problems = self.workloads.declared_problems(pods) + sync_problems(pods, engine)
+        return not self.problems
+
+    async def wait(self, timeout: float, what: str) -> float:
+        """Poll until declared; the seconds it took. Fails with what is still off."""
+        started = time.monotonic()
+        try:
+            await eventually(self, timeout=timeout, interval=0.25, what=what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; still: {self.problems}") from None
+        return time.monotonic() - started
