@@ -26,12 +26,18 @@ _FIGURES: list[str] = []
 Record = Callable[[str], None]
 
 
+LONG_TIMEOUT = 1200
+"""Per-test deadline (s) in the long variant: 30 kills take minutes (the default is 300 s)."""
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.faults)
             item.add_marker(pytest.mark.integration)
+            if _VARIANT.name == "long":
+                item.add_marker(pytest.mark.timeout(LONG_TIMEOUT))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

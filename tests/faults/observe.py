@@ -28,6 +28,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.dockerd import POD_LABEL, EngineError, engine_request
+from tests.integration.harness import ControllerProcess, eventually
 
 SANDBOX = "POD"
 """The container name the sandbox carries in the `io.podyard.container.name` label."""
@@ -223,3 +224,24 @@ def cpu_seconds(pid: int) -> float:
     fields = stat.rpartition(")")[2].split()
     # After the command name: state is field 3 of proc(5), utime 14 and stime 15.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def wait_ready(c: ControllerProcess, timeout: float = 30.0) -> None:
+    """Wait for the controller's /readyz; fail with the end of its log if it does not get there."""
+
+    def exited() -> bool:
+        return c.proc is None or c.proc.poll() is not None
+
+    try:
+        await eventually(
+            lambda: c.ready() or exited(), timeout=timeout, what="the controller ready"
+        )
+        failure = "exited" if exited() else ""
+    except AssertionError as exc:
+        failure = str(exc)
+    if failure:
+        code = c.proc.poll() if c.proc is not None else None
+        raise AssertionError(
+            f"the controller is not ready ({failure}, exit status {code}); its log ends:\n"
+            + c.log_text()[-1500:]
+        )

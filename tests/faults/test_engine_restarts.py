@@ -19,7 +19,7 @@ import asyncio
 from pathlib import Path
 
 from tests.faults.conftest import Record
-from tests.faults.observe import SANDBOX, read_engine
+from tests.faults.observe import SANDBOX, read_engine, wait_ready
 from tests.faults.variant import FaultVariant
 from tests.faults.workloads import Declared, Workloads
 from tests.integration.dockerd import PrivateDockerd
@@ -64,6 +64,7 @@ async def test_controller_outlives_three_engine_restarts_and_resyncs(
     most_dead = 0
     try:
         c.start()
+        await wait_ready(c)
         await declared.wait(60, "the pods running before any restart")
         for mode in modes:
             await asyncio.to_thread(restart_engine, private_dockerd, mode)
