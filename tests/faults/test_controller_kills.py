@@ -39,7 +39,7 @@ from tests.faults.observe import (
     try_read_engine,
 )
 from tests.faults.variant import FaultVariant
-from tests.faults.workloads import REPLICASET, Workloads
+from tests.faults.workloads import DEPLOYMENT, REPLICASET, Workloads, group_of
 from tests.integration.harness import ControllerProcess, eventually
 
 CONVERGENCE_BOUND = 10.0
@@ -50,8 +50,17 @@ figure still says by how much the bound was missed)."""
 HOLD_SECONDS = "2"
 OPS = ("scale", "rollout", "create", "delete")
 
-Healthy = dict[tuple[str, str], str]
-"""(pod uid, container name) -> running container id, for pods Running and ready."""
+
+@dataclass
+class Before:
+    """The converged state a change starts from: what must come through it untouched."""
+
+    containers: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(pod uid, container name) -> running container id, of pods Running and ready."""
+    pods: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """pod uid -> (its group: bare, ReplicaSet or Deployment; its name), same pods."""
+    replicas: int = 0
+    version: int = 0
 
 
 @dataclass
@@ -62,8 +71,11 @@ class Recovery:
     duplicates: set[str] = field(default_factory=set)
     orphans: int = 0
     restarted: list[str] = field(default_factory=list)
+    """Containers of pods that came through, whose container changed."""
+    replaced: list[str] = field(default_factory=list)
+    """Pods gone although the change did not remove them (their containers made again)."""
     problems: list[str] = field(default_factory=list)
-    healthy: Healthy = field(default_factory=dict)
+    after: Before = field(default_factory=Before)
 
 
 def change(workloads: Workloads, op: str, rng: random.Random) -> str:
@@ -84,21 +96,35 @@ def change(workloads: Workloads, op: str, rng: random.Random) -> str:
     return f"delete {workloads.bare.pop(0)}"
 
 
-def healthy_containers(pods: list[dict[str, Any]], engine: EngineView) -> Healthy:
+def snapshot(pods: list[dict[str, Any]], engine: EngineView, workloads: Workloads) -> Before:
     ready = {
-        str(p["metadata"]["uid"])
+        str(p["metadata"]["uid"]): (group_of(p), str(p["metadata"]["name"]))
         for p in pods
         if p["status"].get("phase") == "Running"
         and all(cs.get("ready") for cs in p["status"].get("containerStatuses") or [])
     }
-    return {(c.uid, c.name): c.id for c in engine.running() if c.uid in ready}
+    containers = {(c.uid, c.name): c.id for c in engine.running() if c.uid in ready}
+    return Before(containers, ready, workloads.replicas, workloads.version)
+
+
+def needlessly_replaced(before: Before, live: set[str], workloads: Workloads) -> list[str]:
+    """Pods of `before` gone beyond what the change removes (a scale-down's difference, the
+    old pods of a rollout, a deleted file's pod)."""
+    gone = [(group, name) for uid, (group, name) in before.pods.items() if uid not in live]
+    out = [name for group, name in gone if group == "bare" and name in workloads.bare]
+    scaled_down = max(0, before.replicas - workloads.replicas)
+    pack = [name for group, name in gone if group == REPLICASET]
+    out += pack[scaled_down:]
+    if workloads.version == before.version:
+        out += [name for group, name in gone if group == DEPLOYMENT]
+    return out
 
 
 async def recover(
     c: ControllerProcess,
     docker_host: str,
     workloads: Workloads,
-    before: Healthy,
+    before: Before,
     op: str,
     delay: float,
 ) -> Recovery:
@@ -129,13 +155,15 @@ async def recover(
     if isinstance(engine, EngineView) and pods is not None:
         outcome.orphans = orphans(workloads.declared(pods), engine)
         now = {(c.uid, c.name): c.id for c in engine.running()}
-        live_uids = {uid for uid, _ in now}
+        live_uids = {str(p["metadata"]["uid"]) for p in pods}
+        names = {uid: name for uid, (_, name) in before.pods.items()}
         outcome.restarted = [
-            f"{uid[:8]}/{name}"
-            for (uid, name), cid in before.items()
+            f"{names[uid]}/{name}"
+            for (uid, name), cid in before.containers.items()
             if uid in live_uids and now.get((uid, name)) != cid
         ]
-        outcome.healthy = healthy_containers(pods, engine)
+        outcome.replaced = needlessly_replaced(before, live_uids, workloads)
+        outcome.after = snapshot(pods, engine, workloads)
     return outcome
 
 
@@ -152,7 +180,8 @@ def figure(outcomes: list[Recovery], kills: int) -> str:
         f"(bound {CONVERGENCE_BOUND:g} s, not converged in {WAIT:g} s: {len(outcomes) - len(times)}); "
         f"duplicates {sum(len(o.duplicates) for o in outcomes)}; "
         f"orphans {sum(o.orphans for o in outcomes)}; "
-        f"needless restarts {sum(len(o.restarted) for o in outcomes)}"
+        f"needless restarts {sum(len(o.restarted) for o in outcomes)} "
+        f"(+ pods needlessly replaced {sum(len(o.replaced) for o in outcomes)})"
     )
 
 
@@ -169,7 +198,7 @@ async def test_controller_sigkilled_at_seeded_points_converges_without_harm(
         docker_host, folder, tmp_path / "controller.log", "--hold-seconds", HOLD_SECONDS
     )
     outcomes: list[Recovery] = []
-    before: Healthy = {}
+    before = Before()
     ops: list[str] = []
     try:
         c.start()
@@ -193,7 +222,7 @@ async def test_controller_sigkilled_at_seeded_points_converges_without_harm(
             outcomes.append(outcome)
             if outcome.converged_after is None:
                 break  # what follows would measure this failure again
-            before = outcome.healthy
+            before = outcome.after
     finally:
         c.stop()
         record_figure(figure(outcomes, variant.kills))
@@ -204,6 +233,7 @@ async def test_controller_sigkilled_at_seeded_points_converges_without_harm(
         + (f", duplicates {sorted(o.duplicates)}" if o.duplicates else "")
         + (f", orphans {o.orphans}" if o.orphans else "")
         + (f", restarted {o.restarted}" if o.restarted else "")
+        + (f", replaced {o.replaced}" if o.replaced else "")
         + (f", last problems {o.problems}" if o.problems else "")
         for o in outcomes
     )
@@ -211,6 +241,7 @@ async def test_controller_sigkilled_at_seeded_points_converges_without_harm(
     assert not any(o.duplicates for o in outcomes), f"seed {variant.seed}: {details}"
     assert not any(o.orphans for o in outcomes), f"seed {variant.seed}: {details}"
     assert not any(o.restarted for o in outcomes), f"seed {variant.seed}: {details}"
+    assert not any(o.replaced for o in outcomes), f"seed {variant.seed}: {details}"
     slowest = max(o.converged_after or 0.0 for o in outcomes)
     assert slowest <= CONVERGENCE_BOUND, f"seed {variant.seed}: {details}"
     assert len(outcomes) == variant.kills

@@ -99,6 +99,14 @@ spec:
 {_indent(spec, 6)}"""
 
 
+def group_of(pod: dict[str, Any]) -> str:
+    """ "bare", REPLICASET or DEPLOYMENT: which of the folder's objects a pod belongs to."""
+    owner = owner_name(pod)
+    if not owner:
+        return "bare"
+    return DEPLOYMENT if owner.startswith(f"{DEPLOYMENT}-") else owner
+
+
 @dataclass
 class Workloads:
     """What the folder declares; `apply` makes the folder say exactly that."""
