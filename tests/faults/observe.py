@@ -1,9 +1,11 @@
 """What the fault cases look at: the engine's containers and volumes, and the controller's pods.
 
 Both sides are read independently, the engine straight through its socket (never through the
-controller) and the controller through its HTTP API, so a case can say whether they agree. Reads
-are synchronous and bounded (a few seconds each): a case that polls them never hangs on a stuck
-engine or controller, it sees an error or an empty answer instead.
+controller) and the controller through its HTTP API, so a case can say whether they agree
+(`sync_problems`). Reads are synchronous and bounded (a few seconds each): a case that polls them
+never hangs on a stuck engine or controller, it sees an error or an empty answer instead. Also
+here: the controller process's readiness (`wait_ready`, failing with its log), a metric's total,
+and its CPU time from /proc.
 
 Traps:
 - "Live" means a running container. A pod whose sandbox still runs while its app containers were

@@ -55,8 +55,9 @@ OPS = ("scale", "rollout", "create", "delete")
 class Before:
     """The converged state a change starts from: what must come through it untouched."""
 
-    containers: dict[tuple[str, str], str] = field(default_factory=dict)
-    """(pod uid, container name) -> running container id, of pods Running and ready."""
+    containers: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    """(pod uid, container name) -> (running container id, its restart-count label), of pods
+    Running and ready."""
     pods: dict[str, tuple[str, str]] = field(default_factory=dict)
     """pod uid -> (its group: bare, ReplicaSet or Deployment; its name), same pods."""
     replicas: int = 0
@@ -103,7 +104,7 @@ def snapshot(pods: list[dict[str, Any]], engine: EngineView, workloads: Workload
         if p["status"].get("phase") == "Running"
         and all(cs.get("ready") for cs in p["status"].get("containerStatuses") or [])
     }
-    containers = {(c.uid, c.name): c.id for c in engine.running() if c.uid in ready}
+    containers = {(c.uid, c.name): (c.id, c.attempt) for c in engine.running() if c.uid in ready}
     return Before(containers, ready, workloads.replicas, workloads.version)
 
 
@@ -154,13 +155,13 @@ async def recover(
     engine, pods = last.get("engine"), last.get("pods")
     if isinstance(engine, EngineView) and pods is not None:
         outcome.orphans = orphans(workloads.declared(pods), engine)
-        now = {(c.uid, c.name): c.id for c in engine.running()}
+        now = {(c.uid, c.name): (c.id, c.attempt) for c in engine.running()}
         live_uids = {str(p["metadata"]["uid"]) for p in pods}
         names = {uid: name for uid, (_, name) in before.pods.items()}
         outcome.restarted = [
-            f"{names[uid]}/{name}"
-            for (uid, name), cid in before.containers.items()
-            if uid in live_uids and now.get((uid, name)) != cid
+            f"{names[uid]}/{name} (restart-count {was[1]} -> {now.get((uid, name), ('', '-'))[1]})"
+            for (uid, name), was in before.containers.items()
+            if uid in live_uids and now.get((uid, name)) != was
         ]
         outcome.replaced = needlessly_replaced(before, live_uids, workloads)
         outcome.after = snapshot(pods, engine, workloads)
