@@ -64,13 +64,13 @@ async def test_controller_outlives_three_engine_restarts_and_resyncs(
     most_dead = 0
     try:
         c.start()
+        assert c.proc is not None
         await wait_ready(c)
         await declared.wait(60, "the pods running before any restart")
         for mode in modes:
             await asyncio.to_thread(restart_engine, private_dockerd, mode)
             figures.append(f"{mode} resync ...")
             resyncs.append(await declared.wait(WAIT, f"back in sync after a {mode} restart"))
-            assert c.proc is not None
             assert c.proc.poll() is None, f"the controller exited after a {mode} restart"
             victim = rng.choice(
                 sorted(x.id for x in read_engine(docker_host).running() if x.name != SANDBOX)

@@ -21,15 +21,29 @@ from tests.integration.dockerd import DEMO_IMAGE, PrivateDockerd
 from tests.integration.harness import docker_cli
 
 
-def _proxy(engine: PrivateDockerd, tmp_path: Path, **rates: float) -> FaultProxy:
-    plan = FaultPlan(random.Random(1), stalled_event_streams=0, **rates)  # type: ignore[arg-type]
+def _proxy(
+    engine: PrivateDockerd,
+    tmp_path: Path,
+    *,
+    error_rate: float = 0.0,
+    reset_rate: float = 0.0,
+    delay_rate: float = 0.0,
+) -> FaultProxy:
+    """A proxy with only the given faults (none by default) and no stalled event stream."""
+    plan = FaultPlan(
+        random.Random(1),
+        error_rate=error_rate,
+        reset_rate=reset_rate,
+        delay_rate=delay_rate,
+        stalled_event_streams=0,
+    )
     return FaultProxy(tmp_path / "proxy.sock", engine.socket_path, plan)
 
 
 def test_calls_bodies_and_hijacked_streams_pass_through(
     private_dockerd: PrivateDockerd, tmp_path: Path
 ) -> None:
-    with _proxy(private_dockerd, tmp_path, error_rate=0, reset_rate=0, delay_rate=0) as proxy:
+    with _proxy(private_dockerd, tmp_path) as proxy:
         host = proxy.docker_host
         # `run` without -d attaches (a hijacked stream) and sends a JSON body to create.
         out = docker_cli(host, "run", "--name", "podyard-test-attach", DEMO_IMAGE, "echo", "hello")
@@ -87,7 +101,7 @@ def _raw_create(socket_path: Path, name: str, *, chunked: bool) -> bytes:
 def test_request_bodies_pass_with_either_framing(
     private_dockerd: PrivateDockerd, tmp_path: Path
 ) -> None:
-    with _proxy(private_dockerd, tmp_path, error_rate=0, reset_rate=0, delay_rate=0) as proxy:
+    with _proxy(private_dockerd, tmp_path) as proxy:
         for name, chunked in (("podyard-test-length", False), ("podyard-test-chunked", True)):
             answer = _raw_create(proxy.socket_path, name, chunked=chunked)
             assert answer.startswith(b"HTTP/1.1 201"), answer[:200]
@@ -98,7 +112,7 @@ def test_request_bodies_pass_with_either_framing(
 def test_a_lost_answer_hides_what_the_engine_did(
     private_dockerd: PrivateDockerd, tmp_path: Path
 ) -> None:
-    with _proxy(private_dockerd, tmp_path, error_rate=0, reset_rate=1.0, delay_rate=0) as proxy:
+    with _proxy(private_dockerd, tmp_path, reset_rate=1.0) as proxy:
         proxy.plan.rng = _AlwaysAfter()  # every draw: reset after the engine acted
         answer = _raw_create(proxy.socket_path, "podyard-test-lost", chunked=False)
     assert answer == b"", "the caller must hear nothing"
@@ -108,7 +122,7 @@ def test_a_lost_answer_hides_what_the_engine_did(
 
 
 def test_delays_hold_each_request(private_dockerd: PrivateDockerd, tmp_path: Path) -> None:
-    with _proxy(private_dockerd, tmp_path, error_rate=0, reset_rate=0, delay_rate=1.0) as proxy:
+    with _proxy(private_dockerd, tmp_path, delay_rate=1.0) as proxy:
         proxy.plan.delay_seconds = 0.5
         started = time.monotonic()
         docker_cli(proxy.docker_host, "ps")
