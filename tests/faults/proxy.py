@@ -159,6 +159,9 @@ class FaultProxy:
         self.engine_socket = engine_socket
         self.plan = plan
         self.counts: Counter[Fault] = Counter()
+        self.event_streams = 0
+        """``GET /events`` requests seen: more than the stalled ones means the caller noticed
+        a silent stream and subscribed again."""
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -260,6 +263,8 @@ class FaultProxy:
                 conn.upstream.write(request.raw)
                 await self._pipe_raw(reader, conn.upstream)
                 return True
+            if request.method == "GET" and request.path.split("?")[0] == "/events":
+                self.event_streams += 1
             fault = self.plan.decide(request.method, request.path)
             self.counts[fault] += 1
             if fault is Fault.STALL:

@@ -80,6 +80,7 @@ async def test_controller_behind_a_faulty_socket_converges_without_a_hot_loop(
         counts = ", ".join(f"{fault.value} {n}" for fault, n in sorted(proxy.counts.items()))
         record_figure(
             f"{proxy.requests} engine calls through the proxy ({counts}); "
+            f"event streams opened {proxy.event_streams}; "
             f"converged in {converged_after or float('nan'):.1f} s; "
             f"containers killed {len(restarts)}, back in max {max(restarts, default=float('nan')):.1f} s, "
             f"median {statistics.median(restarts) if restarts else float('nan'):.1f} s; "
