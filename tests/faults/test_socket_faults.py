@@ -14,6 +14,8 @@ not spin (the bound is 25% of one core on average, from its API answering to the
 
 from __future__ import annotations
 
+import contextlib
+import math
 import statistics
 import time
 from pathlib import Path
@@ -49,14 +51,14 @@ async def test_controller_behind_a_faulty_socket_converges_without_a_hot_loop(
     converged_after: float | None = None
     restarts: list[float] = []
     cpu_share = errors = window = float("nan")
+    measured_from = cpu_from = float("nan")
     try:
         proxy.start()
         c.start()
         assert c.proc is not None
-        pid = c.proc.pid
         started = time.monotonic()
         await eventually(lambda: api_pods(c.server) is not None, timeout=30, what="the API")
-        cpu_from, measured_from = cpu_seconds(pid), time.monotonic()
+        cpu_from, measured_from = cpu_seconds(c.proc.pid), time.monotonic()
         end = started + variant.proxy_seconds
 
         declared = Declared(workloads, c.server, docker_host)
@@ -70,11 +72,14 @@ async def test_controller_behind_a_faulty_socket_converges_without_a_hot_loop(
             killed = time.monotonic()
             await declared.wait(max(end - killed, 20.0), "the killed container back")
             restarts.append(time.monotonic() - killed)
-        window = time.monotonic() - measured_from
-        cpu_share = (cpu_seconds(pid) - cpu_from) / window
-        errors = metric_total(c.server, "podyard_runtime_operations_errors_total")
         assert c.proc.poll() is None, "the controller exited"
     finally:
+        # Measured even when the case failed: the figures then say how it went wrong.
+        if c.proc is not None and c.proc.poll() is None and not math.isnan(measured_from):
+            window = time.monotonic() - measured_from
+            cpu_share = (cpu_seconds(c.proc.pid) - cpu_from) / window
+            with contextlib.suppress(OSError, AssertionError):
+                errors = metric_total(c.server, "podyard_runtime_operations_errors_total")
         c.stop()
         proxy.stop()
         counts = ", ".join(f"{fault.value} {n}" for fault, n in sorted(proxy.counts.items()))
