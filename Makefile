@@ -10,7 +10,7 @@
 #   make run         run the controller on ./manifests (RUN_ARGS passed through)
 #   make bench       start-up benchmark
 #   make clean       remove the virtualenv and tool caches
-#   make clean-pods  remove every container and volume that Podyard labelled
+#   make clean-pods  remove every container and volume that Podyard labelled, and the engine lease
 
 VENV ?= .venv
 PY ?= python3
@@ -27,6 +27,7 @@ STAMP := $(VENV)/.podyard-installed
 BUILD_IMAGES ?= $(BIN)/podyard images build --demo
 LINT_PATHS := $(wildcard controller tests bench)
 POD_LABEL := io.podyard.pod.uid
+LEASE_LABEL := io.podyard.lease
 
 .DEFAULT_GOAL := test
 .DELETE_ON_ERROR:
@@ -76,3 +77,4 @@ clean:
 clean-pods:
 	$(DOCKER) ps -aq --filter label=$(POD_LABEL) | xargs -r $(DOCKER) rm -f
 	$(DOCKER) volume ls -q --filter label=$(POD_LABEL) | xargs -r $(DOCKER) volume rm -f
+	$(DOCKER) ps -aq --filter label=$(LEASE_LABEL) | xargs -r $(DOCKER) rm -f

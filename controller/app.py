@@ -1,8 +1,14 @@
 """Composition root: settings -> adapters -> engine, API and signals; clean shutdown.
 
 `run_controller` is what `podyard run` does. Order of start-up: the API first (so /healthz answers
-while engines are listed), then manifests, then the engine (which relists every node before acting).
-SIGTERM and SIGINT stop the controller and leave every pod running, as a kubelet restart does.
+while engines are listed), then manifests, then the engine leases (engine/leadership.py), then the
+engine (which relists every node before acting) for as long as this controller holds every lease.
+Once every node was listed, the engine hands the pods found running to the folder source as its
+baseline; the first snapshot judged against it (`baselined`) settles the engine, which acts then.
+A controller that loses a lease stops its engine (pods keep running) and stands by; a new term
+gets a new Engine (a stopped one cannot start again), which relists, takes its baseline and
+carries on as after a restart. SIGTERM and SIGINT stop the controller, release the leases and
+leave every pod running, as a kubelet restart does.
 """
 
 from __future__ import annotations
@@ -10,17 +16,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
 
+from controller.api.leases import leases_handler
 from controller.api.server import make_app
 from controller.config import Settings
 from controller.engine.engine import Engine
+from controller.engine.events import EventRecorder
+from controller.engine.fence import FencedRuntime
+from controller.engine.holds import report_held
+from controller.engine.leadership import Leadership
+from controller.engine.lease import NodeLease, local_holder
+from controller.engine.metered import MeteredRuntime
 from controller.engine.podfactory import desired_from_pod
-from controller.engine.ports import SystemClock
+from controller.engine.ports import ContainerRuntime, SystemClock
 from controller.engine.tasks import cancel_all, spawn
 from controller.metrics import ControllerMetrics, make_registry, metrics_handler
+from controller.metrics.leases import LeaseCollector
 from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName
 from controller.runtime.docker import DockerRuntime
@@ -44,6 +61,13 @@ class FolderApplier:
         self._holds: set[Hold] = set()
         self.ready = asyncio.Event()
         self.files: list[ManifestFileStatus] = []
+        self._last: DesiredSnapshot | None = None
+
+    def attach(self, engine: Engine) -> None:
+        """A new engine (a new term of holding the leases) gets the folder as last read."""
+        self._engine = engine
+        if self._last is not None and self.ready.is_set():
+            self._apply(self._last)
 
     def __call__(self, snapshot: DesiredSnapshot) -> None:
         self._log(snapshot)
@@ -59,7 +83,10 @@ class FolderApplier:
         ]
         if not self.ready.is_set() and any(e.file == Path(".") for e in snapshot.errors):
             return  # the folder itself is missing or unreadable: wait, change nothing
+        self._last = snapshot
+        self._apply(snapshot)
 
+    def _apply(self, snapshot: DesiredSnapshot) -> None:
         def of(kind: str) -> list[LoadedObject]:
             return [o for o in snapshot.objects if o.kind == kind]
 
@@ -70,6 +97,8 @@ class FolderApplier:
         self._engine.set_replicasets((o.replicaset, str(o.file)) for o in of("ReplicaSet"))
         self._engine.set_deployments((o.deployment, str(o.file)) for o in of("Deployment"))
         self.ready.set()
+        if snapshot.baselined:
+            self._engine.settle()  # applied against the pods found running: the engine may act
 
     def _log(self, snapshot: DesiredSnapshot) -> None:
         """Each problem once when it appears and once when it is gone; holds when they change."""
@@ -84,16 +113,25 @@ class FolderApplier:
         if holds != self._holds:
             for notice in snapshot.notices:
                 log.warning("held back: %s", notice)
+            for hold in sorted(holds - self._holds, key=lambda h: (h.reason, h.file)):
+                report_held(self._engine.events, self._engine.cache, hold.keys, hold.summary())
         self._holds = holds
 
 
-def build_engine(settings: Settings, metrics: ControllerMetrics | None = None) -> Engine:
-    runtimes = {
-        NodeName(node.name): DockerRuntime(
-            NodeName(node.name), settings.runtime, node.docker_host, settings.image_pull
+def build_engine(
+    settings: Settings,
+    metrics: ControllerMetrics | None = None,
+    events: EventRecorder | None = None,
+    may_act: Callable[[NodeName], bool] | None = None,
+) -> Engine:
+    """The engine on every node; with `may_act`, each node's changes are fenced by its lease."""
+    runtimes: dict[NodeName, ContainerRuntime] = {}
+    for node in settings.nodes:
+        name = NodeName(node.name)
+        docker = DockerRuntime(name, settings.runtime, node.docker_host, settings.image_pull)
+        runtimes[name] = (
+            docker if may_act is None else FencedRuntime(docker, partial(may_act, name))
         )
-        for node in settings.nodes
-    }
     return Engine(
         runtimes,
         SystemClock(),
@@ -103,7 +141,70 @@ def build_engine(settings: Settings, metrics: ControllerMetrics | None = None) -
         backoff=settings.backoff,
         image_pull=settings.image_pull,
         metrics=metrics,
+        events=events,
     )
+
+
+class EngineTerms:
+    """The engine of the current term: started when every lease is held, stopped at a loss, and
+    replaced by a fresh one (not started) so the API and the folder always have one to read."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: ControllerMetrics,
+        events: EventRecorder,
+        may_act: Callable[[NodeName], bool],
+    ) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self.events = events
+        """Shared by every term: events outlive a lost lease."""
+        self._may_act = may_act
+        self.on_new_engine: Callable[[Engine], None] = lambda engine: None
+        """Called with each new engine (the folder applier attaches to it)."""
+        self.engine = self._new_engine()
+        self.started = asyncio.Event()
+        self._begun = False
+
+    async def start(self) -> None:
+        self._begun = True
+        await self.engine.start()
+        self.started.set()
+        log.info("controller started on node(s): %s", ", ".join(self.engine.runtimes))
+
+    async def stop(self) -> None:
+        """Idempotent: stops the running engine (pods keep running) and prepares the next one."""
+        if not self._begun:
+            return
+        self._begun = False
+        self.started.clear()
+        old, self.engine = self.engine, self._new_engine()
+        self.on_new_engine(self.engine)
+        await old.stop()
+
+    def _new_engine(self) -> Engine:
+        return build_engine(self._settings, self._metrics, self.events, self._may_act)
+
+
+def build_leadership(
+    settings: Settings, metrics: ControllerMetrics, events: EventRecorder
+) -> Leadership:
+    """One lease per node, each on a runtime of its own (the engine's close with the engine)."""
+    api = f"http://{settings.api.listen_host}:{settings.api.listen_port}"
+    me = local_holder(str(Path(settings.manifests_dir).absolute()), api)
+    leases = [
+        NodeLease(
+            MeteredRuntime(
+                DockerRuntime(NodeName(node.name), settings.runtime, node.docker_host), metrics
+            ),
+            me,
+            settings.lease,
+            time.monotonic,
+        )
+        for node in settings.nodes
+    ]
+    return Leadership(leases, settings.lease, events=events)
 
 
 async def _wait_for_folder(ready: asyncio.Event, stop: asyncio.Event, folder: str) -> bool:
@@ -126,45 +227,57 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     controller_metrics = ControllerMetrics([node.name for node in settings.nodes])
-    engine = build_engine(settings, controller_metrics)
-    controller_metrics.in_flight = engine.in_flight
-    started = asyncio.Event()
-    applier = FolderApplier(engine)
+    events = EventRecorder(SystemClock())
+    leadership = build_leadership(settings, controller_metrics, events)
+    terms = EngineTerms(settings, controller_metrics, events, leadership.may_act)
+    applier = FolderApplier(terms.engine)
+    controller_metrics.in_flight = lambda: terms.engine.in_flight()
     app = make_app(
-        engine.pod_views,
-        started.is_set,
-        replicasets=engine.replicasets.views,
-        deployments=engine.deployments.views,
+        lambda: terms.engine.pod_views(),
+        terms.started.is_set,
+        replicasets=lambda: terms.engine.replicasets.views(),
+        deployments=lambda: terms.engine.deployments.views(),
         files=lambda: applier.files,
-        events=engine.events.list,
+        events=terms.events.list,
     )
     registry = make_registry(
         lambda: applier.files,
-        pods=engine.pod_views,
-        replicasets=engine.replicasets.views,
-        deployments=engine.deployments.views,
-        nodes=engine.nodes.all,
+        pods=lambda: terms.engine.pod_views(),
+        replicasets=lambda: terms.engine.replicasets.views(),
+        deployments=lambda: terms.engine.deployments.views(),
+        nodes=lambda: terms.engine.nodes.all(),
         controller=controller_metrics,
     )
+    registry.register(LeaseCollector(leadership.views))
     app.router.add_get("/metrics", metrics_handler(registry))
+    app.router.add_get("/podyard/v1/leases", leases_handler(leadership.views))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port)
     await site.start()
     log.info("API listening on http://%s:%d", settings.api.listen_host, settings.api.listen_port)
     folder = FolderSource(Path(settings.manifests_dir), settings.watch, applier)
+
+    def attach(engine: Engine) -> None:
+        engine.on_baseline = folder.set_baseline  # the next snapshot after it settles the engine
+        applier.attach(engine)
+
+    attach(terms.engine)
+    terms.on_new_engine = attach
     watching = spawn("folder", folder.run())
+    leading: list[asyncio.Task[None]] = []
     try:
         if not await _wait_for_folder(applier.ready, stop, settings.manifests_dir):
             return
-        await engine.start()
-        started.set()
-        log.info("controller started on node(s): %s", ", ".join(engine.runtimes))
+        leading.append(spawn("leases", leadership.run(terms.start, terms.stop)))
         await stop.wait()
         log.info("stopping; pods keep running")
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
-        await cancel_all([watching])
+        await cancel_all([watching, *leading])
         await runner.cleanup()
-        await engine.stop()
+        await leadership.shutdown(terms.stop)
+        await terms.engine.stop()
+        for lease in leadership.leases:
+            await lease.runtime.close()

@@ -1,6 +1,7 @@
 """The `podyard` command: run the controller, read its state, prepare local images.
 
     podyard run --manifests DIR [--listen 127.0.0.1:9180] [--pause-image REF] [backoff flags]
+                [--lease-duration S] [--lease-renew-deadline S] [--lease-retry-period S]
     podyard get pods|replicasets|deployments|events [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
     podyard validate PATH [PATH...]
     podyard images build [--demo]
@@ -52,6 +53,7 @@ from controller.config import (
     ApiSettings,
     BackoffSettings,
     EngineSettings,
+    LeaseSettings,
     NodeSettings,
     RuntimeSettings,
     Settings,
@@ -147,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--relist-interval", type=_seconds, default=RuntimeSettings().relist_interval_seconds
     )
+    run.add_argument(
+        "--subpath-dir",
+        default=RuntimeSettings().subpath_dir,
+        help="where subPath mounts are made for the engine to bind (default %(default)s)",
+    )
     run.add_argument("--backoff-initial", type=_seconds, default=BackoffSettings().initial_seconds)
     run.add_argument("--backoff-max", type=_seconds, default=BackoffSettings().max_seconds)
     run.add_argument(
@@ -164,6 +171,26 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=EngineSettings().failed_pods_kept,
         help="finished pods a ReplicaSet keeps for inspection (default %(default)s)",
+    )
+    run.add_argument(
+        "--lease-duration",
+        type=_seconds,
+        default=LeaseSettings().duration_seconds,
+        help="seconds a standby waits after the engine lease was last renewed before taking it "
+        "over (default %(default)s)",
+    )
+    run.add_argument(
+        "--lease-renew-deadline",
+        type=_seconds,
+        default=LeaseSettings().renew_deadline_seconds,
+        help="seconds without a renewal after which the holder stops acting; less than the "
+        "duration (default %(default)s)",
+    )
+    run.add_argument(
+        "--lease-retry-period",
+        type=_seconds,
+        default=LeaseSettings().retry_period_seconds,
+        help="seconds between renewals, and between a standby's looks (default %(default)s)",
     )
     run.add_argument("--log-level", default=os.environ.get("PODYARD_LOG_LEVEL", "INFO"))
 
@@ -198,11 +225,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
         nodes=(NodeSettings(name=args.node_name, docker_host=args.docker_host),),
         backoff=BackoffSettings(args.backoff_initial, args.backoff_max, args.backoff_reset),
         runtime=RuntimeSettings(
-            pause_image=args.pause_image, relist_interval_seconds=args.relist_interval
+            pause_image=args.pause_image,
+            relist_interval_seconds=args.relist_interval,
+            subpath_dir=args.subpath_dir,
         ),
         api=ApiSettings(listen_host=host, listen_port=port),
         engine=EngineSettings(failed_pods_kept=args.failed_pods_kept),
         watch=WatchSettings(hold_seconds=args.hold_seconds, rescan_seconds=args.rescan_interval),
+        lease=LeaseSettings(
+            args.lease_duration, args.lease_renew_deadline, args.lease_retry_period
+        ),
     )
 
 
@@ -352,7 +384,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=args.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-        asyncio.run(run_controller(settings_from(args)))
+        try:
+            settings = settings_from(args)
+        except ValueError as error:  # a combination of settings that cannot work
+            print(f"podyard run: error: {error}", file=sys.stderr)
+            return 2
+        asyncio.run(run_controller(settings))
         return 0
     if args.command == "get":
         return get_objects(args)

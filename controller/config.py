@@ -49,6 +49,10 @@ class RuntimeSettings:
     """Full relist of each engine (seconds): events are hints and can be lost; the relist is truth."""
     events_reconnect_max_seconds: float = 5.0
     """Cap of the event-stream reconnect backoff (seconds)."""
+    subpath_dir: str = "/var/lib/podyard/subpaths"
+    """Where Podyard bind-mounts each container's subPaths for the engine to bind: root-owned, on
+    the engine's host, like the kubelet's `volume-subpaths` under /var/lib/kubelet. A reboot leaves
+    only empty folders there, which the first listing sweeps; no `:` in it (Docker's bind syntax)."""
 
 
 @attrs.frozen
@@ -116,6 +120,34 @@ class WatchSettings:
 
 
 @attrs.frozen
+class LeaseSettings:
+    """One controller per engine: the lease a controller holds on each engine before it acts.
+
+    The shape and defaults of client-go's leader election (15 s / 10 s / 2 s there), shortened so
+    that a standby takes over within 15 s of the holder's death. An observer judges expiry on its
+    own clock: a lease whose engine stamp did not change for `duration_seconds` is expired.
+    """
+
+    duration_seconds: float = 10.0
+    """How long (seconds) a standby waits, after it last saw the lease renewed, before it takes
+    the lease over: the bound on a takeover after the holder died without releasing (SIGKILL, a
+    lost host), plus one `retry_period_seconds`. Written on the lease, so observers use the
+    holder's value."""
+    renew_deadline_seconds: float = 8.0
+    """The holder stops acting when it could not renew for this long (seconds): an engine outage
+    shorter than this changes nothing. Shorter than the duration, so the holder has stopped
+    before any observer may judge the lease expired (client-go's RenewDeadline)."""
+    retry_period_seconds: float = 2.0
+    """How often (seconds) the holder renews and a standby looks at the lease."""
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 < self.retry_period_seconds < self.renew_deadline_seconds < self.duration_seconds:
+            raise ValueError(
+                "lease: need 0 < retry_period_seconds < renew_deadline_seconds < duration_seconds"
+            )
+
+
+@attrs.frozen
 class Settings:
     manifests_dir: str
     nodes: tuple[NodeSettings, ...]
@@ -125,3 +157,4 @@ class Settings:
     engine: EngineSettings = EngineSettings()
     api: ApiSettings = ApiSettings()
     watch: WatchSettings = WatchSettings()
+    lease: LeaseSettings = LeaseSettings()

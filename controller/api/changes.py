@@ -13,6 +13,12 @@ A bounded history of recent events per resource lets a client that listed at ver
 N with no gap and no duplicate; a version older than the history, or from another controller run
 (above the counter), is `Expired`, which Kubernetes clients answer by listing again.
 
+The counter does not start at 0: it starts at the controller's start time in microseconds
+(`start_seed`). Versions therefore never repeat across runs: a run would need more than one change
+per microsecond of its life to reach the next run's seed. A client that resumes, after a restart,
+from a version of an earlier run asks for a version below the new floor and gets 410, instead of
+silently missing the changes the new run numbered with the same values.
+
 Traps: subscriber queues are bounded; a subscriber that falls behind is dropped (its stream ends)
 rather than letting memory grow. `end()` always leaves room for the end marker.
 """
@@ -20,6 +26,7 @@ rather than letting memory grow. `end()` always leaves room for the end marker.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
@@ -144,11 +151,20 @@ class Feed:
                 self.subscribers.discard(subscriber)
 
 
+def start_seed() -> int:
+    """The first resourceVersion of a run: wall time in microseconds (see the module docstring).
+
+    Trap: a wall clock stepped back between two runs by more than a run's lifetime could make
+    versions meet again; clients would then see 410 less often, never a wrong object.
+    """
+    return time.time_ns() // 1000
+
+
 class ChangeHub:
     """The counter and the feeds of every watched resource."""
 
-    def __init__(self) -> None:
-        self.counter = 0
+    def __init__(self, seed: int | None = None) -> None:
+        self.counter = start_seed() if seed is None else seed
         self.feeds: dict[str, Feed] = {}
 
     def add(self, resource: str, render: Callable[[], list[JSON]]) -> None:

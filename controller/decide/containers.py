@@ -10,15 +10,19 @@ from __future__ import annotations
 from controller.model import labels
 from controller.model.desired import DesiredPod
 from controller.model.meta import PodRef
-from controller.model.observed import SANDBOX_CONTAINER_NAME, ContainerIdentity, ContainerRole
+from controller.model.observed import (
+    DEFAULT_HOST_IP,
+    SANDBOX_CONTAINER_NAME,
+    ContainerIdentity,
+    ContainerRole,
+    HostPort,
+)
 from controller.model.plan import ContainerConfig, MountSpec, PortBinding
 from controller.model.pod import Container, PullPolicy, StorageMedium
 
 VOLUME_KEEPALIVE_DIR = "/podyard/volumes"
 """Where the sandbox mounts the pod's emptyDirs: it holds tmpfs volumes mounted while the pod lives."""
 
-DEFAULT_HOST_IP = "127.0.0.1"
-"""Host ports bind to loopback unless the manifest's hostIP asks otherwise: safe by default."""
 
 SANDBOX_STOP_GRACE = 2
 """catatonit -P exits at once on SIGTERM; a short grace only covers a busy engine."""
@@ -67,9 +71,30 @@ def _identity(
     )
 
 
+def pod_host_ports(desired: DesiredPod) -> tuple[HostPort, ...]:
+    """The host ports the pod's sandbox will bind (hostIP defaults to loopback)."""
+    return tuple(
+        sorted(
+            {
+                HostPort(port.host_ip or DEFAULT_HOST_IP, port.host_port, port.protocol.value)
+                for container in desired.pod.spec.containers
+                for port in container.ports
+                if port.host_port
+            }
+        )
+    )
+
+
 def sandbox_config(
-    desired: DesiredPod, pod: PodRef, created_at: float, attempt: int, pause_image: str
+    desired: DesiredPod,
+    pod: PodRef,
+    created_at: float,
+    attempt: int,
+    pause_image: str,
+    backoff_seconds: float = 0.0,
 ) -> ContainerConfig:
+    """The pause container; `backoff_seconds` is the wait that preceded it, kept as a label so
+    the next sandbox's backoff is computed from the engine's record after a restart."""
     spec = desired.pod.spec
     ports = tuple(
         PortBinding(
@@ -97,6 +122,7 @@ def sandbox_config(
             ContainerRole.SANDBOX,
             attempt,
             attempt,
+            backoff_seconds,
         ),
         image=pause_image,
         pull_policy=PullPolicy.IF_NOT_PRESENT,
@@ -105,12 +131,17 @@ def sandbox_config(
         mounts=keepalive,
         stop_grace_seconds=SANDBOX_STOP_GRACE,
         extra_labels={
-            key: value
-            for key, value in (
-                (labels.POD_MANIFEST, desired.manifest),
-                (labels.POD_SOURCE, desired.source),
-            )
-            if value
+            # written even when empty: a sandbox without it is read as an older one whose ports
+            # come from its manifest
+            labels.POD_HOST_PORTS: labels.host_ports_label(pod_host_ports(desired)),
+            **{
+                key: value
+                for key, value in (
+                    (labels.POD_MANIFEST, desired.manifest),
+                    (labels.POD_SOURCE, desired.source),
+                )
+                if value
+            },
         },
     )
 
@@ -125,7 +156,9 @@ def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[Mou
             source, kind = volume.host_path.path, "bind"
         else:
             source, kind = volume_docker_name(pod, volume.name), "volume"
-        mounts.append(MountSpec(kind, source, mount.mount_path, mount.read_only, mount.sub_path))
+        mounts.append(
+            MountSpec(kind, source, mount.mount_path, mount.read_only, mount.sub_path, mount.name)
+        )
     return tuple(mounts)
 
 

@@ -6,14 +6,26 @@ The kubelet's computePodActions, for Podyard:
 2. Instances whose pod spec hash differs from the manifest (a bare pod whose spec was edited) are torn
    down first; the replacement is created only once they are gone, so host ports are free.
 3. No instance: create one (volumes, sandbox, containers) with the uid handed in.
-4. The instance's sandbox is dead: rebuild the pod (stop containers, new sandbox, containers anew),
-   unless the pod is finished or its policy is Never and its containers already ran.
+   Placing it is scheduling's: a node must be Ready and have the pod's host ports free; when none
+   does the plan says why (`unschedulable`) and no sandbox is attempted.
+4. The instance's sandbox is dead (never started, or died): rebuild the pod (stop containers, wait
+   out the sandbox backoff, remove the dead sandbox, new sandbox, containers anew), unless the pod is
+   finished or its policy is Never and its containers already ran.
 5. Otherwise per container: start what was never started, restart the dead by policy once the
-   backoff is due, leave the running alone; keep one dead predecessor for lastState, remove older.
+   backoff is due, leave the running alone.
 6. All containers done for good: stop the sandbox (the kubelet does too), keep it for inspection.
+
+Whatever the path, garbage collection runs first (decide.sandboxes): older sandboxes and all but
+the latest container per name (plus one dead predecessor while the latest lives) are removed, so
+no failure, however long, grows a pod's footprint on the engine.
 
 Failures the engine does not record (image pulls, refused creates) come in as notes; a retry waits
 out the ImagePullBackOff before trying again, so a bad image never hot-loops.
+
+Knowledge before action: a key with a container or volume on a node that is not known (not relisted
+since start or since it was unreachable) gets no action at all, only a wait, since what the cache
+shows of that node may be stale; and no pod is created while some node was never listed (the pod
+may run there). The caller passes both facts in (`known_nodes`, `may_create`).
 """
 
 from __future__ import annotations
@@ -26,7 +38,14 @@ from controller.config import BackoffSettings, ImagePullSettings
 from controller.decide import containers as cfg
 from controller.decide.instance import Instance, group_instances, orphan_volumes
 from controller.decide.restarts import exited, image_pull_delay, restart_delay, should_restart
-from controller.decide.scheduling import pick_node
+from controller.decide.sandboxes import (
+    create_failure_delay,
+    garbage,
+    sandbox_dead,
+    sandbox_retry_delay,
+    sandbox_retry_due,
+)
+from controller.decide.scheduling import PortUse, place_pod
 from controller.model.desired import DesiredPod
 from controller.model.meta import ContainerId, NodeName, PodKey, PodRef, PodUid
 from controller.model.observed import (
@@ -48,6 +67,7 @@ from controller.model.plan import (
     StopContainers,
 )
 from controller.model.pod import RestartPolicy
+from controller.model.status import WaitingReason
 
 
 @attrs.frozen
@@ -67,6 +87,13 @@ class PodInputs:
     """Sandbox image per node (the configured one, or the node's locally built fallback)."""
     backoff: BackoffSettings = BackoffSettings()
     image_pull: ImagePullSettings = ImagePullSettings()
+    ports_in_use: Mapping[NodeName, Sequence[PortUse]] = attrs.field(factory=dict)
+    """Host ports held per node: running sandboxes, and pods placed but not yet observed."""
+    known_nodes: frozenset[NodeName] | None = None
+    """Nodes whose containers the cache reflects (relisted since start, or since they were last
+    unreachable); None: all of them. Nothing is done to a pod with anything on another node."""
+    may_create: bool = True
+    """Every node was listed at least once since start, so a pod not seen does not exist."""
 
     def pause_image(self, node: NodeName) -> str:
         return self.pause_images.get(node) or next(iter(self.pause_images.values()))
@@ -80,6 +107,7 @@ class _Builder:
         self.actions: list[Action] = []
         self.reasons: list[PlanReason] = []
         self.wake: float | None = None
+        self.unschedulable = ""
 
     def add(self, reason: PlanReason, *actions: Action) -> None:
         if not actions:
@@ -93,11 +121,29 @@ class _Builder:
         self.wake = seconds if self.wake is None else min(self.wake, seconds)
 
     def plan(self) -> Plan:
-        return Plan(self.key, tuple(self.actions), tuple(self.reasons), self.wake)
+        return Plan(
+            self.key, tuple(self.actions), tuple(self.reasons), self.wake, self.unschedulable
+        )
+
+
+UNKNOWN_NODE_RECHECK_SECONDS = 5.0
+"""How soon a pod held for want of knowledge is looked at again (a node that becomes known
+requeues every pod sooner)."""
+
+
+def on_unknown_nodes(inputs: PodInputs) -> frozenset[NodeName]:
+    """Nodes holding something of this pod that are not known now."""
+    if inputs.known_nodes is None:
+        return frozenset()
+    nodes = {c.node for c in inputs.containers} | {v.node for v in inputs.volumes}
+    return frozenset(nodes - inputs.known_nodes)
 
 
 def compute_pod_plan(inputs: PodInputs) -> Plan:
     out = _Builder(inputs.key)
+    if on_unknown_nodes(inputs):
+        out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # never act on what may be a stale picture
+        return out.plan()
     instances = group_instances(inputs.containers, inputs.volumes)
     for volume in orphan_volumes(instances, inputs.volumes):
         out.add(PlanReason.CLEAN_UP, RemoveVolume(volume.node, volume.name))
@@ -161,19 +207,45 @@ def _ensure_volumes(
         out.add(PlanReason.CREATE_POD, EnsureVolume(node, ref, volume.name, name, size, memory))
 
 
+UNSCHEDULABLE_RETRY_SECONDS = 5.0
+"""How often a pod no node can take is tried again (a freed port also requeues it sooner)."""
+
+PULL_FAILURES = frozenset(
+    {WaitingReason.ERR_IMAGE_PULL.value, WaitingReason.ERR_IMAGE_NEVER_PULL.value}
+)
+
+
 def _note_wait(inputs: PodInputs, name: str) -> float:
-    """Seconds still to wait before retrying a container whose pull or create failed; 0 = go."""
+    """Seconds still to wait before retrying a container whose pull or create failed; 0 = go.
+
+    Pulls wait out ImagePullBackOff; a sandbox the engine refused to create waits out the sandbox
+    backoff (its first retry at once, as after a sandbox that died)."""
     note = inputs.notes.get(name)
     if note is None:
         return 0.0
-    due = note.at + image_pull_delay(note.failures, inputs.image_pull)
-    return max(0.0, due - inputs.now)
+    if name == SANDBOX_CONTAINER_NAME and note.reason not in PULL_FAILURES:
+        delay = create_failure_delay(note.failures, inputs.backoff)
+    else:
+        delay = image_pull_delay(note.failures, inputs.image_pull)
+    return max(0.0, note.at + delay - inputs.now)
 
 
 def _create(out: _Builder, inputs: PodInputs, desired: DesiredPod) -> None:
-    node = pick_node(inputs.ready_nodes, inputs.node_load)
+    if not inputs.may_create:
+        out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # it may run on a node not listed yet
+        return
+    placement = place_pod(
+        inputs.key,
+        cfg.pod_host_ports(desired),
+        inputs.ready_nodes,
+        inputs.node_load,
+        inputs.ports_in_use,
+    )
+    node = placement.node
     if node is None:
-        out.wake_in(5.0)  # nothing to bind to; node health will requeue sooner when one is back
+        out.unschedulable = placement.unschedulable
+        # nothing to bind to: node health, or a pod going away, requeues sooner
+        out.wake_in(UNSCHEDULABLE_RETRY_SECONDS)
         return
     wait = _note_wait(inputs, SANDBOX_CONTAINER_NAME)
     if wait > 0:
@@ -209,7 +281,7 @@ def _sync(out: _Builder, inputs: PodInputs, desired: DesiredPod, instance: Insta
     node = instance.node or (inputs.ready_nodes[0] if inputs.ready_nodes else None)
     if node is None:
         return
-    _drop_old_sandboxes(out, instance)
+    _collect_garbage(out, instance)
     finished = pod_finished(desired, instance)
     if finished:
         running = instance.running()
@@ -219,9 +291,10 @@ def _sync(out: _Builder, inputs: PodInputs, desired: DesiredPod, instance: Insta
                 _stop(running, cfg.SANDBOX_STOP_GRACE, PlanReason.COMPLETE_POD),
             )
         return
-    if sandbox is None or sandbox.state is RunState.EXITED or sandbox.failed_to_start:
+    if sandbox_dead(sandbox):
         _rebuild(out, inputs, desired, instance, node)
         return
+    assert sandbox is not None  # sandbox_dead covers None
     if sandbox.state is RunState.CREATED:
         out.add(PlanReason.START, StartContainer(sandbox.node, sandbox.id))
         return
@@ -232,11 +305,13 @@ def _sync(out: _Builder, inputs: PodInputs, desired: DesiredPod, instance: Insta
     _drop_unknown_containers(out, desired, instance)
 
 
-def _drop_old_sandboxes(out: _Builder, instance: Instance) -> None:
-    for old in instance.sandboxes[:-1]:
-        if old.state is RunState.RUNNING:
-            out.add(PlanReason.CLEAN_UP, _stop([old], cfg.SANDBOX_STOP_GRACE, PlanReason.CLEAN_UP))
-        out.add(PlanReason.CLEAN_UP, RemoveContainer(old.node, old.id))
+def _collect_garbage(out: _Builder, instance: Instance) -> None:
+    stop, remove = garbage(instance)
+    for container in stop:
+        grace = cfg.SANDBOX_STOP_GRACE if container.is_sandbox else container.identity.grace_seconds
+        out.add(PlanReason.CLEAN_UP, _stop([container], grace, PlanReason.CLEAN_UP))
+    for container in remove:
+        out.add(PlanReason.CLEAN_UP, RemoveContainer(container.node, container.id))
 
 
 def _drop_unknown_containers(out: _Builder, desired: DesiredPod, instance: Instance) -> None:
@@ -257,20 +332,25 @@ def _drop_unknown_containers(out: _Builder, desired: DesiredPod, instance: Insta
 def _rebuild(
     out: _Builder, inputs: PodInputs, desired: DesiredPod, instance: Instance, node: NodeName
 ) -> None:
-    """The sandbox died: the whole pod restarts in a new one, as the kubelet does."""
+    """The sandbox died or never started: the whole pod restarts in a new one, as the kubelet does,
+    once the sandbox backoff is due; the dead sandbox is removed in the same breath."""
     policy = desired.pod.spec.restart_policy
     ran_before = bool(instance.all_apps())
-    running_apps = [c for c in instance.all_apps() if c.state is RunState.RUNNING]
+    latest_apps = [instance.latest(name) for name in instance.apps]
+    running_apps = [c for c in latest_apps if c is not None and c.state is RunState.RUNNING]
     if running_apps:
         grace = desired.pod.spec.termination_grace_period_seconds
         out.add(PlanReason.REBUILD_SANDBOX, _stop(running_apps, grace, PlanReason.REBUILD_SANDBOX))
     if policy is RestartPolicy.NEVER and ran_before:
         return  # the pod ends Failed: nothing of it may run again
-    wait = _note_wait(inputs, SANDBOX_CONTAINER_NAME)
+    old = instance.sandbox
+    due = sandbox_retry_due(old, inputs.backoff)
+    wait = max(due - inputs.now, _note_wait(inputs, SANDBOX_CONTAINER_NAME))
     if wait > 0:
         out.wake_in(wait)
         return
-    old = instance.sandbox
+    if old is not None:  # it carried the count; its successor carries it on
+        out.add(PlanReason.CLEAN_UP, RemoveContainer(old.node, old.id))
     attempt = (
         old.identity.attempt + 1
         if old
@@ -280,7 +360,12 @@ def _rebuild(
     _ensure_volumes(out, desired, node, instance.ref, have)
     created_at = instance.created_at or inputs.now
     sandbox = cfg.sandbox_config(
-        desired, instance.ref, created_at, attempt, inputs.pause_image(node)
+        desired,
+        instance.ref,
+        created_at,
+        attempt,
+        inputs.pause_image(node),
+        sandbox_retry_delay(old, inputs.backoff),
     )
     out.add(PlanReason.REBUILD_SANDBOX, RunContainer(node, sandbox))
     for container in desired.pod.spec.containers:
@@ -308,16 +393,7 @@ def _sync_container(
     name: str,
     sandbox: ObservedContainer,
 ) -> None:
-    lineage = instance.apps.get(name, ())
-    latest = lineage[-1] if lineage else None
-    keep = lineage[-2] if len(lineage) > 1 else None  # the dead predecessor shown as lastState
-    for older in lineage[:-1]:
-        if older.state is RunState.RUNNING:
-            grace = older.identity.grace_seconds
-            out.add(PlanReason.CLEAN_UP, _stop([older], grace, PlanReason.CLEAN_UP))
-            out.add(PlanReason.CLEAN_UP, RemoveContainer(older.node, older.id))
-        elif older is not keep:
-            out.add(PlanReason.CLEAN_UP, RemoveContainer(older.node, older.id))
+    latest = instance.latest(name)  # older ones are _collect_garbage's
     spec = next(c for c in desired.pod.spec.containers if c.name == name)
     sandbox_attempt = sandbox.identity.attempt
     if latest is None:

@@ -10,6 +10,11 @@ A running container is ready when its readiness probe (if any) last succeeded an
 id; a container the prober has no word on yet is as Kubernetes shows it before its first probe: not
 ready when it has a readiness or startup probe, ready otherwise.
 
+A pod whose sandbox cannot be made waits in ContainerCreating with the engine's words
+(`Failed to create pod sandbox: ...`), as its FailedCreatePodSandBox event says; a pod no node can
+take is Pending with PodScheduled False, reason Unschedulable, and no container statuses, as
+Kubernetes shows an unscheduled pod.
+
 Terminated reasons come from the engine's record, never guessed: OOMKilled only when the engine
 flagged an OOM kill (exit 137 from `docker kill` is an Error), ContainerCannotRun when it could not
 start the process at all.
@@ -31,7 +36,12 @@ from controller.decide.restarts import (
     should_restart,
 )
 from controller.model.desired import DesiredPod
-from controller.model.observed import FailureNote, ObservedContainer, RunState
+from controller.model.observed import (
+    SANDBOX_CONTAINER_NAME,
+    FailureNote,
+    ObservedContainer,
+    RunState,
+)
 from controller.model.pod import Container, RestartPolicy
 from controller.model.probes import ContainerProbeState
 from controller.model.status import (
@@ -85,6 +95,21 @@ def _note_state(note: FailureNote | None, now: float, pull: ImagePullSettings) -
     return Waiting(note.reason, note.message)
 
 
+SANDBOX_FAILED = "Failed to create pod sandbox: "
+"""Kubernetes' prefix of the FailedCreatePodSandBox message."""
+
+
+def sandbox_problem(instance: Instance | None, notes: Mapping[str, FailureNote]) -> str:
+    """Why the pod's sandbox is not running, in Kubernetes' words; "" when nothing is known."""
+    sandbox = instance.sandbox if instance else None
+    if sandbox is not None and sandbox.failed_to_start:
+        return SANDBOX_FAILED + sandbox.error
+    note = notes.get(SANDBOX_CONTAINER_NAME)
+    if note is not None and (sandbox is None or sandbox.state is not RunState.RUNNING):
+        return SANDBOX_FAILED + note.message
+    return ""
+
+
 def container_status(
     spec: Container,
     instance: Instance | None,
@@ -94,6 +119,7 @@ def container_status(
     backoff: BackoffSettings,
     pull: ImagePullSettings,
     probes: Mapping[str, ContainerProbeState] | None = None,
+    no_sandbox: str = "",
 ) -> ContainerStatus:
     latest = instance.latest(spec.name) if instance else None
     previous = instance.previous(spec.name) if instance else None
@@ -101,6 +127,9 @@ def container_status(
         terminated_state(previous) if previous is not None and exited(previous) else None
     )
     if latest is None:
+        if no_sandbox and note is None:
+            creating = Waiting(WaitingReason.CONTAINER_CREATING.value, no_sandbox)
+            return ContainerStatus(spec.name, spec.image, creating)
         return ContainerStatus(spec.name, spec.image, _note_state(note, now, pull))
     base = ContainerStatus(
         name=spec.name,
@@ -119,6 +148,9 @@ def container_status(
     if not exited(latest):
         return base
     ended = terminated_state(latest)
+    if no_sandbox and should_restart(policy, latest):
+        creating = Waiting(WaitingReason.CONTAINER_CREATING.value, no_sandbox)
+        return attrs.evolve(base, state=creating, last_state=ended)
     if should_restart(policy, latest):
         due = restart_due(latest, backoff)
         if note is not None or now < due:
@@ -131,6 +163,10 @@ def container_status(
             reason = WaitingReason.CRASH_LOOP_BACK_OFF.value if note is None else note.reason
             return attrs.evolve(base, state=Waiting(reason, message), last_state=ended)
     return attrs.evolve(base, state=ended)
+
+
+UNSCHEDULABLE = "Unschedulable"
+"""The PodScheduled condition's reason for a pod no node can take (Kubernetes' word)."""
 
 
 def _unprobed(spec: Container) -> ContainerProbeState:
@@ -175,11 +211,27 @@ def compute_pod_status(
     backoff: BackoffSettings,
     pull: ImagePullSettings,
     probes: Mapping[str, ContainerProbeState] | None = None,
+    unschedulable: str = "",
 ) -> PodStatus:
+    """The pod's status; `unschedulable` is the scheduler's message for a pod no node can take."""
     spec = desired.pod.spec
+    if instance is None and unschedulable:
+        condition = PodCondition(
+            ConditionType.POD_SCHEDULED, False, None, UNSCHEDULABLE, unschedulable
+        )
+        return PodStatus(phase=PodPhase.PENDING, conditions=(condition,))
+    no_sandbox = sandbox_problem(instance, notes)
     statuses = tuple(
         container_status(
-            c, instance, spec.restart_policy, notes.get(c.name), now, backoff, pull, probes
+            c,
+            instance,
+            spec.restart_policy,
+            notes.get(c.name),
+            now,
+            backoff,
+            pull,
+            probes,
+            no_sandbox,
         )
         for c in spec.containers
     )

@@ -2,8 +2,13 @@
 
 Start-up order matters for recovery: every node is relisted once *before* any worker runs, so the
 first decision about a pod already sees the containers a previous controller left behind, and never
-creates a duplicate. Shutdown cancels tasks and closes runtimes but leaves every container running,
-as a kubelet restart does.
+creates a duplicate. Knowledge before action: each node that becomes known (its first good relist,
+or the first after it was unreachable) has its ReplicaSet pods restored from their sandboxes; once
+every node was listed, the pods found running go to `on_baseline` (the folder compares its first
+reading with them) and `settle()` (called back once the folder was applied against them) recovers
+Deployments and lets pods and workloads act. A node that answers late thus never reads as empty.
+Shutdown cancels tasks and closes runtimes but leaves every container running, as a kubelet restart
+does.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from controller.config import BackoffSettings, EngineSettings, ImagePullSettings, RuntimeSettings
+from controller.engine.baseline import running_baseline
 from controller.engine.deployments import DeploymentController
 from controller.engine.events import EventRecorder
 from controller.engine.executor import Executor, PlanAborted
@@ -31,6 +37,7 @@ from controller.engine.workqueue import QueueShutDown, WorkQueue
 from controller.model.desired import DesiredPod
 from controller.model.errors import RuntimeFailure
 from controller.model.events import EventType, ObjectReference
+from controller.model.manifests import RunningObject
 from controller.model.meta import NodeName, ObjectKey, PodKey, PodUid
 from controller.model.status import PodView, Waiting, WaitingReason
 from controller.model.telemetry import ControllerName, ReconcileResult
@@ -62,6 +69,7 @@ class Engine:
         image_pull: ImagePullSettings | None = None,
         uid_factory: Callable[[], PodUid] = new_pod_uid,
         metrics: MetricsSink | None = None,
+        events: EventRecorder | None = None,
     ) -> None:
         self.settings = engine or EngineSettings()
         self.metrics: MetricsSink = metrics or NoMetrics()
@@ -85,7 +93,7 @@ class Engine:
         self.pause_images: dict[NodeName, str] = dict.fromkeys(
             self.runtimes, self.runtime_settings.pause_image
         )
-        self.events = EventRecorder(clock)
+        self.events = events if events is not None else EventRecorder(clock)
         self.prober = Prober(
             metered, self.desired, self.cache, clock, self.queue.add, self._pod_event, self.metrics
         )
@@ -105,6 +113,8 @@ class Engine:
             uid_factory,
             metrics=self.metrics,
             probes=self.prober.states,
+            on_event=self._pod_event,
+            requeue=self.queue.add,
         )
         self.watchers = [
             NodeWatcher(
@@ -117,6 +127,7 @@ class Engine:
                 self._requeue_all,
                 self.events,
                 metrics=self.metrics,
+                on_known=self.on_node_known,
             )
             for r in metered.values()
         ]
@@ -144,6 +155,11 @@ class Engine:
         self._backoffs: dict[PodKey, frozenset[tuple[str, str, int]]] = {}
         """Per pod, the back-off waits already reported (one BackOff event per wait)."""
         self._tasks: list[asyncio.Task[None]] = []
+        self.on_baseline: Callable[[tuple[RunningObject, ...]], None] | None = None
+        """Given the pods found running once every node was listed; whoever takes it calls
+        `settle()` when the folder was applied against them. None: settle at once."""
+        self._baseline_taken = False
+        self._settled = asyncio.Event()
         self.reconciles_total = 0
         self.reconcile_errors_total = 0
 
@@ -158,8 +174,6 @@ class Engine:
                 )
             self._tasks.append(spawn(f"relist:{node}", watcher.relist_forever()))
             self._tasks.append(spawn(f"events:{node}", watcher.watch_events()))
-        self.replicasets.restore_owned_pods()
-        self.deployments.recover()
         self.metrics.workers(ControllerName.POD, self.settings.workers)
         self.metrics.workers(ControllerName.REPLICASET, WORKLOAD_WORKERS)
         self.metrics.workers(ControllerName.DEPLOYMENT, 1)
@@ -172,6 +186,43 @@ class Engine:
         self._tasks.append(spawn("deployment-worker", worker))
         for key in self.desired.keys() | self.cache.keys():
             self.queue.add(key)
+
+    def on_node_known(self, node: NodeName) -> None:
+        """A node's first good relist since start or since it was unreachable: its cache is the
+        truth again. Runs inside the relist, before any worker sees the new picture."""
+        self.replicasets.restore_owned_pods()  # idempotent: only pods not desired yet
+        if self._settled.is_set():
+            self._requeue_all()  # pods held for want of this node act now
+            return
+        if self._baseline_taken or not self.nodes.all_listed():
+            return
+        self._baseline_taken = True
+        running = running_baseline(self.cache)
+        log.info("every node listed: %d folder object(s) have pods running", len(running))
+        if self.on_baseline is None:
+            self.settle()
+        else:
+            self.on_baseline(running)
+
+    @property
+    def settled(self) -> bool:
+        """True once the engine acts: every node listed, the folder applied against them."""
+        return self._settled.is_set()
+
+    def settle(self) -> None:
+        """Both sides are known (every node listed, the folder applied against the pods found
+        running): rebuild Deployments' ReplicaSets from their pods, then let everything act."""
+        if self._settled.is_set() or not self.nodes.all_listed():
+            return
+        self.replicasets.restore_owned_pods()
+        self.deployments.recover()
+        self.reconciler.settled = True
+        self._settled.set()
+        self._requeue_all()
+        for rs in self.replicasets.declared:
+            self.replicasets.queue.add(rs)
+        for deployment in self.deployments.declared:
+            self.deployments.queue.add(deployment)
 
     async def _prepare_node(self, watcher: NodeWatcher) -> bool:
         """Resolve the node's sandbox image; False while the node's engine cannot be reached."""
@@ -250,7 +301,11 @@ class Engine:
         queue: WorkQueue[ObjectKey],
         reconcile: Callable[[ObjectKey], Awaitable[float | None]],
     ) -> None:
-        """ReplicaSets and Deployments: sync, then look again when asked or on error."""
+        """ReplicaSets and Deployments: sync, then look again when asked or on error.
+
+        None syncs before `settle()`: a ReplicaSet counting pods on a node not listed yet would
+        create replacements for pods that run, then delete one of each pair."""
+        await self._settled.wait()
         while True:
             try:
                 key = await queue.get()

@@ -7,7 +7,9 @@ Steps, per action kind:
                   ends the plan: a user error, retried only after ImagePullBackOff); create (a name
                   conflict means an earlier attempt already made it: re-read it and end the plan);
                   start (a start failure is not an error here: the container is re-read, shows as
-                  ContainerCannotRun, and the restart policy handles it).
+                  ContainerCannotRun, and the restart policy handles it). A sandbox that cannot
+                  be created or started is FailedCreatePodSandBox and ends the plan: no container
+                  is made to join a sandbox that is not running; decide backs the pod off.
 3. StartContainer start a container created earlier (a crash between create and start).
 4. StopContainers stop together with the grace period (SIGTERM, then SIGKILL), re-read each.
 5. RemoveContainer / RemoveVolume.
@@ -15,7 +17,7 @@ Steps, per action kind:
 Each step reports Kubernetes' pod events through `on_event`: Scheduled (a new instance's first
 sandbox), SandboxChanged (a rebuilt sandbox), Pulling/Pulled (pull policy Always only: for the other
 policies the runtime does not say whether it pulled), Created, Started, Killing (per app container
-stopped) and Failed (pull, create or start refused).
+stopped), Failed (pull, create or start refused) and FailedCreatePodSandBox.
 
 After every change the container is re-read from the engine and put in the observed cache, so the
 next decision sees this pass's writes. The first failing action raises `PlanAborted`; what was done
@@ -62,6 +64,7 @@ log = logging.getLogger(__name__)
 
 
 SANDBOX_CHANGED = "Pod sandbox changed, it will be killed and re-created."
+FAILED_SANDBOX = "FailedCreatePodSandBox"
 
 _STOP_REASONS = {
     PlanReason.DELETE_POD.value: "",
@@ -71,6 +74,11 @@ _STOP_REASONS = {
     PlanReason.CLEAN_UP.value: "no longer in the pod's spec",
 }
 """Why a container is stopped, in words, per plan reason (a delete needs none, as in Kubernetes)."""
+
+
+def sandbox_failed_message(engine_message: str) -> str:
+    """Kubernetes' words for a sandbox the runtime could not make or start."""
+    return f"Failed to create pod sandbox: {engine_message}"
 
 
 class PlanAborted(Exception):
@@ -214,7 +222,10 @@ class Executor:
             else:
                 event(EventType.NORMAL, "SandboxChanged", SANDBOX_CHANGED)
                 self._metrics.pod_rescheduled(RescheduleReason.SANDBOX_CHANGED)
-            await self._start(runtime, container_id)
+            start_error = await self._start(runtime, container_id)
+            if start_error is not None:
+                event(EventType.WARNING, FAILED_SANDBOX, sandbox_failed_message(start_error))
+                raise PlanAborted(f"{key}: sandbox: {start_error}", user_error=True)
             return
         if config.identity.attempt > 0:
             self._metrics.container_restarted(action.node)
@@ -261,11 +272,17 @@ class Executor:
     def _note(self, key: PodKey, action: RunContainer, reason: WaitingReason, message: str) -> None:
         identity = action.config.identity
         self._notes.record(key, identity.container_name, reason.value, message, self._clock.now())
+        sandbox_refused = identity.role is ContainerRole.SANDBOX and reason in (
+            WaitingReason.CREATE_CONTAINER_CONFIG_ERROR,
+            WaitingReason.CREATE_CONTAINER_ERROR,
+        )
         self._on_event(
             key,
             EventType.WARNING,
-            "Failed",
-            f"Error: {reason.value}: {message}",
+            FAILED_SANDBOX if sandbox_refused else "Failed",
+            sandbox_failed_message(message)
+            if sandbox_refused
+            else f"Error: {reason.value}: {message}",
             uid=identity.pod.uid,
             node=action.node,
         )

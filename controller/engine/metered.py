@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
 from controller.engine.ports import ContainerRuntime, MetricsSink
+from controller.model.lease import LeaseHolder, LeaseRecord
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
     NodeCapacity,
@@ -106,6 +107,18 @@ class MeteredRuntime:
         return await self._timed(
             "run_probe", self.inner.run_probe(container_id, pod_ip, action, timeout)
         )
+
+    async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
+        return await self._timed("create_lease", self.inner.create_lease(holder, duration_seconds))
+
+    async def read_lease(self) -> LeaseRecord | None:
+        return await self._timed("read_lease", self.inner.read_lease())
+
+    async def renew_lease(self, container_id: ContainerId) -> bool:
+        return await self._timed("renew_lease", self.inner.renew_lease(container_id))
+
+    async def remove_lease(self, container_id: ContainerId) -> None:
+        await self._timed("remove_lease", self.inner.remove_lease(container_id))
 
     def events(self) -> AsyncIterator[RuntimeEvent]:
         return self.inner.events()

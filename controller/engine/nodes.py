@@ -1,7 +1,13 @@
-"""Node readiness, as far as this issue needs it: a node is Ready while its engine answers.
+"""Node readiness and knowledge: what the controller may conclude about each node.
 
 A relist that succeeds marks the node Ready; one that fails marks it NotReady with the reason.
 Pods are only ever bound to Ready nodes (decide.scheduling).
+
+Knowledge is apart from readiness: a node is *known* once a relist of it succeeded since start, or
+since it was last unreachable (a node whose sandbox image is not ready yet is known, not Ready).
+Trap: the cache keeps what an unreachable node last showed, and shows nothing for a node never
+listed; neither is evidence that a pod is gone, so no deletion is decided for pods on a node that
+is not known, and no pod is created before every node was listed once (it may run there).
 """
 
 from __future__ import annotations
@@ -28,6 +34,29 @@ class NodeRegistry:
     def __init__(self, nodes: dict[NodeName, str]) -> None:
         """`nodes` maps each node name to the address its host ports are published on."""
         self._nodes = {name: NodeStatus(name, False, ip) for name, ip in nodes.items()}
+        self._known: set[NodeName] = set()
+        self._listed: set[NodeName] = set()
+        """Nodes relisted successfully at least once since start (never forgotten)."""
+
+    def relisted(self, name: NodeName) -> bool:
+        """A relist of `name` succeeded; True when the node was not known before."""
+        self._listed.add(name)
+        if name in self._known:
+            return False
+        self._known.add(name)
+        return True
+
+    def unreachable(self, name: NodeName) -> None:
+        """A relist of `name` failed: what the cache holds of it is no longer knowledge."""
+        self._known.discard(name)
+
+    def known(self) -> frozenset[NodeName]:
+        """Nodes relisted successfully since start, or since they were last unreachable."""
+        return frozenset(self._known)
+
+    def all_listed(self) -> bool:
+        """Every node was relisted successfully at least once since start."""
+        return self._listed >= self._nodes.keys()
 
     def mark(self, name: NodeName, ready: bool, now: float, message: str = "") -> bool:
         """Record a heartbeat or a failure; True when readiness changed."""

@@ -45,6 +45,7 @@ class NodeWatcher:
         on_ready: Callable[[], None] = lambda: None,
         events: EventRecorder | None = None,
         metrics: MetricsSink | None = None,
+        on_known: Callable[[NodeName], None] = lambda node: None,
     ) -> None:
         self.runtime = runtime
         self._metrics: MetricsSink = metrics or NoMetrics()
@@ -56,6 +57,9 @@ class NodeWatcher:
         self._settings = settings
         self._clock = clock
         self._on_ready = on_ready
+        self._on_known = on_known
+        """Called when a relist succeeds for a node that was not known (see nodes.py), right
+        after the cache holds its containers and before anything else runs."""
         self._events = events
         self._relist_lock = asyncio.Lock()
         self.prepared = True
@@ -75,6 +79,7 @@ class NodeWatcher:
                     self.runtime.list_containers(), self.runtime.list_volumes()
                 )
             except RuntimeFailure as failure:
+                self._nodes.unreachable(node)
                 if self._nodes.mark(node, False, self._clock.now(), str(failure)):
                     log.warning("node %s is NotReady: %s", node, failure)
                     self._node_event(node, "NodeNotReady")
@@ -88,6 +93,8 @@ class NodeWatcher:
                 self._on_ready()  # pods waiting for a node are looked at again now
             for key in self._cache.replace_node(node, containers, volumes, since):
                 self._enqueue(key)
+            if self._nodes.relisted(node):
+                self._on_known(node)  # no await between: nothing acts on a half-known node
             self.relists_total += 1
             self.last_relist_seconds = self._clock.now() - started
             self._metrics.relisted(node, time.monotonic() - elapsed, self._clock.now())

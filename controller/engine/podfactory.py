@@ -69,7 +69,7 @@ def restore_from_sandbox(sandbox: ObservedContainer) -> DesiredPod | None:
         pod = structure_pod(json.loads(sandbox.manifest))
     except (ValueError, ManifestInvalid):
         return None
-    restored = desired_from_pod(pod, owner=sandbox.identity.owner)
+    restored = desired_from_pod(pod, owner=sandbox.identity.owner, source=sandbox.source)
     if restored.spec_hash != sandbox.identity.pod_spec_hash:
         return None  # written by another version of the hashing: do not guess
     return restored

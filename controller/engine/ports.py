@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
+from controller.model.lease import LeaseHolder, LeaseRecord
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
     NodeCapacity,
@@ -81,6 +82,26 @@ class ContainerRuntime(Protocol):
         `pod_ip` (or the action's host). Named ports are resolved by the caller. A failure,
         timeout included, is a result with `success=False`, never an exception; an engine that
         cannot be reached raises as every call does."""
+        ...
+
+    async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
+        """Create the engine's lease container (`model.lease.LEASE_NAME`) for `holder` and stamp
+        it once; `NameConflict` when one exists already (someone holds or held the lease). Never
+        pulls: the lease body is a locally built image."""
+        ...
+
+    async def read_lease(self) -> LeaseRecord | None:
+        """The container named `LEASE_NAME` (whoever made it), or None when there is none."""
+        ...
+
+    async def renew_lease(self, container_id: ContainerId) -> bool:
+        """Stamp the lease container `container_id` again (by id, never by name); False when
+        that container is gone."""
+        ...
+
+    async def remove_lease(self, container_id: ContainerId) -> None:
+        """Remove the lease container `container_id` (by id: if someone replaced it meanwhile,
+        theirs stays); gone already is fine; `NotOurs` for a container that is not a lease."""
         ...
 
     def events(self) -> AsyncIterator[RuntimeEvent]:

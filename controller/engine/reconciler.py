@@ -20,15 +20,18 @@ import attrs
 from controller.config import BackoffSettings, ImagePullSettings
 from controller.decide.instance import Instance, group_instances
 from controller.decide.pods import PodInputs, compute_pod_plan
+from controller.decide.scheduling import ports_in_use
 from controller.decide.status import compute_pod_status
-from controller.engine.executor import Executor
+from controller.engine.executor import Executor, PodEventSink
 from controller.engine.nodes import NodeRegistry
+from controller.engine.placement import PortReservations, UnschedulablePods
 from controller.engine.ports import Clock, MetricsSink, NoMetrics
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache, ProtectedSources
 from controller.model.desired import DesiredPod
+from controller.model.events import EventType
 from controller.model.meta import NodeName, ObjectMeta, PodKey, PodUid
-from controller.model.observed import ContainerRole
-from controller.model.plan import PlanReason
+from controller.model.observed import ContainerRole, ObservedContainer
+from controller.model.plan import Plan, PlanReason, RemoveContainer, StopContainers
 from controller.model.pod import Container, Pod, PodSpec
 from controller.model.probes import ContainerProbeState
 from controller.model.status import PodView
@@ -76,8 +79,12 @@ class PodReconciler:
         uid_factory: Callable[[], PodUid] = new_pod_uid,
         metrics: MetricsSink | None = None,
         probes: Callable[[], Mapping[str, ContainerProbeState]] = dict,
+        on_event: PodEventSink | None = None,
+        requeue: Callable[[PodKey], None] | None = None,
     ) -> None:
+        self._requeue = requeue
         self._probes = probes
+        self._on_event = on_event
         self._desired = desired
         self._metrics: MetricsSink = metrics or NoMetrics()
         self._cache = cache
@@ -90,6 +97,11 @@ class PodReconciler:
         self._image_pull = image_pull
         self._uid_factory = uid_factory
         self.protected = ProtectedSources()
+        self.reservations = PortReservations()
+        self.unschedulable = UnschedulablePods()
+        self.settled = False
+        """Both sides known: every node listed and the folder applied against the pods found
+        running. Before, no pod is touched (see decide.pods: knowledge before action)."""
 
     def inputs(self, key: PodKey) -> PodInputs:
         return PodInputs(
@@ -105,6 +117,9 @@ class PodReconciler:
             pause_images=self._pause_images,
             backoff=self._backoff,
             image_pull=self._image_pull,
+            ports_in_use=self.reservations.merged_with(ports_in_use(self._cache.all_containers())),
+            known_nodes=self._nodes.known() if self.settled else frozenset(),
+            may_create=self.settled and self._nodes.all_listed(),
         )
 
     async def reconcile(self, key: PodKey) -> Outcome:
@@ -112,16 +127,36 @@ class PodReconciler:
         if inputs.desired is None and self.protected.covers(inputs.containers):
             return Outcome.after(PROTECTED_RECHECK_SECONDS)  # its manifest is broken: keep it
         plan = compute_pod_plan(inputs)
+        self._scheduling_verdict(key, plan.unschedulable)
         if plan.empty:
             if inputs.desired is None and not inputs.containers and not inputs.volumes:
                 self._notes.drop(key)
             if plan.requeue_after is not None:
                 return Outcome.after(plan.requeue_after)
             return Outcome.done()
-        await self._executor.apply(plan)
+        reserved = self.reservations.reserve_for(plan)  # before any await: see placement
+        try:
+            await self._executor.apply(plan)
+        finally:
+            if reserved:
+                self.reservations.release(key)
+            if _frees_host_ports(plan, inputs.containers):
+                self._retry_unschedulable()
         if PlanReason.REPLACE_POD in plan.reasons and _other_version(inputs):
             self._metrics.pod_rescheduled(RescheduleReason.SPEC_CHANGED)
         return Outcome.requeue_now()
+
+    def _retry_unschedulable(self) -> None:
+        """A sandbox holding host ports went: pods waiting for a port are tried again now, the
+        longest waiting first (kube-scheduler moves them back to its active queue the same way)."""
+        if self._requeue is not None:
+            for waiting in self.unschedulable.waiting():
+                self._requeue(waiting)
+
+    def _scheduling_verdict(self, key: PodKey, message: str) -> None:
+        """Kubernetes' FailedScheduling, once per new reason (the retries are silent)."""
+        if self.unschedulable.update(key, message) and self._on_event is not None:
+            self._on_event(key, EventType.WARNING, "FailedScheduling", message)
 
     def views(self, keys: Iterable[PodKey] | None = None) -> list[PodView]:
         """Every pod the API should show (or those of `keys`): declared ones, and undeclared ones
@@ -153,6 +188,7 @@ class PodReconciler:
                         self._backoff,
                         self._image_pull,
                         probes,
+                        "" if current else self.unschedulable.get(key),
                     ),
                     created_at=current.created_at if current else None,
                     deleting=desired is None,
@@ -181,6 +217,17 @@ def _other_version(inputs: PodInputs) -> bool:
         for c in inputs.containers
         if c.identity.role is ContainerRole.SANDBOX
     )
+
+
+def _frees_host_ports(plan: Plan, containers: Iterable[ObservedContainer]) -> bool:
+    """The plan stopped or removed a sandbox that binds host ports."""
+    binding = {c.id for c in containers if c.is_sandbox and c.host_ports}
+    for action in plan.actions:
+        if isinstance(action, StopContainers) and binding.intersection(action.container_ids):
+            return True
+        if isinstance(action, RemoveContainer) and action.container_id in binding:
+            return True
+    return False
 
 
 def _observed_owner(instance: Instance | None) -> str:

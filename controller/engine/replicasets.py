@@ -13,7 +13,9 @@ cascading deletion). Deviation: pods declared directly in the folder belong to t
 never adopted (their ownership is a label on running containers, which Docker cannot change).
 
 After a controller restart, the pods a ReplicaSet made are restored from their sandboxes' manifest
-labels (see `restore_owned_pods`) before any sync runs, so the count is right from the start.
+labels (see `restore_owned_pods`) as each node is listed, before any sync runs (the engine holds the
+syncs until every node was listed), so the count is right from the start; and again when a node is
+listed after an outage, except the pods this controller deleted meanwhile.
 """
 
 from __future__ import annotations
@@ -163,6 +165,9 @@ class ReplicaSetController:
         self.status: dict[ObjectKey, ReplicaSetStatus] = {}
         self._expectations: dict[ObjectKey, Expectations] = {}
         self._owners: dict[PodKey, ObjectKey] = {}
+        self._deleted: set[PodKey] = set()
+        """Pods this controller deleted whose containers may still be seen: never restored (a
+        node listed again after an outage must not bring back a pod being torn down)."""
         self.protected = ProtectedSources()
         self.on_synced: Callable[[DeclaredReplicaSet], None] = lambda entry: None
         """Called after each sync of a live ReplicaSet (its owner Deployment looks again)."""
@@ -205,6 +210,8 @@ class ReplicaSetController:
         ref = OwnerRef.parse(owner) if owner else None
         if ref is not None and ref.kind == KIND:
             self._owners[key] = rs_key(key.namespace, ref.name)
+        if desired is None and not self._cache.containers_for(key):
+            self._deleted.discard(key)
         known = self._owners.get(key)
         if known is not None:
             self.queue.add(known)
@@ -215,9 +222,10 @@ class ReplicaSetController:
         return next((c.identity.owner for c in self._cache.containers_for(key)), "")
 
     def restore_owned_pods(self) -> None:
-        """After a restart: put back the pods ReplicaSets made, from their sandboxes' manifests."""
+        """After a restart, and when a node is listed again after an outage: put back the pods
+        ReplicaSets made, from their sandboxes' manifests (those not desired, nor deleted)."""
         for key in self._cache.keys():  # noqa: SIM118 - a method of the cache, not a dict
-            if self._desired.get(key) is not None:
+            if self._desired.get(key) is not None or key in self._deleted:
                 continue
             sandboxes = [c for c in self._cache.containers_for(key) if c.is_sandbox]
             owner = next((c.identity.owner for c in sandboxes), "")
@@ -358,6 +366,7 @@ class ReplicaSetController:
         return name
 
     def _delete_pod(self, key: PodKey) -> None:
+        self._deleted.add(key)
         self._desired.remove(key)
         self._enqueue_pod(key)
 

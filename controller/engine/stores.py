@@ -126,6 +126,9 @@ class ObservedCache:
             v for node in self._volumes.values() for v in node.values() if v.pod.key == key
         )
 
+    def all_containers(self) -> list[ObservedContainer]:
+        return [c for node in self._containers.values() for c in node.values()]
+
     def keys(self) -> set[PodKey]:
         keys = {c.pod.key for node in self._containers.values() for c in node.values()}
         return keys | {v.pod.key for node in self._volumes.values() for v in node.values()}

@@ -7,10 +7,12 @@ Reading is tolerant: a container with missing or malformed labels yields None an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from controller.model.meta import PodRef, PodUid
-from controller.model.observed import ContainerIdentity, ContainerRole
+from controller.model.observed import DEFAULT_HOST_IP, ContainerIdentity, ContainerRole, HostPort
 
 PREFIX = "io.podyard."
 POD_NAMESPACE = "io.podyard.pod.namespace"
@@ -33,6 +35,10 @@ While that file is broken, the pod is never torn down, even by a controller that
 POD_MANIFEST = "io.podyard.pod.manifest"
 """On the sandbox: the pod object as JSON, so pods made by a controller (a ReplicaSet) can be
 recovered whole after a restart, even when their owner's template has changed since."""
+
+POD_HOST_PORTS = "io.podyard.pod.host-ports"
+"""On the sandbox: the host ports it binds (`127.0.0.1:8080/TCP,...`), so placing the next pod
+knows which ports each node holds without parsing every manifest."""
 
 REQUIRED = (POD_NAMESPACE, POD_NAME, POD_UID, CONTAINER_NAME)
 
@@ -86,3 +92,46 @@ def volume_labels(pod: PodRef, volume_name: str) -> dict[str, str]:
         POD_UID: pod.uid,
         VOLUME_NAME: volume_name,
     }
+
+
+def host_ports_label(ports: Iterable[HostPort]) -> str:
+    return ",".join(str(port) for port in sorted(set(ports)))
+
+
+def _parse_host_port(text: str) -> HostPort | None:
+    address, _, protocol = text.strip().partition("/")
+    ip, _, port = address.rpartition(":")
+    if not port.isdigit():
+        return None
+    return HostPort(ip, int(port), protocol or "TCP")
+
+
+def host_ports_from_labels(container_labels: Mapping[str, str]) -> tuple[HostPort, ...]:
+    """A sandbox's host ports: its host-ports label, else (a sandbox made before that label
+    existed) the ports of the pod manifest it carries. Tolerant: what does not parse is skipped."""
+    text = container_labels.get(POD_HOST_PORTS)
+    if text is not None:
+        parsed = (_parse_host_port(part) for part in text.split(",") if part.strip())
+        return tuple(port for port in parsed if port is not None)
+    manifest = container_labels.get(POD_MANIFEST)
+    if not manifest:
+        return ()
+    try:
+        pod = json.loads(manifest)
+    except ValueError:
+        return ()
+    return tuple(sorted(set(_manifest_host_ports(pod))))
+
+
+def _manifest_host_ports(pod: Any) -> Iterable[HostPort]:
+    spec = pod.get("spec") if isinstance(pod, dict) else None
+    containers = spec.get("containers") if isinstance(spec, dict) else None
+    for container in containers if isinstance(containers, list) else ():
+        ports = container.get("ports") if isinstance(container, dict) else None
+        for port in ports if isinstance(ports, list) else ():
+            if not isinstance(port, dict):
+                continue
+            host_port = port.get("hostPort")
+            if isinstance(host_port, int) and host_port > 0:
+                ip = port.get("hostIP") or DEFAULT_HOST_IP
+                yield HostPort(str(ip), host_port, str(port.get("protocol") or "TCP"))

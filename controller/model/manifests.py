@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from controller.model.meta import ObjectKey
+
 
 @attrs.frozen
 class ManifestFileStatus:
@@ -16,3 +18,18 @@ class ManifestFileStatus:
     """Objects of this file in effect now."""
     errors: tuple[str, ...] = ()
     """Every current problem of this file, `file:line: field: message`."""
+
+
+@attrs.frozen
+class RunningObject:
+    """An object of the folder as the engine shows it at start: the pods found running from it.
+
+    The baseline of the start-time safety rules: a controller started onto an emptied folder
+    compares the folder with these, not with nothing.
+    """
+
+    key: ObjectKey
+    """`Pod`, `ReplicaSet` or `Deployment`, with its namespace and name."""
+    file: str
+    """The manifest file the pods were made from (their `io.podyard.pod.source` label)."""
+    pods: int

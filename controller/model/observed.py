@@ -30,6 +30,31 @@ class RunState(enum.StrEnum):
 
 SANDBOX_CONTAINER_NAME = "POD"
 
+DEFAULT_HOST_IP = "127.0.0.1"
+"""Host ports bind to loopback unless the manifest's hostIP asks otherwise: safe by default."""
+
+WILDCARD_HOST_IPS = frozenset({"", "0.0.0.0", "::"})
+"""A host port bound to every address: it clashes with the same port and protocol on any IP."""
+
+
+@attrs.frozen(order=True)
+class HostPort:
+    """A host port a pod's sandbox binds: (hostIP, hostPort, protocol), as the scheduler sees it."""
+
+    ip: str
+    port: int
+    protocol: str = "TCP"
+
+    def clashes(self, other: HostPort) -> bool:
+        """Kubernetes' NodePorts rule: same port and protocol, and the same IP or a wildcard."""
+        if self.port != other.port or self.protocol != other.protocol:
+            return False
+        wildcard = self.ip in WILDCARD_HOST_IPS or other.ip in WILDCARD_HOST_IPS
+        return wildcard or self.ip == other.ip
+
+    def __str__(self) -> str:
+        return f"{self.ip}:{self.port}/{self.protocol}"
+
 
 @attrs.frozen
 class ContainerIdentity:
@@ -69,6 +94,8 @@ class ObservedContainer:
     """The sandbox's copy of the pod object (JSON); empty on other containers."""
     source: str = ""
     """The sandbox's record of the manifest file behind the pod; empty on other containers."""
+    host_ports: tuple[HostPort, ...] = ()
+    """The sandbox's host ports (from its labels); empty on other containers."""
 
     @property
     def pod(self) -> PodRef:

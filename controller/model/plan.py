@@ -36,6 +36,8 @@ class MountSpec:
     read_only: bool = False
     sub_path: str = ""
     """Relative path inside the volume (Kubernetes subPath); empty for the whole volume."""
+    volume_name: str = ""
+    """The pod's name for the volume (the volumeMount's `name`), for messages about the mount."""
 
 
 @attrs.frozen
@@ -133,6 +135,9 @@ class Plan:
     actions: tuple[Action, ...] = ()
     reasons: tuple[PlanReason, ...] = ()
     requeue_after: float | None = None
+    unschedulable: str = ""
+    """Why no node can take the new pod (kube-scheduler's FailedScheduling message); no sandbox is
+    attempted while it is set."""
 
     @property
     def empty(self) -> bool:

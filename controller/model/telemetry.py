@@ -54,5 +54,9 @@ RUNTIME_OPERATIONS = (
     "ensure_volume",
     "remove_volume",
     "run_probe",
+    "create_lease",
+    "read_lease",
+    "renew_lease",
+    "remove_lease",
 )
 """Every call of the container runtime port that is timed (`operation` label)."""

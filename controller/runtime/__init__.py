@@ -2,5 +2,7 @@
 
 `docker.DockerRuntime` talks to one Docker engine and turns its JSON into `controller.model` types;
 `fake.FakeRuntime` is its in-memory twin for engine tests; `images` builds the local pause and demo
-images FROM scratch. Nothing outside this package sees Docker's shapes or aiodocker's exceptions.
+images FROM scratch; `beneath` and `hostmounts` open a subPath inside its volume and bind-mount it
+on the host (the only host mounts Podyard makes). Nothing outside this package sees Docker's shapes
+or aiodocker's exceptions.
 """

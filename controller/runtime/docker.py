@@ -6,8 +6,9 @@ This module holds the port itself: listing and inspecting (with a cache of settl
 the container lifecycle. The rest lives beside it, each part with its own traps: `dockercalls` (the
 connection and every call's deadline; `DockerRuntime` is one), `dockerbody` (the create request
 body), `dockervolumes` (pod volumes), `dockerimages` (pull policies and the pause image),
-`dockerprobes` (exec, HTTP and TCP probes), `dockerevents` (the reconnecting event stream) and
-`dockerjson` (Docker's JSON to model types).
+`dockerprobes` (exec, HTTP and TCP probes), `dockerlease` (the engine lease), `dockerevents`
+(the reconnecting event stream), `dockersubpaths` (safe subPath mounts) and `dockerjson` (Docker's
+JSON to model types).
 
 Traps this module deals with:
 
@@ -16,6 +17,9 @@ Traps this module deals with:
   `remove_container` re-read the labels first and raise `NotOurs` rather than touch one. The label
   filter of a listing (`label=io.podyard.pod.uid`) is only a pre-filter: a container with that label
   but with other required labels missing or malformed is dropped too.
+* **subPath mounts live and die with their container.** A create prepares them (and releases
+  them when the engine refused it: only then is it sure the container does not exist); a removal
+  releases them; every listing sweeps those of containers the engine no longer has.
 * **The inspection cache.** A listing re-inspects only containers whose listing entry changed: a
   running one is keyed by its state alone, an exited one by its `Status` text too, and only once it
   finished `CACHE_MIN_AGE_SECONDS` ago. Every start, stop, remove and event drops the entry.
@@ -58,6 +62,7 @@ from controller.model.errors import (
     RuntimeFailure,
     StartFailed,
 )
+from controller.model.lease import LeaseHolder, LeaseRecord
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
     NodeCapacity,
@@ -69,7 +74,7 @@ from controller.model.observed import (
 from controller.model.plan import ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
 from controller.model.probes import ProbeAction, ProbeResult
-from controller.runtime import dockerprobes, dockervolumes
+from controller.runtime import dockerlease, dockerprobes, dockervolumes
 from controller.runtime.dockerbody import container_body
 from controller.runtime.dockercalls import DockerCalls, _docker_message
 from controller.runtime.dockerevents import RELIST, relay_events
@@ -81,6 +86,7 @@ from controller.runtime.dockerjson import (
     parse_docker_time,
     parse_docker_time_ns,
 )
+from controller.runtime.dockersubpaths import DockerSubPaths
 
 __all__ = ["RELIST", "DockerRuntime", "parse_docker_time", "parse_docker_time_ns"]
 
@@ -113,6 +119,7 @@ class DockerRuntime(DockerCalls):
         super().__init__(node, settings, docker_host)
         self._cache: dict[str, tuple[tuple[str, str], ObservedContainer]] = {}
         self._images = DockerImages(self, image_pull or ImagePullSettings())
+        self._subpaths = DockerSubPaths(self, settings.subpath_dir)
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -134,6 +141,7 @@ class DockerRuntime(DockerCalls):
         return await self._images.prepare_pause_image(configured)
 
     async def list_containers(self) -> list[ObservedContainer]:
+        listed_at = time.monotonic()
         try:
             summaries = await self.call(
                 "list containers",
@@ -194,6 +202,7 @@ class DockerRuntime(DockerCalls):
                 raise
             raise first from None
         result.extend(o for task in tasks if (o := task.result()) is not None)
+        await self._subpaths.sweep((c.docker_name for c in result), listed_at)
         return result
 
     async def inspect_container(self, container_id: ContainerId) -> ObservedContainer | None:
@@ -207,16 +216,29 @@ class DockerRuntime(DockerCalls):
         await self._images.ensure(image, policy)
 
     async def create_container(self, config: ContainerConfig) -> ContainerId:
-        body = await self._container_body(config)
         name = config.docker_name
+        self._subpaths.begin(name)
+        try:
+            return await self._create(config)
+        finally:
+            self._subpaths.end(name)
+
+    async def _create(self, config: ContainerConfig) -> ContainerId:
+        name = config.docker_name
+        try:
+            body = await self._container_body(config)
+        except RuntimeFailure:
+            await self._subpaths.release(config.identity.pod.uid, name)
+            raise
         try:
             created = await self.call(
                 f"create container {name}", lambda d: d.containers.create(body, name=name)
             )
         except DockerError as exc:
             message = _docker_message(exc)
-            if exc.status == 409:
+            if exc.status == 409:  # the container of that name keeps the mounts just made
                 raise NameConflict(f"container name {name!r} is already in use: {message}") from exc
+            await self._subpaths.release(config.identity.pod.uid, name)
             self._images.forget(config.image)
             if exc.status == 400:
                 raise ConfigRefused(message) from exc
@@ -224,10 +246,8 @@ class DockerRuntime(DockerCalls):
         return ContainerId(created.id)
 
     async def _container_body(self, config: ContainerConfig) -> dict[str, Any]:
-        """The body of `POST /containers/create` for `config`."""
-        return await container_body(
-            config, lambda name: dockervolumes.volume_mountpoint(self, name)
-        )
+        """The body of `POST /containers/create` for `config` (subPaths mounted for it)."""
+        return await container_body(config, self._subpaths.source)
 
     async def start_container(self, container_id: ContainerId) -> None:
         self._forget(container_id)
@@ -271,7 +291,8 @@ class DockerRuntime(DockerCalls):
 
     async def remove_container(self, container_id: ContainerId) -> None:
         self._forget(container_id)
-        if await self._ours(container_id, "remove") is None:
+        data = await self._ours(container_id, "remove")
+        if data is None:
             return
         try:
             await self.call(
@@ -279,13 +300,17 @@ class DockerRuntime(DockerCalls):
                 lambda d: d.containers.container(container_id).delete(force=True, v=False),
             )
         except DockerError as exc:
-            if exc.status == 404:
-                return
             if exc.status == 409 and "already in progress" in _docker_message(exc):
-                return
-            raise RuntimeFailure(
-                f"removal of container {container_id} failed: {_docker_message(exc)}"
-            ) from exc
+                return  # the sweep of a later listing releases its subPaths
+            if exc.status != 404:
+                raise RuntimeFailure(
+                    f"removal of container {container_id} failed: {_docker_message(exc)}"
+                ) from exc
+        identity = labels.identity_from_labels(
+            _str_labels(_mapping(data.get("Config")).get("Labels"))
+        )
+        if identity is not None:
+            await self._subpaths.release(identity.pod.uid, str(data.get("Name") or "").lstrip("/"))
 
     async def ensure_volume(self, volume: EnsureVolume) -> None:
         await dockervolumes.ensure_volume(self, volume)
@@ -301,6 +326,18 @@ class DockerRuntime(DockerCalls):
         timeout: float,  # noqa: ASYNC109 - the port's name; the probe enforces it
     ) -> ProbeResult:
         return await dockerprobes.run_probe(self, container_id, pod_ip, action, timeout)
+
+    async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
+        return await dockerlease.create_lease(self, holder, duration_seconds)
+
+    async def read_lease(self) -> LeaseRecord | None:
+        return await dockerlease.read_lease(self)
+
+    async def renew_lease(self, container_id: ContainerId) -> bool:
+        return await dockerlease.renew_lease(self, container_id)
+
+    async def remove_lease(self, container_id: ContainerId) -> None:
+        await dockerlease.remove_lease(self, container_id)
 
     # -- events ----------------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """The body of Docker's `POST /containers/create` for a `ContainerConfig`.
 
 Separate from `DockerRuntime` because it is Kubernetes-to-Docker translation, not engine I/O: the
-only engine question it asks (where a volume lives on the host, for a subPath) comes in as the
-`volume_mountpoint` callback, so the whole body is unit-tested without an engine.
+only host question it asks (what to bind for a mount with a subPath) comes in as the
+`SubPathSource` callback, so the whole body is unit-tested without an engine.
 
 Traps this module deals with:
 
@@ -11,10 +11,12 @@ Traps this module deals with:
   given, `Cmd: []` is sent; the engine would drop the image's CMD anyway (its config merge only
   inherits CMD when no entrypoint is given), so a `command` without `args` never gets the image's CMD
   appended, as in Kubernetes.
-* **subPath.** Docker 20.10 has no volume subpath mounts, so a volume mount with `sub_path` becomes
-  a bind of `<volume Mountpoint>/<sub_path>`; the engine creates the missing directory. For a tmpfs
-  volume this reaches the tmpfs only while some container keeps the volume mounted, which the pod's
-  sandbox does (it mounts every emptyDir of the pod).
+* **subPath.** Docker 20.10 has no volume subpath mounts, and a bind of `<volume>/<sub_path>` as a
+  path would follow symlinks a container planted there, out of the volume (CVE-2017-1002101). So
+  a mount with a subPath (of an emptyDir or a hostPath) becomes a bind of the path the callback
+  returns: a mount Podyard made of the subPath opened safely beneath the volume (see
+  `dockersubpaths`). A tmpfs volume is reachable only while some container keeps it mounted, which
+  the pod's sandbox does (it mounts every emptyDir of the pod).
 * **Restart policy.** Every container gets Docker restart policy `no`: restarts are the
   controller's, so backoff and OnFailure/Never follow Kubernetes exactly.
 
@@ -29,28 +31,26 @@ Docker behaviours verified on dockerd 20.10 (cgroup v1), and covered by the inte
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from controller.model import labels
 from controller.model.errors import ConfigRefused
 from controller.model.plan import ContainerConfig, MountSpec
-from controller.runtime.dockerjson import _PROTOCOLS, _bind, _clean_sub_path
+from controller.runtime.dockerjson import _PROTOCOLS, _bind
 
-__all__ = ["CPU_PERIOD_MICROS", "MIN_CPU_QUOTA_MICROS", "VolumeMountpoint", "container_body"]
+__all__ = ["CPU_PERIOD_MICROS", "MIN_CPU_QUOTA_MICROS", "SubPathSource", "container_body"]
 
 CPU_PERIOD_MICROS = 100_000
 MIN_CPU_QUOTA_MICROS = 1_000
 """The kernel's (and Docker's) smallest CFS quota; the kubelet clamps to it as well."""
 
-VolumeMountpoint = Callable[[str], Awaitable[str]]
-"""Where a named Docker volume lives on the engine's host (its `Mountpoint`)."""
+SubPathSource = Callable[[ContainerConfig, int, MountSpec], Awaitable[str | None]]
+"""The host path to bind for mount number `index` of a container, which has a subPath; None when
+the subPath names the whole volume. Raises ConfigRefused for a subPath that may not be mounted."""
 
 
-async def container_body(
-    config: ContainerConfig, volume_mountpoint: VolumeMountpoint
-) -> dict[str, Any]:
+async def container_body(config: ContainerConfig, sub_path_source: SubPathSource) -> dict[str, Any]:
     """The body of `POST /containers/create` for `config`."""
     host: dict[str, Any] = {"RestartPolicy": {"Name": "no"}}
     body: dict[str, Any] = {
@@ -63,7 +63,7 @@ async def container_body(
     _add_command(config, body)
     _add_namespaces(config, body, host)
     _add_ports(config, body, host)
-    await _add_mounts(config, host, volume_mountpoint)
+    await _add_mounts(config, host, sub_path_source)
     _add_resources(config, host)
     return body
 
@@ -108,44 +108,31 @@ def _add_ports(config: ContainerConfig, body: dict[str, Any], host: dict[str, An
 
 
 async def _add_mounts(
-    config: ContainerConfig, host: dict[str, Any], volume_mountpoint: VolumeMountpoint
+    config: ContainerConfig, host: dict[str, Any], sub_path_source: SubPathSource
 ) -> None:
     mounts: list[dict[str, Any]] = []
     binds: list[str] = []
-    for mount in config.mounts:
-        await _add_mount(mount, mounts, binds, volume_mountpoint)
+    for index, mount in enumerate(config.mounts):
+        if mount.kind not in ("bind", "volume"):
+            raise ConfigRefused(f"unsupported mount kind {mount.kind!r} for {mount.target}")
+        source = await sub_path_source(config, index, mount) if mount.sub_path else None
+        if source is not None:
+            binds.append(_bind(source, mount.target, mount.read_only))
+        elif mount.kind == "bind":
+            binds.append(_bind(mount.source.rstrip("/") or "/", mount.target, mount.read_only))
+        else:
+            mounts.append(
+                {
+                    "Type": "volume",
+                    "Source": mount.source,
+                    "Target": mount.target,
+                    "ReadOnly": mount.read_only,
+                }
+            )
     if mounts:
         host["Mounts"] = mounts
     if binds:
         host["Binds"] = binds
-
-
-async def _add_mount(
-    mount: MountSpec,
-    mounts: list[dict[str, Any]],
-    binds: list[str],
-    volume_mountpoint: VolumeMountpoint,
-) -> None:
-    sub_path = _clean_sub_path(mount.sub_path) if mount.sub_path else ""
-    if mount.kind == "bind":
-        source = mount.source.rstrip("/") or "/"
-        if sub_path:
-            source = posixpath.join(source, sub_path)
-        binds.append(_bind(source, mount.target, mount.read_only))
-    elif mount.kind == "volume" and not sub_path:
-        mounts.append(
-            {
-                "Type": "volume",
-                "Source": mount.source,
-                "Target": mount.target,
-                "ReadOnly": mount.read_only,
-            }
-        )
-    elif mount.kind == "volume":
-        mountpoint = await volume_mountpoint(mount.source)
-        binds.append(_bind(posixpath.join(mountpoint, sub_path), mount.target, mount.read_only))
-    else:
-        raise ConfigRefused(f"unsupported mount kind {mount.kind!r} for {mount.target}")
 
 
 def _add_resources(config: ContainerConfig, host: dict[str, Any]) -> None:

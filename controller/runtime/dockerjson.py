@@ -3,22 +3,20 @@
 Everything here is a function of its arguments (no engine calls), so the mapping is unit-tested
 without an engine: Docker's RFC 3339 nanosecond times (and its "never", `0001-01-01T00:00:00Z`),
 its container states folded into `RunState`, labels read back into an identity (a container without
-Podyard's labels maps to None and is never seen above the runtime), event attributes to a PodRef,
-and the small rules for mounts (a subPath must stay inside its volume).
+Podyard's labels maps to None and is never seen above the runtime) and event attributes to a
+PodRef.
 """
 
 from __future__ import annotations
 
 import calendar
-import posixpath
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from controller.model import labels
-from controller.model.errors import ConfigRefused
 from controller.model.meta import ContainerId, NodeName, PodRef, PodUid
-from controller.model.observed import ObservedContainer, RunState
+from controller.model.observed import ContainerRole, ObservedContainer, RunState
 
 _STATES = {
     "created": RunState.CREATED,
@@ -112,14 +110,6 @@ def _stream_error(item: Mapping[str, Any]) -> str | None:
     return str(message) if message else None
 
 
-def _clean_sub_path(sub_path: str) -> str:
-    """A relative path that stays inside its volume, or CreateFailed."""
-    normal = posixpath.normpath(sub_path)
-    if posixpath.isabs(sub_path) or normal == ".." or normal.startswith("../"):
-        raise ConfigRefused(f"subPath {sub_path!r} must be a relative path inside the volume")
-    return "" if normal == "." else normal
-
-
 def _bind(source: str, target: str, read_only: bool) -> str:
     return f"{source}:{target}:ro" if read_only else f"{source}:{target}"
 
@@ -163,6 +153,9 @@ def observe(data: Mapping[str, Any], node: NodeName) -> ObservedContainer | None
         finished_at=parse_docker_time(state_json.get("FinishedAt")),
         ip=_ip(_mapping(data.get("NetworkSettings"))),
         manifest=container_labels.get(labels.POD_MANIFEST, ""),
+        host_ports=labels.host_ports_from_labels(container_labels)
+        if identity.role is ContainerRole.SANDBOX
+        else (),
         source=container_labels.get(labels.POD_SOURCE, ""),
     )
 

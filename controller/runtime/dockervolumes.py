@@ -2,8 +2,8 @@
 
 `DockerRuntime`'s volume methods hand over to these functions. They are separate from the container
 calls because a volume has its own ownership check (the pod uid label on the volume, not the
-container identity labels) and its own Docker API, and because the create body of a container asks
-`volume_mountpoint` where a volume lives when a mount has a subPath.
+container identity labels) and its own Docker API, and because a mount with a subPath asks
+`volume_mountpoint` where a volume lives on the host (see `dockersubpaths`).
 
 Traps this module deals with:
 

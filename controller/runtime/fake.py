@@ -2,12 +2,18 @@
 
 It keeps Docker's rules that matter to the lifecycle: names are unique (a second create collides),
 a container runs until it exits or is stopped, stop of a running container ends it with 143, start of
-a missing executable fails with the container left "created" and an error, unlabelled ("foreign")
+a missing executable fails with the container left "created" and an error, a host port that a
+running container or an outside process (`held_ports`) already binds fails the start the same way,
+unlabelled ("foreign")
 containers are invisible and refuse stop/remove. Time comes from the injected clock; scripted exits
 (`behaviour`) fire on clock timers, so tests move time instead of sleeping. Probes succeed on a
 running container and fail on any other, unless `probe_results` scripts them.
 
 Every operation is recorded in `calls`, so tests can assert what was (not) done.
+
+The engine lease is one record (`lease`), created only when absent (as Docker's unique names do),
+renewed by id (each renewal a new stamp, as `StartedAt` is) and removed by id. Two controllers on
+one engine share one FakeRuntime; `down` makes the lease calls fail like every other call.
 """
 
 from __future__ import annotations
@@ -30,8 +36,11 @@ from controller.model.errors import (
     NotOurs,
     StartFailed,
 )
+from controller.model.lease import LEASE_NAME, LeaseHolder, LeaseRecord
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
+    ContainerRole,
+    HostPort,
     NodeCapacity,
     ObservedContainer,
     ObservedVolume,
@@ -119,7 +128,14 @@ class FakeRuntime:
         self.refused_configs: set[str] = set()
         """Manifest container names whose create the engine refuses as a bad configuration."""
         self.behaviour = behaviour
+        self.sandbox_start_failures = 0
+        """Sandbox starts still to fail (fault injection), each as a port Docker cannot bind."""
+        self.held_ports: set[HostPort] = set()
+        """Host ports bound by processes outside the engine (a plain listening socket)."""
         self.down = False
+        self.failing: set[str] = set()
+        """Call kinds (`list`, `create`, `start`, ... as `calls` names them) that fail as if the
+        engine could not be reached, while the others work: a partial outage."""
         self.calls: list[str] = []
         self.containers: dict[ContainerId, _Record] = {}
         self.foreign: dict[ContainerId, str] = {}
@@ -130,6 +146,9 @@ class FakeRuntime:
         self._ids = itertools.count(1)
         self._ips = itertools.count(2)
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
+        self.lease: LeaseRecord | None = None
+        """The container named `LEASE_NAME`, as `read_lease` returns it."""
+        self._stamps = itertools.count(1)
 
     @property
     def node(self) -> NodeName:
@@ -173,7 +192,7 @@ class FakeRuntime:
     # -- the port ----------------------------------------------------------------------------
 
     def _check(self, call: str) -> None:
-        if self.down:
+        if self.down or call.split(" ", 1)[0] in self.failing:
             raise EngineUnavailable(f"{self._node}: cannot connect to the engine")
         self.calls.append(call)
 
@@ -245,6 +264,11 @@ class FakeRuntime:
         if entry in self.missing_commands:
             record.error = f'exec: "{entry}": executable file not found in $PATH'
             record.exit_code = 127
+            raise StartFailed(record.error)
+        refused = self._port_refusal(record)
+        if refused:
+            record.error = refused
+            record.exit_code = 128
             raise StartFailed(record.error)
         if record.config.join_sandbox is not None:
             sandbox = self._by_name(record.config.join_sandbox)
@@ -326,6 +350,35 @@ class FakeRuntime:
             return ProbeResult(True)
         return script if isinstance(script, ProbeResult) else script(action)
 
+    async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
+        self._check("create_lease")
+        if self.lease is not None or self._by_name(LEASE_NAME) is not None:
+            raise NameConflict(f'the container name "/{LEASE_NAME}" is already in use')
+        now = self._clock.now()
+        cid = ContainerId(f"lease{next(self._ids):07x}")
+        self.lease = LeaseRecord(cid, holder, duration_seconds, "", created_at=now)
+        await self.renew_lease(cid)
+        return self.lease
+
+    async def read_lease(self) -> LeaseRecord | None:
+        self._check("read_lease")
+        return self.lease
+
+    async def renew_lease(self, container_id: ContainerId) -> bool:
+        self._check(f"renew_lease {container_id}")
+        if self.lease is None or self.lease.container_id != container_id:
+            return False
+        stamp = f"{next(self._stamps):09d}"
+        self.lease = attrs.evolve(self.lease, renewed=stamp, renewed_at=self._clock.now())
+        return True
+
+    async def remove_lease(self, container_id: ContainerId) -> None:
+        self._check(f"remove_lease {container_id}")
+        if container_id in self.foreign:
+            raise NotOurs(f"{container_id} is not a lease")
+        if self.lease is not None and self.lease.container_id == container_id:
+            self.lease = None
+
     async def events(self) -> AsyncIterator[RuntimeEvent]:
         yield RuntimeEvent(self._node, ContainerId(""), RELIST)
         while True:
@@ -335,6 +388,35 @@ class FakeRuntime:
         self.calls.append("close")
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _port_refusal(self, record: _Record) -> str:
+        """Docker's words when the container's host ports cannot be bound; "" when they can."""
+        if record.config.identity.role is not ContainerRole.SANDBOX:
+            return ""
+        if self.sandbox_start_failures > 0:
+            self.sandbox_start_failures -= 1
+            return "driver failed programming external connectivity: injected fault"
+        wanted = [HostPort(p.host_ip, p.host_port, p.protocol.value) for p in record.config.ports]
+        running = [
+            HostPort(p.host_ip, p.host_port, p.protocol.value)
+            for other in self.containers.values()
+            if other.state is RunState.RUNNING
+            for p in other.config.ports
+        ]
+        for port in wanted:
+            if any(port.clashes(other) for other in running):
+                return (
+                    "driver failed programming external connectivity on endpoint "
+                    f"{record.config.docker_name}: Bind for {port.ip}:{port.port} failed: "
+                    "port is already allocated"
+                )
+            if any(port.clashes(other) for other in self.held_ports):
+                return (
+                    "driver failed programming external connectivity on endpoint "
+                    f"{record.config.docker_name}: Error starting userland proxy: listen "
+                    f"{port.protocol.lower()}4 {port.ip}:{port.port}: bind: address already in use"
+                )
+        return ""
 
     def _by_name(self, name: str) -> _Record | None:
         return next((r for r in self.containers.values() if r.config.docker_name == name), None)
@@ -366,5 +448,8 @@ class FakeRuntime:
             finished_at=record.finished_at,
             ip=record.ip,
             manifest=record.config.extra_labels.get(labels.POD_MANIFEST, ""),
+            host_ports=labels.host_ports_from_labels(record.config.extra_labels)
+            if record.config.identity.container_name == "POD"
+            else (),
             source=record.config.extra_labels.get(labels.POD_SOURCE, ""),
         )

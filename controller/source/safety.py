@@ -33,7 +33,9 @@ Traps:
 - Rule 1 cannot tell which document an error belongs to; it relies on `FileScan.declared` (keys
   read leniently from the text). A within-file duplicate key: the first document wins (as in
   `load_directory`), the later one is reported.
-- Only what this process has seen is protected: at start-up the first scan is taken as it is.
+- Only what this process has seen is protected by these four rules. The pods found running at
+  start are the baseline of the same holds (`with_baseline`, rules in `startup`): until the
+  engine hands that baseline in, snapshots say `baselined=False` and the engine does not act.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ from pathlib import Path
 import attrs
 
 from controller.config import WatchSettings
+from controller.model.manifests import RunningObject
 from controller.model.meta import ObjectKey
-from controller.model.workloads import Deployment, ReplicaSet
 from controller.source.loader import LoadedObject, ManifestError
 from controller.source.snapshot import (
     DesiredSnapshot,
@@ -57,6 +59,9 @@ from controller.source.snapshot import (
     Hold,
     HoldReason,
 )
+from controller.source.startup import StartClaim, claims_from, judge_start, pod_count
+
+__all__ = ["Outcome", "WatchState", "advance", "pod_count", "with_baseline"]
 
 
 @attrs.frozen
@@ -83,6 +88,19 @@ class WatchState:
     """What was published."""
     pending: Mapping[ObjectKey, float] = attrs.field(factory=dict)
     """Rule 3: since when each published key lacks a strong declaration with all its pods."""
+    start: Mapping[ObjectKey, StartClaim] = attrs.field(factory=dict)
+    """Objects found running at start that the folder does not declare as they run, held."""
+    start_total: int = 0
+    """Pods found running at start: what the mass-deletion rule compares the start claims with."""
+    baselined: bool = False
+    """The pods found running at start were handed in (`with_baseline`)."""
+
+
+def with_baseline(state: WatchState, running: Iterable[RunningObject], now: float) -> WatchState:
+    """Take the pods found running at start as the baseline; the next `advance` judges them."""
+    claims = claims_from(running, now)
+    total = sum(claim.pods for claim in claims.values())
+    return attrs.evolve(state, start=claims, start_total=total, baselined=True)
 
 
 @attrs.frozen
@@ -91,13 +109,6 @@ class Outcome:
     snapshot: DesiredSnapshot
     wake_at: float | None
     """The earliest end of a hold: call `advance` again then."""
-
-
-def pod_count(obj: object) -> int:
-    """Pods an object stands for: its replicas for a workload, 1 for a Pod."""
-    if isinstance(obj, ReplicaSet | Deployment):
-        return max(obj.spec.replicas, 0)
-    return 1
 
 
 def _parent(name: str) -> str:
@@ -265,14 +276,25 @@ def advance(state: WatchState, scan: FolderScan, now: float, settings: WatchSett
     claims, chosen, conflicts = _own(files, state.claims)
     pending = _pending(state.effective, chosen, state.pending, now)
     effective, held = guard_deletions(state.effective, chosen, pending, now, settings)
-    new_state = WatchState(files, claims, effective, _pending(effective, chosen, pending, now))
-    holds = _holds(files, held, state.effective, settings)
+    start = judge_start(state.start, state.start_total, effective, scan.files, now, settings)
+    new_state = WatchState(
+        files,
+        claims,
+        effective,
+        _pending(effective, chosen, pending, now),
+        start.claims,
+        state.start_total,
+        state.baselined,
+    )
+    holds = _holds(files, held, state.effective, settings) + start.holds
+    claimed = {key: claim.file for key, claim in start.claims.items()}
     snapshot = DesiredSnapshot(
         objects=tuple(effective[key] for key in sorted(effective)),
         errors=scan.errors + tuple(sorted(_file_errors(files, conflicts), key=_error_order)),
         notices=tuple(hold.notice(now, settings) for hold in holds),
-        files=_statuses(files, conflicts, holds, effective.values()),
+        files=_statuses(files, conflicts, holds, effective.values(), claimed),
         holds=holds,
+        baselined=state.baselined,
     )
     wake = min((hold.until for hold in holds), default=None)
     return Outcome(new_state, snapshot, wake)
@@ -318,7 +340,9 @@ def _statuses(
     conflicts: Iterable[ManifestError],
     holds: Iterable[Hold],
     effective: Iterable[LoadedObject],
+    claimed: Mapping[ObjectKey, str],
 ) -> dict[str, FileStatus]:
+    """Per file: invalid, held or ok; `claimed` maps held start claims to their files."""
     published: dict[str, int] = {}
     for obj in effective:
         published[obj.file.as_posix()] = published.get(obj.file.as_posix(), 0) + 1
@@ -328,9 +352,10 @@ def _statuses(
     held: dict[str, str] = {}
     for hold in holds:
         if hold.reason is HoldReason.MASS_DELETION:
-            for obj in effective:
-                if obj.key in hold.keys:
-                    held.setdefault(obj.file.as_posix(), "removal held: mass deletion")
+            files_of = {obj.key: obj.file.as_posix() for obj in effective} | dict(claimed)
+            for key in hold.keys:
+                if key in files_of:
+                    held.setdefault(files_of[key], "removal held: mass deletion")
         else:
             held[hold.file] = f"{hold.reason}: keeping its {len(hold.keys)} object(s) for now"
     statuses: dict[str, FileStatus] = {}

@@ -20,6 +20,10 @@ from controller.config import WatchSettings
 from controller.model.meta import ObjectKey
 from controller.source.loader import LoadedObject, ManifestError
 
+CONFIRM_MARKER = ".podyard-confirm-deletion"
+"""A file of this name in the manifests folder confirms every held deletion: the next scan
+applies them at once and removes the file."""
+
 Entry = tuple[LoadedObject, int]
 """An object and the line of its `metadata.name` (where a conflict error points)."""
 
@@ -32,6 +36,8 @@ class FileState(enum.StrEnum):
 
 class HoldReason(enum.StrEnum):
     EMPTY_FILE = "empty file"
+    FILE_MISSING = "missing file"
+    """At start only: pods made from the file run, and the file is not there."""
     FOLDER_GONE = "folder gone"
     MASS_DELETION = "mass deletion"
 
@@ -72,20 +78,35 @@ class Hold:
     """MASS_DELETION: the pods the held removals would remove, out of `total`."""
     total: int = 0
 
+    def summary(self) -> str:
+        """What is held and why, without the countdown (for events, which aggregate repeats)."""
+        if self.reason is HoldReason.MASS_DELETION:
+            why = f"removing {self.pods} of {self.total} pod(s) at once"
+        elif self.reason is HoldReason.FOLDER_GONE:
+            why = f"the folder of manifest {self.file} is gone or unreadable"
+        else:
+            why = f"manifest {self.file} is {'empty' if self.reason is HoldReason.EMPTY_FILE else 'missing'}"
+        return f"Deletion held back: {why}; create {CONFIRM_MARKER} in the folder to apply it now"
+
     def notice(self, now: float, settings: WatchSettings) -> str:
         left = f"for {max(math.ceil(self.until - now), 0)} s more"
         count = f"{len(self.keys)} object(s)"
+        confirm = f"; create {CONFIRM_MARKER} in the folder to apply it now"
         if self.reason is HoldReason.EMPTY_FILE:
-            return f"{self.file} is empty: keeping its {count} {left}"
+            return f"{self.file} is empty: keeping its {count} {left}{confirm}"
+        if self.reason is HoldReason.FILE_MISSING:
+            return f"{self.file} is missing while its pods run: keeping its {count} {left}{confirm}"
         if self.reason is HoldReason.FOLDER_GONE:
             folder = Path(self.file).parent.as_posix()
             where = "the manifests folder" if folder == "." else f"folder {folder}"
-            return f"{where} is gone or unreadable: keeping the {count} of {self.file} {left}"
+            return (
+                f"{where} is gone or unreadable: keeping the {count} of {self.file} {left}{confirm}"
+            )
         names = ", ".join(map(str, self.keys[:5])) + (" ..." if len(self.keys) > 5 else "")
         share = f"{settings.max_deletion_fraction:.0%}"
         return (
             f"removing {self.pods} of {self.total} pod(s) at once is more than {share}: "
-            f"keeping {names} {left} (restore the files to cancel)"
+            f"keeping {names} {left} (restore the files to cancel){confirm}"
         )
 
 
@@ -111,3 +132,6 @@ class DesiredSnapshot:
     files: Mapping[str, FileStatus] = attrs.field(factory=dict)
     holds: tuple[Hold, ...] = ()
     """The held-back changes for programs (the notices without their countdown)."""
+    baselined: bool = False
+    """The pods found running at start were compared with the folder (start-time holds are in
+    `holds`): the engine may act on this snapshot. False until the engine listed every node."""

@@ -21,6 +21,11 @@ Traps:
 - The first scan is always published, even if empty, so callers can tell "read" from "not yet";
   later ones only when objects, errors, file statuses or holds changed.
 - `on_change` runs on the event loop and must not block; an exception from it is logged.
+- `set_baseline` (the pods found running, handed in by each engine once it listed every node) is
+  folded in by the next scan, which is published even when equal to the last one: an engine that
+  took over (a new lease term) waits for that snapshot to act.
+- `.podyard-confirm-deletion` in the folder confirms every held deletion: that scan runs with a
+  hold of 0 s, and the file is removed (if it cannot be, it confirms each scan while it stays).
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import attrs
 from watchdog.events import (
     DirCreatedEvent,
     DirDeletedEvent,
@@ -52,10 +58,11 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from controller.config import WatchSettings
+from controller.model.manifests import RunningObject
 from controller.source.loader import SUFFIXES
-from controller.source.safety import WatchState, advance
+from controller.source.safety import WatchState, advance, with_baseline
 from controller.source.scan import CachedRead, scan_folder
-from controller.source.snapshot import DesiredSnapshot
+from controller.source.snapshot import CONFIRM_MARKER, DesiredSnapshot
 
 __all__ = ["DesiredSnapshot", "FolderSource"]
 
@@ -87,8 +94,12 @@ class _Handler(FileSystemEventHandler):
         if isinstance(event, FileSystemMovedEvent):
             paths.append(os.fsdecode(event.dest_path))  # its destination is a create or update
         moved = isinstance(event, FileSystemMovedEvent)
-        if event.is_directory or moved or any(p.endswith(SUFFIXES) for p in paths):
+        if event.is_directory or moved or any(_matters(p) for p in paths):
             self._wake(isinstance(event, DirDeletedEvent) and paths[0] == self._root)
+
+
+def _matters(path: str) -> bool:
+    return path.endswith(SUFFIXES) or os.path.basename(path) == CONFIRM_MARKER
 
 
 class FolderSource:
@@ -121,6 +132,8 @@ class FolderSource:
         self._watching: tuple[int, int] | None = None
         self._root_lost = False
         self._polling_reported = False
+        self._baseline: tuple[RunningObject, ...] | None = None
+        self._confirm_stuck = False
 
     def snapshot(self) -> DesiredSnapshot:
         """The last published snapshot (empty before the first scan)."""
@@ -129,6 +142,29 @@ class FolderSource:
     def request_rescan(self) -> None:
         """Rescan after the debounce, as if a file event had come; call from the loop's thread."""
         self._dirty.set()
+
+    def set_baseline(self, running: Iterable[RunningObject]) -> None:
+        """The pods found running at start, per declaring object: the next scan holds what the
+        folder no longer declares, as if it had been emptied live. Call from the loop's thread."""
+        self._baseline = tuple(running)
+        self._dirty.set()
+
+    def _confirmed(self) -> bool:
+        """True if the confirmation marker is in the folder; it is consumed (removed)."""
+        marker = self._root / CONFIRM_MARKER
+        if not marker.is_file():
+            self._confirm_stuck = False
+            return False
+        try:
+            marker.unlink()
+        except OSError as exc:
+            if not self._confirm_stuck:
+                log.error(
+                    "cannot remove %s (%s): it confirms every deletion while it stays", marker, exc
+                )
+                self._confirm_stuck = True
+        log.warning("%s found: held deletions are confirmed and applied now", marker)
+        return True
 
     async def run(self) -> None:
         """Watch and rescan until cancelled; the observer is stopped on the way out."""
@@ -178,12 +214,19 @@ class FolderSource:
     async def _rescan(self, *, full: bool) -> None:
         self._dirty.clear()  # events from now on are about changes this scan may miss
         scan, self._cache = await asyncio.to_thread(scan_folder, self._root, self._cache, full=full)
-        outcome = advance(self._state, scan, self._clock(), self._settings)
+        baselined = self._baseline is not None
+        if self._baseline is not None:
+            self._state = with_baseline(self._state, self._baseline, self._clock())
+            self._baseline = None
+        settings = self._settings
+        if self._confirmed():
+            settings = attrs.evolve(settings, hold_seconds=0.0)
+        outcome = advance(self._state, scan, self._clock(), settings)
         self._state, self._wake_at = outcome.state, outcome.wake_at
         if not all(file.settled for file in scan.files.values()):
             self._dirty.set()  # a file was being written: read it again after the debounce
-        if self._published and outcome.snapshot == self._snapshot:
-            return
+        if self._published and outcome.snapshot == self._snapshot and not baselined:
+            return  # unchanged; but a new baseline is always answered (a new engine waits on it)
         self._snapshot, self._published = outcome.snapshot, True
         try:
             self._on_change(outcome.snapshot)

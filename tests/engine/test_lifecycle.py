@@ -336,7 +336,7 @@ async def test_a_pod_is_restored_from_its_sandbox_manifest(harness: Harness) -> 
     from controller.engine.podfactory import desired_from_pod, restore_from_sandbox
 
     original = desired_from_pod(
-        pod(containers=[container("a"), container("b")]), owner="Tester/web"
+        pod(containers=[container("a"), container("b")]), owner="Tester/web", source="web.yaml"
     )
     await harness.start([])
     harness.engine.desired.put(original)
@@ -348,3 +348,4 @@ async def test_a_pod_is_restored_from_its_sandbox_manifest(harness: Harness) -> 
     assert restored.pod == original.pod
     assert restored.spec_hash == original.spec_hash
     assert restored.owner == "Tester/web"
+    assert restored.source == "web.yaml"  # a sandbox rebuilt later keeps its source label

@@ -66,6 +66,7 @@ from typing import IO, Any
 __all__ = [
     "DEFAULT_BASE_DIR",
     "DEMO_IMAGE",
+    "LEASE_LABEL",
     "PAUSE_IMAGE",
     "POD_LABEL",
     "SUBNET_PREFIX",
@@ -85,6 +86,9 @@ DEMO_IMAGE = "localhost/podyard-busybox:1"
 PAUSE_IMAGE = "localhost/podyard-pause:1"
 POD_LABEL = "io.podyard.pod.uid"
 TEST_NAME_PREFIX = "podyard-test-"
+LEASE_LABEL = "io.podyard.lease"
+"""The engine lease container (`podyard-lease`): removed between tests like a pod, so a test's
+controller never waits for the lease of the previous test's controller to expire."""
 
 DEFAULT_BASE_DIR = Path("/tmp")
 SUBNET_PREFIX = "10.213"
@@ -183,11 +187,11 @@ def _query(**params: str) -> str:
 
 
 def remove_test_objects(docker_host: str, timeout: float = 30.0) -> list[str]:
-    """Force-remove what tests create: Podyard-labelled containers and volumes, and
-    containers named ``podyard-test-*``. Returns the names removed."""
+    """Force-remove what tests create: Podyard-labelled containers and volumes, the engine lease,
+    and containers named ``podyard-test-*``. Returns the names removed."""
     removed: list[str] = []
     containers: dict[str, str] = {}
-    for filters in ({"label": [POD_LABEL]}, {"name": [TEST_NAME_PREFIX]}):
+    for filters in ({"label": [POD_LABEL]}, {"label": [LEASE_LABEL]}, {"name": [TEST_NAME_PREFIX]}):
         listing = engine_request(
             docker_host,
             "GET",
@@ -196,7 +200,7 @@ def remove_test_objects(docker_host: str, timeout: float = 30.0) -> list[str]:
         )
         for item in listing:
             names = [str(n).lstrip("/") for n in item.get("Names") or []]
-            labelled = POD_LABEL in (item.get("Labels") or {})
+            labelled = bool({POD_LABEL, LEASE_LABEL} & set(item.get("Labels") or {}))
             if labelled or any(n.startswith(TEST_NAME_PREFIX) for n in names):
                 containers[str(item["Id"])] = names[0] if names else str(item["Id"])[:12]
     for cid, name in containers.items():

@@ -37,6 +37,11 @@ NODE = NodeName("it-node")
 FAST_BACKOFF = BackoffSettings(initial_seconds=1.0, max_seconds=4.0, reset_after_seconds=600.0)
 
 
+def subpath_dir_of(docker_host: str) -> str:
+    """subPath mounts beside the private engine: its clean-up unmounts whatever is left there."""
+    return os.path.join(os.path.dirname(docker_host.removeprefix("unix://")), "subpaths")
+
+
 def desired_of(pod: Pod) -> DesiredPod:
     return desired_from_pod(pod)
 
@@ -70,16 +75,17 @@ class Controller:
         backoff: BackoffSettings = FAST_BACKOFF,
         pause_image: str = PAUSE_IMAGE,
     ) -> None:
-        self.runtime = DockerRuntime(
-            NODE,
-            RuntimeSettings(pause_image=pause_image, relist_interval_seconds=2.0),
-            docker_host,
+        settings = RuntimeSettings(
+            pause_image=pause_image,
+            relist_interval_seconds=2.0,
+            subpath_dir=subpath_dir_of(docker_host),
         )
+        self.runtime = DockerRuntime(NODE, settings, docker_host)
         self.engine = Engine(
             {NODE: self.runtime},
             SystemClock(),
             engine=EngineSettings(),
-            runtime=RuntimeSettings(pause_image=pause_image, relist_interval_seconds=2.0),
+            runtime=settings,
             backoff=backoff,
         )
 
@@ -186,6 +192,8 @@ class ControllerProcess:
                     PAUSE_IMAGE,
                     "--relist-interval",
                     "2",
+                    "--subpath-dir",
+                    subpath_dir_of(self.docker_host),
                     "--backoff-initial",
                     "1",
                     "--backoff-max",

@@ -47,6 +47,7 @@ from controller.model.pod import PullPolicy
 from controller.runtime import docker as docker_runtime
 from controller.runtime import images
 from controller.runtime.docker import RELIST, DockerRuntime
+from tests.integration.harness import subpath_dir_of
 
 pytestmark = pytest.mark.integration
 
@@ -171,7 +172,11 @@ async def pod(docker_host: str, docker: aiodocker.Docker) -> AsyncIterator[PodHa
     uid = uuid.uuid4().hex
     runtime = DockerRuntime(
         NODE,
-        RuntimeSettings(call_timeout_seconds=20.0, events_reconnect_max_seconds=0.5),
+        RuntimeSettings(
+            call_timeout_seconds=20.0,
+            events_reconnect_max_seconds=0.5,
+            subpath_dir=subpath_dir_of(docker_host),
+        ),
         docker_host,
         ImagePullSettings(pull_timeout_seconds=20.0),
     )

@@ -21,6 +21,7 @@ from aiodocker.containers import DockerContainer
 
 from tests.integration.dockerd import (
     DEMO_IMAGE,
+    LEASE_LABEL,
     PAUSE_IMAGE,
     POD_LABEL,
     EngineError,
@@ -162,11 +163,15 @@ async def test_cleanup_removes_labelled_and_test_objects(
         {"Image": PAUSE_IMAGE, "Labels": {POD_LABEL: "u1"}}, name="some-pod-sandbox"
     )
     await labelled.start()
+    await docker.containers.create(
+        {"Image": PAUSE_IMAGE, "Labels": {LEASE_LABEL: "1"}}, name="podyard-lease"
+    )
     await docker.containers.create({"Image": PAUSE_IMAGE}, name="podyard-test-leftover")
     other = await docker.containers.create({"Image": PAUSE_IMAGE}, name="not-a-test-container")
     try:
         removed = await asyncio.to_thread(remove_test_objects, docker_host)
         assert sorted(removed) == [
+            "podyard-lease",
             "podyard-test-leftover",
             "some-pod-sandbox",
             f"volume {volume.name}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -258,7 +259,7 @@ async def test_a_slow_subscriber_is_dropped_not_grown() -> None:
 
 async def test_a_watch_from_a_past_version_replays_then_follows() -> None:
     objects: list[dict[str, Any]] = []
-    hub = ChangeHub()
+    hub = ChangeHub(seed=0)
     hub.add("pods", lambda: list(objects))
     objects.append({"metadata": {"namespace": "default", "name": "a", "uid": "1"}})
     _, version = hub.sync("pods")
@@ -276,7 +277,7 @@ async def test_a_watch_from_a_past_version_replays_then_follows() -> None:
 def test_a_version_older_than_the_history_is_expired(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(changes, "HISTORY_LIMIT", 2)
     objects: list[dict[str, Any]] = []
-    hub = ChangeHub()
+    hub = ChangeHub(seed=0)
     hub.add("pods", lambda: list(objects))
     for name in ("a", "b", "c"):
         objects.append({"metadata": {"namespace": "default", "name": name}})
@@ -285,3 +286,27 @@ def test_a_version_older_than_the_history_is_expired(monkeypatch: pytest.MonkeyP
         hub.subscribe("pods", None, 0)
     replayed, _ = hub.subscribe("pods", None, 1)
     assert [e.object["metadata"]["name"] for e in replayed] == ["b", "c"]
+
+
+def test_versions_never_repeat_across_controller_runs() -> None:
+    """Each run counts from its start time, so a later run starts above all of an earlier one's."""
+    objects = [{"metadata": {"namespace": "default", "name": "a", "uid": "1"}}]
+    first_run = ChangeHub()
+    first_run.add("pods", lambda: list(objects))
+    _, first_version = first_run.sync("pods")
+    for uid in range(2, 50):  # plenty of changes in the first run
+        objects[0]["metadata"]["uid"] = str(uid)
+        _, first_version = first_run.sync("pods")
+    second_run = ChangeHub()
+    second_run.add("pods", lambda: list(objects))
+    _, second_version = second_run.sync("pods")
+    assert second_version > first_version
+    with pytest.raises(Expired):  # a client resuming from the earlier run lists again
+        second_run.subscribe("pods", None, first_version)
+
+
+def test_the_first_version_of_a_run_is_its_start_time_in_microseconds() -> None:
+    before = time.time_ns() // 1000
+    hub = ChangeHub()
+    after = time.time_ns() // 1000
+    assert before <= hub.counter <= after

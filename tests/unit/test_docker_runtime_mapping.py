@@ -8,12 +8,13 @@ import pytest
 
 from controller.config import RuntimeSettings
 from controller.model import labels
-from controller.model.errors import CreateFailed
+from controller.model.errors import ConfigRefused
 from controller.model.meta import NodeName, PodRef, PodUid
 from controller.model.observed import ContainerIdentity, ContainerRole, RunState
 from controller.model.plan import ContainerConfig, MountSpec, PortBinding
 from controller.model.pod import PortProtocol, PullPolicy
 from controller.runtime.docker import DockerRuntime, parse_docker_time, parse_docker_time_ns
+from controller.runtime.dockerbody import container_body
 from controller.runtime.dockerevents import container_event
 
 REF = PodRef("ns", "web", PodUid("uid-1"))
@@ -147,7 +148,13 @@ async def test_body_of_a_sandbox() -> None:
 
 
 async def test_body_of_a_joining_container() -> None:
-    body = await runtime()._container_body(
+    asked: list[tuple[int, MountSpec]] = []
+
+    async def sub_path_source(_: ContainerConfig, index: int, mount: MountSpec) -> str:
+        asked.append((index, mount))
+        return "/podyard/subpaths/1"
+
+    body = await container_body(
         config(
             join_sandbox="podyard-web-POD",
             share_pid=True,
@@ -161,15 +168,17 @@ async def test_body_of_a_joining_container() -> None:
             memory_limit_bytes=64 << 20,
             cpu_limit_millis=5,
             cpu_request_millis=1,
-        )
+        ),
+        sub_path_source,
     )
     host = body["HostConfig"]
+    assert [index for index, _ in asked] == [1]  # only the mount with a subPath
     assert "Hostname" not in body
     assert (body["Entrypoint"], body["Cmd"]) == (["run"], [])
     assert body["WorkingDir"] == "/srv"
     for mode in ("NetworkMode", "IpcMode", "PidMode"):
         assert host[mode] == "container:podyard-web-POD"
-    assert host["Binds"] == ["/host/data:/data:ro", "/host/data/logs/app:/logs"]
+    assert host["Binds"] == ["/host/data:/data:ro", "/podyard/subpaths/1:/logs"]
     assert host["Memory"] == host["MemorySwap"] == 64 << 20
     assert (host["CpuPeriod"], host["CpuQuota"], host["CpuShares"]) == (100_000, 1_000, 2)
 
@@ -183,12 +192,31 @@ async def test_body_of_args_without_command_and_private_pid() -> None:
     assert "PidMode" not in body["HostConfig"]
 
 
-@pytest.mark.parametrize("sub_path", ["/etc", "../other", "a/../../b"])
+@pytest.mark.parametrize("sub_path", ["/etc", "../other", "a/../b", "a/../../b"])
 async def test_sub_path_must_stay_inside(sub_path: str) -> None:
-    with pytest.raises(CreateFailed, match="subPath"):
-        await runtime()._container_body(
-            config(mounts=(MountSpec("bind", "/host", "/data", sub_path=sub_path),))
-        )
+    mount = MountSpec("bind", "/host", "/data", sub_path=sub_path, volume_name="data")
+    with pytest.raises(ConfigRefused) as refused:
+        await runtime()._container_body(config(mounts=(mount,)))
+    assert str(refused.value).startswith(
+        'failed to prepare subPath for volumeMount "data" of container "app": '
+        f'path "{sub_path}" must'
+    )
+
+
+async def test_sub_path_naming_the_whole_volume_is_the_volume() -> None:
+    mount = MountSpec("volume", "podyard-web-scratch", "/data", sub_path="./")
+    body = await runtime()._container_body(config(mounts=(mount,)))
+    assert body["HostConfig"]["Mounts"][0]["Source"] == "podyard-web-scratch"
+
+
+async def test_sub_path_on_a_remote_engine_is_refused() -> None:
+    remote = DockerRuntime(NodeName("n1"), RuntimeSettings(), "tcp://127.0.0.1:1")
+    mount = MountSpec("volume", "podyard-web-scratch", "/data", sub_path="x", volume_name="data")
+    try:
+        with pytest.raises(ConfigRefused, match="subPath needs the Docker engine on Podyard's own"):
+            await remote._container_body(config(mounts=(mount,)))
+    finally:
+        await remote.close()
 
 
 def observe_(data: dict[str, object]):  # type: ignore[no-untyped-def]

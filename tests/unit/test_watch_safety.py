@@ -30,6 +30,7 @@ from controller.source.snapshot import (
 from tests import factories
 
 HOLD = 30.0
+CONFIRM = "; create .podyard-confirm-deletion in the folder to apply it now"
 SETTINGS = WatchSettings(hold_seconds=HOLD)
 
 
@@ -163,13 +164,13 @@ def test_an_emptied_file_is_held_then_applied() -> None:
     empty = folder({"a.yaml": FileScan(), "b.yaml": pods("b.yaml", "x", "y")})
     held = run.step(empty, after=1)
     assert names(held) == {"web", "x", "y"}
-    assert held.notices == ("a.yaml is empty: keeping its 1 object(s) for 30 s more",)
+    assert held.notices == ("a.yaml is empty: keeping its 1 object(s) for 30 s more" + CONFIRM,)
     assert held.files["a.yaml"].state is FileState.HELD
     assert run.last is not None
     assert run.last.wake_at == run.now + HOLD
     later = run.step(empty, after=HOLD - 2)
     assert later == held  # the countdown alone does not make a new snapshot
-    assert later.notices == ("a.yaml is empty: keeping its 1 object(s) for 2 s more",)
+    assert later.notices == ("a.yaml is empty: keeping its 1 object(s) for 2 s more" + CONFIRM,)
     applied = run.step(empty, after=2)
     assert names(applied) == {"x", "y"}
     assert applied.notices == ()
@@ -196,7 +197,8 @@ def test_a_vanished_subfolder_is_held_then_applied() -> None:
     held = run.step(gone)
     assert names(held) == {"x", "y", "web"}
     assert held.notices == (
-        "folder sub is gone or unreadable: keeping the 1 object(s) of sub/c.yaml for 30 s more",
+        "folder sub is gone or unreadable: keeping the 1 object(s) of sub/c.yaml for 30 s more"
+        + CONFIRM,
     )
     assert held.files["sub/c.yaml"].state is FileState.HELD
     assert names(run.step(gone, after=HOLD)) == {"x", "y"}
@@ -246,7 +248,7 @@ def test_removing_more_than_half_of_the_pods_is_held_then_applied() -> None:
     assert names(held) == {"a", "b", "c"}
     assert held.notices == (
         "removing 2 of 3 pod(s) at once is more than 50%: keeping Pod/default/b, Pod/default/c "
-        "for 30 s more (restore the files to cancel)",
+        "for 30 s more (restore the files to cancel)" + CONFIRM,
     )
     assert held.files["b.yaml"].state is FileState.HELD  # a file that is gone, shown while held
     assert names(run.step(one, after=HOLD - 0.5)) == {"a", "b", "c"}

@@ -15,9 +15,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from controller.config import WatchSettings
+from controller.model.manifests import RunningObject
+from controller.model.meta import ObjectKey
 from controller.source import watcher
 from controller.source.scan import declared_keys
 from controller.source.snapshot import DesiredSnapshot, FileState, HoldReason
@@ -60,11 +63,11 @@ def images(snapshot: DesiredSnapshot) -> dict[str, str]:
 class Watch:
     """A running FolderSource and every snapshot it published, in order."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, settings: WatchSettings = SETTINGS) -> None:
         self.root = root
         self.published: list[DesiredSnapshot] = []
         self.times: list[float] = []
-        self.source = FolderSource(root, SETTINGS, self._record)
+        self.source = FolderSource(root, settings, self._record)
 
     def _record(self, snapshot: DesiredSnapshot) -> None:
         self.published.append(snapshot)
@@ -319,6 +322,43 @@ async def test_a_mass_deletion_is_held_then_applied(watch: Watch) -> None:
     assert held.notices[0].startswith("removing 4 of 6 pod(s) at once is more than 50%")
     await watch.images(BASE)
     assert time.monotonic() - deleted >= SETTINGS.hold_seconds
+
+
+async def test_the_baseline_holds_a_file_missing_at_start(watch: Watch) -> None:
+    assert not watch.last.baselined
+    gone = RunningObject(ObjectKey("Pod", "default", "gone"), "gone.yaml", 1)
+    kept = RunningObject(ObjectKey("Pod", "default", "base-1"), "base.yaml", 1)
+    watch.source.set_baseline([gone, kept])
+    held = await watch.until(lambda s: s.baselined)
+    assert [(h.reason, h.file, h.keys) for h in held.holds] == [
+        (HoldReason.FILE_MISSING, "gone.yaml", (gone.key,))
+    ]
+    assert held.files["gone.yaml"].state is FileState.HELD
+    assert held.files["base.yaml"].state is FileState.OK
+    released = await watch.until(lambda s: not s.holds)
+    assert released.baselined
+    assert "gone.yaml" not in released.files
+
+
+async def test_a_confirmation_marker_applies_held_deletions_at_once(tmp_path: Path) -> None:
+    running = Watch(tmp_path, attrs.evolve(SETTINGS, hold_seconds=60.0))
+    for name in ("a", "b", "c"):
+        running.write(f"{name}.yaml", pod(name))
+    task = asyncio.create_task(running.source.run())
+    try:
+        await running.images(dict.fromkeys("abc", "nginx:1.27"))
+        for name in ("a", "b"):
+            (tmp_path / f"{name}.yaml").unlink()
+        await running.until(lambda s: bool(s.holds))
+        marker = running.write(".podyard-confirm-deletion", "")
+        await running.images({"c": "nginx:1.27"})
+        assert running.last.holds == ()
+        assert running.last.errors == ()
+        assert not marker.exists(), "the marker is consumed"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def test_a_folder_that_appears_later_is_picked_up(tmp_path: Path) -> None:

@@ -1,0 +1,44 @@
+"""The engine leases as metrics: which node's lease this controller holds (so acts on), at scrape time.
+
+`podyard_lease_held{node}` is 1 on the controller that acts on the node and 0 on a standby; every
+node the controller manages has its series from the first scrape. Summed over all controllers of
+one node it must never exceed 1 (an alert can say so). `podyard_lease_expires_in_seconds{node}`
+is how long this controller would wait before taking the lease over (the holder's own margin when
+it holds it); absent while the lease cannot be read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from controller.model.lease import LeaseView
+
+LeasesSource = Callable[[], Sequence[LeaseView]]
+
+
+class LeaseCollector(Collector):
+    def __init__(self, leases: LeasesSource) -> None:
+        self._leases = leases
+
+    def collect(self) -> Iterable[Metric]:
+        views = self._leases()
+        held = GaugeMetricFamily(
+            "podyard_lease_held",
+            "1 when this controller holds the node's engine lease and acts on it, else 0.",
+            labels=["node"],
+        )
+        expires = GaugeMetricFamily(
+            "podyard_lease_expires_in_seconds",
+            "Seconds until this controller judges the node's lease expired (standby) or must "
+            "have renewed it (holder).",
+            labels=["node"],
+        )
+        for view in views:
+            held.add_metric([view.node], 1.0 if view.held else 0.0)
+            if view.expires_in is not None:
+                expires.add_metric([view.node], max(0.0, view.expires_in))
+        yield held
+        yield expires
