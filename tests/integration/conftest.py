@@ -4,7 +4,7 @@ A test controller reconciles every Podyard-labelled container on its engine, so 
 the default engine could delete a user's pods. The engine and its fixtures (``private_dockerd``,
 ``docker_host``, ``docker``, ``controller``) live in ``fixtures.py``, shared with the fault
 suite; here, after each test, ``_clean_engine`` force-removes Podyard-labelled containers and
-volumes and ``podyard-test-*`` containers.
+volumes, the engine lease and ``podyard-test-*`` containers.
 
 Every test under this folder is marked ``integration``.
 """
