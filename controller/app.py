@@ -35,9 +35,10 @@ from controller.engine.lease import NodeLease, local_holder
 from controller.engine.metered import MeteredRuntime
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import ContainerRuntime, SystemClock
-from controller.engine.tasks import cancel_all, spawn
+from controller.engine.tasks import Supervisor, cancel_all, spawn
 from controller.metrics import ControllerMetrics, make_registry, metrics_handler
 from controller.metrics.leases import LeaseCollector
+from controller.model.health import HealthCheck
 from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName
 from controller.runtime.docker import DockerRuntime
@@ -138,6 +139,8 @@ def build_engine(
         host_ips={NodeName(n.name): n.host_ip for n in settings.nodes},
         engine=settings.engine,
         runtime=settings.runtime,
+        health=settings.health,
+        supervision=settings.supervision,
         backoff=settings.backoff,
         image_pull=settings.image_pull,
         metrics=metrics,
@@ -207,6 +210,18 @@ def build_leadership(
     return Leadership(leases, settings.lease, events=events)
 
 
+def with_tasks(checks: list[HealthCheck], failing: list[str]) -> list[HealthCheck]:
+    """The engine's liveness checks, with the controller's own failing tasks in `tasks`."""
+    if not failing:
+        return checks
+    return [
+        HealthCheck(c.name, "; ".join(r for r in (c.failure, *failing) if r))
+        if c.name == "tasks"
+        else c
+        for c in checks
+    ]
+
+
 async def _wait_for_folder(ready: asyncio.Event, stop: asyncio.Event, folder: str) -> bool:
     """True once the folder was read; False if asked to stop first. Logs every 10 s meanwhile."""
     while not ready.is_set():
@@ -231,6 +246,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     leadership = build_leadership(settings, controller_metrics, events)
     terms = EngineTerms(settings, controller_metrics, events, leadership.may_act)
     applier = FolderApplier(terms.engine)
+    app_tasks = Supervisor(SystemClock(), controller_metrics, settings.supervision)
+    """Tasks of the controller itself, beside each term's engine: the folder watcher."""
     controller_metrics.in_flight = lambda: terms.engine.in_flight()
     app = make_app(
         lambda: terms.engine.pod_views(),
@@ -239,6 +256,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         deployments=lambda: terms.engine.deployments.views(),
         files=lambda: applier.files,
         events=terms.events.list,
+        liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
+        readiness=lambda: terms.engine.readiness(),
     )
     registry = make_registry(
         lambda: applier.files,
@@ -264,7 +283,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
 
     attach(terms.engine)
     terms.on_new_engine = attach
-    watching = spawn("folder", folder.run())
+    app_tasks.supervise("folder", folder.run)  # outlives each term's engine
     leading: list[asyncio.Task[None]] = []
     try:
         if not await _wait_for_folder(applier.ready, stop, settings.manifests_dir):
@@ -275,7 +294,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
-        await cancel_all([watching, *leading])
+        await app_tasks.stop()
+        await cancel_all(leading)
         await runner.cleanup()
         await leadership.shutdown(terms.stop)
         await terms.engine.stop()

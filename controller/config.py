@@ -53,14 +53,23 @@ class RuntimeSettings:
     """Where Podyard bind-mounts each container's subPaths for the engine to bind: root-owned, on
     the engine's host, like the kubelet's `volume-subpaths` under /var/lib/kubelet. A reboot leaves
     only empty folders there, which the first listing sweeps; no `:` in it (Docker's bind syntax)."""
+    calls_per_node: int = 8
+    """Engine calls that do work (list, inspect, create, start, remove, volumes) in flight at once
+    per node, whatever the number of pods: on 2 cores bring-up saturates at about 4 pods at once,
+    and 8 leaves room for the relist, the event-driven inspects and probe kills beside them. Calls
+    that mostly wait (a stop in its grace period, a pull, a probe, the event stream) take no slot,
+    so a pod waiting never holds up another pod's calls. A call that finds no free slot within
+    `call_timeout_seconds` fails as if the engine did not answer."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.calls_per_node < 1:
+            raise ValueError("runtime: calls_per_node must be at least 1")
 
 
 @attrs.frozen
 class EngineSettings:
     """The reconcile machinery."""
 
-    workers: int = 4
-    """Pods reconciled at once; bring-up on 2 cores saturates at about 4 pods in flight."""
     retry_initial_seconds: float = 0.05
     """First retry delay after a reconcile error (seconds); doubles per failure of the same key."""
     retry_max_seconds: float = 30.0
@@ -68,6 +77,47 @@ class EngineSettings:
     failed_pods_kept: int = 1
     """Finished (Failed/Succeeded) pods a ReplicaSet keeps for inspection, newest first; each
     holds stopped containers on the host, so few are kept (Kubernetes' pod GC keeps thousands)."""
+
+
+@attrs.frozen
+class SupervisionSettings:
+    """How a long-running task that died (raised or returned) is restarted."""
+
+    restart_initial_seconds: float = 1.0
+    """Wait before the first restart (seconds): long enough that a task failing at once does not
+    spin a core, short enough that a one-off failure costs about a second of inattention."""
+    restart_max_seconds: float = 60.0
+    """Cap of the doubling restart wait (seconds), as a crash-looping task keeps being retried."""
+    stable_seconds: float = 60.0
+    """A restarted task that has run this long (seconds) counts as recovered: its restart wait
+    starts again at `restart_initial_seconds`, and `/healthz` stops reporting it."""
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 < self.restart_initial_seconds <= self.restart_max_seconds:
+            raise ValueError("supervision: need 0 < restart_initial_seconds <= restart_max_seconds")
+
+
+@attrs.frozen
+class HealthSettings:
+    """When `/healthz` says the controller cannot do its job."""
+
+    relist_threshold_seconds: float = 180.0
+    """A node whose last successful relist is older than this (seconds) fails the `pleg` check:
+    the kubelet's "PLEG is not healthy" threshold of 3 minutes, 18 relist intervals by default, so
+    an engine that is slow or restarting for a minute is not called dead."""
+    loop_lag_threshold_seconds: float = 5.0
+    """The event loop woke this late (seconds) or later: every reaction (restarts, the API, the
+    relists) was that late, so the `loop-lag` check fails. Far above a relist's own cost (tens of
+    milliseconds per hundred containers) and below a liveness probe's patience."""
+    loop_lag_interval_seconds: float = 1.0
+    """Period (seconds) of the timer whose lateness measures the loop lag; the check looks at the
+    last `LAG_SAMPLES` ticks and at a tick overdue right now."""
+
+    def __attrs_post_init__(self) -> None:
+        if min(self.relist_threshold_seconds, self.loop_lag_threshold_seconds) <= 0:
+            raise ValueError("health: thresholds must be positive")
+        if self.loop_lag_interval_seconds <= 0:
+            raise ValueError("health: loop_lag_interval_seconds must be positive")
 
 
 @attrs.frozen
@@ -156,5 +206,7 @@ class Settings:
     runtime: RuntimeSettings = RuntimeSettings()
     engine: EngineSettings = EngineSettings()
     api: ApiSettings = ApiSettings()
+    supervision: SupervisionSettings = SupervisionSettings()
+    health: HealthSettings = HealthSettings()
     watch: WatchSettings = WatchSettings()
     lease: LeaseSettings = LeaseSettings()

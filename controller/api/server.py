@@ -9,6 +9,12 @@ kubectl's own columns. Every list also watches (`?watch=true`, see `controller.a
 `kubectl get pods -w` works; lists and watches take `labelSelector` and `fieldSelector` (see
 `controller.api.selection`). Read-only: the folder of manifests is the only way to change things.
 
+`/healthz` (also `/livez`) and `/readyz` answer as Kubernetes' do: `ok` (200) when every check
+passes; otherwise 500 with one line per check, `[+]name ok` or `[-]name failed: reason`, then
+`healthz check failed` (`readyz check failed`). `?verbose` lists the checks when all pass too,
+`?exclude=name` skips a check, and `/healthz/<name>` answers for that one check. Reasons are shown,
+not withheld as Kubernetes does: this API is read-only and shows everything anyway.
+
 Traps: the views callbacks run in the event loop and must be cheap (they read in-memory snapshots);
 the server binds to loopback unless told otherwise.
 """
@@ -33,15 +39,19 @@ from controller.api.watch import (
     install_watches,
     list_or_watch,
 )
+from controller.model.health import HealthCheck
 from controller.model.manifests import ManifestFileStatus
 from controller.model.status import PodView
 from controller.serde import pod_view_to_k8s
 
 ViewsSource = Callable[[], list[PodView]]
 ReadySource = Callable[[], bool]
+ChecksSource = Callable[[], list[HealthCheck]]
 
 VIEWS_KEY: web.AppKey[ViewsSource] = web.AppKey("views")
 READY_KEY: web.AppKey[ReadySource] = web.AppKey("ready")
+LIVENESS_KEY: web.AppKey[ChecksSource] = web.AppKey("liveness")
+READINESS_KEY: web.AppKey[ChecksSource] = web.AppKey("readiness")
 
 POD_RESOURCE = {
     "name": "pods",
@@ -89,14 +99,67 @@ async def get_pod(request: web.Request) -> web.Response:
     return not_found("pods", name)
 
 
+def _liveness_checks(app: web.Application) -> list[HealthCheck]:
+    return [HealthCheck("ping"), *app[LIVENESS_KEY]()]
+
+
+def _readiness_checks(app: web.Application) -> list[HealthCheck]:
+    started = HealthCheck("started", "" if app[READY_KEY]() else "the controller has not started")
+    return [*_liveness_checks(app), started, *app[READINESS_KEY]()]
+
+
+def _checks_response(request: web.Request, kind: str, checks: list[HealthCheck]) -> web.Response:
+    """Kubernetes' healthz handler: `ok`, or every check listed and 500 when one fails."""
+    excluded = set(request.query.getall("exclude", []))
+    lines = []
+    failed = False
+    for check in checks:
+        if check.name in excluded:
+            continue
+        if check.ok:
+            lines.append(f"[+]{check.name} ok")
+        else:
+            failed = True
+            lines.append(f"[-]{check.name} failed: {check.failure}")
+    if failed:
+        text = "\n".join(lines) + f"\n{kind} check failed\n"
+        return web.Response(text=text, status=500)
+    if "verbose" not in request.query:
+        return web.Response(text="ok")
+    return web.Response(text="\n".join(lines) + f"\n{kind} check passed\n")
+
+
+def _one_check(checks: list[HealthCheck], name: str) -> web.Response:
+    for check in checks:
+        if check.name == name:
+            if check.ok:
+                return web.Response(text="ok")
+            return web.Response(text=f"internal server error: {check.failure}", status=500)
+    return web.Response(text="404 page not found", status=404)
+
+
 async def healthz(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
+    return _checks_response(request, "healthz", _liveness_checks(request.app))
+
+
+async def healthz_check(request: web.Request) -> web.Response:
+    return _one_check(_liveness_checks(request.app), request.match_info["check"])
+
+
+async def livez(request: web.Request) -> web.Response:
+    return _checks_response(request, "livez", _liveness_checks(request.app))
+
+
+async def livez_check(request: web.Request) -> web.Response:
+    return _one_check(_liveness_checks(request.app), request.match_info["check"])
 
 
 async def readyz(request: web.Request) -> web.Response:
-    if request.app[READY_KEY]():
-        return web.Response(text="ok")
-    return web.Response(text="not ready: engines not listed yet", status=503)
+    return _checks_response(request, "readyz", _readiness_checks(request.app))
+
+
+async def readyz_check(request: web.Request) -> web.Response:
+    return _one_check(_readiness_checks(request.app), request.match_info["check"])
 
 
 async def api_versions(request: web.Request) -> web.Response:
@@ -134,18 +197,28 @@ def make_app(
     deployments: DeploymentsSource | None = None,
     files: FilesSource | None = None,
     events: EventsSource | None = None,
+    liveness: ChecksSource | None = None,
+    readiness: ChecksSource | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
 ) -> web.Application:
     """The API app. Without `replicasets`, `deployments` or `events`, those lists are empty.
+
+    `/healthz` reports `liveness`'s checks after `ping`; `/readyz` adds `started` (from `ready`)
+    and `readiness`'s checks.
 
     Every list also watches (`?watch=true`), changes found every `watch_poll_seconds`.
     """
     app = web.Application()
     app[VIEWS_KEY] = views
     app[READY_KEY] = ready
+    app[LIVENESS_KEY] = liveness or list
+    app[READINESS_KEY] = readiness or list
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/livez", healthz)
+    app.router.add_get("/healthz/{check}", healthz_check)
+    app.router.add_get("/livez", livez)
+    app.router.add_get("/livez/{check}", livez_check)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/readyz/{check}", readyz_check)
     app.router.add_get("/version", version)
     app.router.add_get("/api", api_versions)
     app.router.add_get("/api/v1", api_v1)

@@ -1,4 +1,4 @@
-"""The engine: queue, workers, per-node watchers and the pod reconciler, wired together.
+"""The engine: queue, pod workers, per-node watchers and the pod reconciler, wired together.
 
 Start-up order matters for recovery: every node is relisted once *before* any worker runs, so the
 first decision about a pod already sees the containers a previous controller left behind, and never
@@ -9,6 +9,12 @@ reading with them) and `settle()` (called back once the folder was applied again
 Deployments and lets pods and workloads act. A node that answers late thus never reads as empty.
 Shutdown cancels tasks and closes runtimes but leaves every container running, as a kubelet restart
 does.
+
+Each pod key is synced by a task of its own (`podworkers`); calls to each engine share that node's
+slots (`slots`). Every long-running loop runs under the `Supervisor`, which restarts it if it dies;
+the steps after a pod's reconcile (start tracking, probes, its ReplicaSet, back-off events) are each
+guarded, so one failing is counted and retried and ends nothing. `health` and `readiness` are what
+`/healthz` and `/readyz` report.
 """
 
 from __future__ import annotations
@@ -18,25 +24,36 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-from controller.config import BackoffSettings, EngineSettings, ImagePullSettings, RuntimeSettings
+from controller.config import (
+    BackoffSettings,
+    EngineSettings,
+    HealthSettings,
+    ImagePullSettings,
+    RuntimeSettings,
+    SupervisionSettings,
+)
 from controller.engine.baseline import running_baseline
 from controller.engine.deployments import DeploymentController
 from controller.engine.events import EventRecorder
 from controller.engine.executor import Executor, PlanAborted
+from controller.engine.health import HealthChecks, LoopLagMonitor, sync_checks
 from controller.engine.metered import MeteredRuntime
 from controller.engine.nodes import NodeRegistry
 from controller.engine.pleg import NodeWatcher
 from controller.engine.podstart import PodStartTracker
+from controller.engine.podworkers import PodWorkers
 from controller.engine.ports import Clock, ContainerRuntime, MetricsSink, NoMetrics
 from controller.engine.prober import Prober
 from controller.engine.reconciler import PodReconciler, new_pod_uid
 from controller.engine.replicasets import ReplicaSetController
+from controller.engine.slots import SlottedRuntime
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache
-from controller.engine.tasks import cancel_all, spawn
+from controller.engine.tasks import Supervisor, cancel_all, spawn
 from controller.engine.workqueue import QueueShutDown, WorkQueue
 from controller.model.desired import DesiredPod
 from controller.model.errors import RuntimeFailure
 from controller.model.events import EventType, ObjectReference
+from controller.model.health import HealthCheck
 from controller.model.manifests import RunningObject
 from controller.model.meta import NodeName, ObjectKey, PodKey, PodUid
 from controller.model.status import PodView, Waiting, WaitingReason
@@ -47,6 +64,9 @@ log = logging.getLogger(__name__)
 
 WORKLOAD_WORKERS = 2
 """ReplicaSet syncs at once: they only touch memory, so two keep up with any folder."""
+
+POD_WORKERS_TASK = "pod-workers"
+"""Task name under which errors of the steps after a pod's reconcile are counted."""
 
 MAX_CHANGING_PASSES = 25
 """Consecutive passes that changed the engine before a key is slowed down: a guard against a plan
@@ -70,15 +90,24 @@ class Engine:
         uid_factory: Callable[[], PodUid] = new_pod_uid,
         metrics: MetricsSink | None = None,
         events: EventRecorder | None = None,
+        health: HealthSettings | None = None,
+        supervision: SupervisionSettings | None = None,
     ) -> None:
         self.settings = engine or EngineSettings()
         self.metrics: MetricsSink = metrics or NoMetrics()
         self.runtime_settings = runtime or RuntimeSettings()
         self.clock = clock
         self.runtimes = dict(runtimes)
-        metered: dict[NodeName, ContainerRuntime] = {
-            node: MeteredRuntime(r, self.metrics) for node, r in self.runtimes.items()
+        self.supervisor = Supervisor(clock, self.metrics, supervision)
+        self.slotted = {
+            node: SlottedRuntime(
+                MeteredRuntime(r, self.metrics),
+                self.runtime_settings.calls_per_node,
+                self.runtime_settings.call_timeout_seconds,
+            )
+            for node, r in self.runtimes.items()
         }
+        metered: dict[NodeName, ContainerRuntime] = dict(self.slotted)
         self.desired = DesiredStore(clock.now)
         self.cache = ObservedCache()
         self.notes = NoteBook()
@@ -95,7 +124,14 @@ class Engine:
         )
         self.events = events if events is not None else EventRecorder(clock)
         self.prober = Prober(
-            metered, self.desired, self.cache, clock, self.queue.add, self._pod_event, self.metrics
+            metered,
+            self.desired,
+            self.cache,
+            clock,
+            self.queue.add,
+            self._pod_event,
+            self.metrics,
+            on_error=self.supervisor.error,
         )
         self.executor = Executor(
             metered, self.cache, self.notes, clock, self._pod_event, metrics=self.metrics
@@ -128,6 +164,7 @@ class Engine:
                 self.events,
                 metrics=self.metrics,
                 on_known=self.on_node_known,
+                on_error=self.supervisor.error,
             )
             for r in metered.values()
         ]
@@ -160,31 +197,57 @@ class Engine:
         `settle()` when the folder was applied against them. None: settle at once."""
         self._baseline_taken = False
         self._settled = asyncio.Event()
+        self.pod_workers = PodWorkers(self.queue, self._sync_pod)
+        self._step_failures: dict[PodKey, int] = {}
+        """Per pod, syncs in a row in which a step after the reconcile failed (paces the retry)."""
+        self._step_failed: set[PodKey] = set()
+        self.lag = LoopLagMonitor((health or HealthSettings()).loop_lag_interval_seconds)
+        self.health = HealthChecks(
+            health or HealthSettings(),
+            clock.now,
+            lambda: [(w.runtime.node, w.last_relisted_at) for w in self.watchers],
+            self.supervisor.failing,
+            self.lag.lag,
+        )
+        self._initial: set[PodKey] | None = None
+        """Pod keys known at start not synced yet; None before start."""
+        self._synced = False
+        self._pods_counted_at = float("-inf")
         self.reconciles_total = 0
         self.reconcile_errors_total = 0
 
     async def start(self) -> None:
         prepared = await asyncio.gather(*(self._prepare_node(w) for w in self.watchers))
         await asyncio.gather(*(w.relist() for w in self.watchers))
+        self.health.started_at = self.clock.now()
+        supervise = self.supervisor.supervise
         for watcher, ready in zip(self.watchers, prepared, strict=True):
             node = watcher.runtime.node
             if not ready:
                 self._tasks.append(
                     spawn(f"prepare:{node}", self._prepare_until_ready(watcher), forever=False)
                 )
-            self._tasks.append(spawn(f"relist:{node}", watcher.relist_forever()))
-            self._tasks.append(spawn(f"events:{node}", watcher.watch_events()))
-        self.metrics.workers(ControllerName.POD, self.settings.workers)
+            supervise(watcher.relist_task, watcher.relist_forever)
+            supervise(watcher.events_task, watcher.watch_events)
         self.metrics.workers(ControllerName.REPLICASET, WORKLOAD_WORKERS)
         self.metrics.workers(ControllerName.DEPLOYMENT, 1)
-        for number in range(self.settings.workers):
-            self._tasks.append(spawn(f"worker:{number}", self._worker()))
+        self.supervisor.declare(POD_WORKERS_TASK)
+        self.supervisor.declare("prober")
+        supervise("pod-dispatcher", self.pod_workers.dispatch)
         for number in range(WORKLOAD_WORKERS):
-            worker = self._workload_worker(self.replicasets.queue, self.replicasets.reconcile)
-            self._tasks.append(spawn(f"replicaset-worker:{number}", worker))
-        worker = self._workload_worker(self.deployments.queue, self.deployments.reconcile)
-        self._tasks.append(spawn("deployment-worker", worker))
-        for key in self.desired.keys() | self.cache.keys():
+            supervise(
+                f"replicaset-worker:{number}",
+                lambda: self._workload_worker(self.replicasets.queue, self.replicasets.reconcile),
+            )
+        supervise(
+            "deployment-worker",
+            lambda: self._workload_worker(self.deployments.queue, self.deployments.reconcile),
+        )
+        supervise("loop-lag", self.lag.run)
+        keys = self.desired.keys() | self.cache.keys()
+        self._initial = set(keys)
+        self._pod_count_changed()
+        for key in keys:
             self.queue.add(key)
 
     def on_node_known(self, node: NodeName) -> None:
@@ -246,9 +309,11 @@ class Engine:
 
     async def stop(self) -> None:
         self.prober.stop()
+        await self.supervisor.stop()  # first: loops ending on a shut-down queue stay ended
         self.queue.shut_down()
         self.replicasets.queue.shut_down()
         self.deployments.queue.shut_down()
+        await self.pod_workers.stop()
         await cancel_all(self._tasks)
         self._tasks.clear()
         for runtime in self.runtimes.values():
@@ -278,23 +343,65 @@ class Engine:
     def idle(self) -> bool:
         return len(self.queue) == 0 and self.queue.processing == 0
 
-    async def _worker(self) -> None:
-        while True:
-            try:
-                key = await self.queue.get()
-            except QueueShutDown:
-                return
-            self.metrics.reconcile_started(ControllerName.POD)
-            started = time.monotonic()
-            result = ReconcileResult.ERROR
-            try:
-                result = await self._process(key)
-                self.starts.check(key)
-                self.prober.sync(key)
-            finally:
-                self.metrics.reconciled(ControllerName.POD, result, time.monotonic() - started)
-                self.queue.done(key)
-                self.replicasets.pod_changed(key)
+    def liveness(self) -> list[HealthCheck]:
+        """`/healthz`'s checks (see `health`)."""
+        return self.health.liveness()
+
+    def readiness(self) -> list[HealthCheck]:
+        """`/readyz`'s checks beyond liveness: the first full sync, until it has happened."""
+        if self._synced:
+            return sync_checks(True, [], 0)
+        never = [w.runtime.node for w in self.watchers if w.last_relisted_at is None]
+        if self._initial is not None and not self._initial and not never and self.settled:
+            self._synced = True
+        checks = sync_checks(self._initial is not None, never, len(self._initial or ()))
+        if self._initial is not None and not self.settled:  # knowledge before action
+            waiting = "every node to be listed" if never else "the folder applied to what runs"
+            checks.append(HealthCheck("settled", f"waiting for {waiting}"))
+        return checks
+
+    def _pod_count_changed(self) -> None:
+        """Each pod has its own worker: the most reconciles at once is the number of pods.
+
+        Counting the pods walks every container, so it is done at most once a second."""
+        now = time.monotonic()
+        if now - self._pods_counted_at < 1.0:
+            return
+        self._pods_counted_at = now
+        self.metrics.workers(ControllerName.POD, len(self.desired.keys() | self.cache.keys()))
+
+    async def _sync_pod(self, key: PodKey) -> None:
+        """One pod worker's run: reconcile `key`, then the steps that follow a reconcile."""
+        self.metrics.reconcile_started(ControllerName.POD)
+        self._pod_count_changed()
+        started = time.monotonic()
+        result = ReconcileResult.ERROR
+        try:
+            result = await self._process(key)
+        finally:
+            self.metrics.reconciled(ControllerName.POD, result, time.monotonic() - started)
+        self._step("pod start tracking", self.starts.check, key)
+        self._step("probe sync", self.prober.sync, key)
+        self._step("ReplicaSet notice", self.replicasets.pod_changed, key)
+        if key in self._step_failed:
+            self._step_failed.discard(key)
+            failures = self._step_failures.get(key, 0)
+            self._step_failures[key] = failures + 1
+            retry = self.settings.retry_initial_seconds * 2.0**failures
+            self.queue.add_after(key, min(retry, self.settings.retry_max_seconds))
+        else:
+            self._step_failures.pop(key, None)
+        if self._initial:
+            self._initial.discard(key)
+
+    def _step(self, what: str, step: Callable[[PodKey], object], key: PodKey) -> None:
+        """Run one step after a reconcile; a failure is counted and the pod synced again later
+        (at a doubling pace), and never ends the pod's worker or anything else."""
+        try:
+            step(key)
+        except Exception as exc:
+            self._step_failed.add(key)
+            self.supervisor.error(POD_WORKERS_TASK, f"{what} of {key.namespace}/{key.name}", exc)
 
     async def _workload_worker(
         self,
@@ -389,7 +496,7 @@ class Engine:
         self.queue.forget(key)
         if outcome.requeue_after is not None:
             self.queue.add_after(key, outcome.requeue_after)
-            self._report_backoff(key)
+            self._step("back-off events", self._report_backoff, key)
             return ReconcileResult.REQUEUE_AFTER
         self._backoffs.pop(key, None)
         return ReconcileResult.SUCCESS

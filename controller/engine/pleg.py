@@ -5,6 +5,10 @@ Two inputs, as the kubelet's generic PLEG plus Docker's event stream:
 - a periodic full relist (the truth): repairs anything an event missed, and is run again after every
   reconnect of the stream, because Docker's event ring is small and lost on a daemon restart.
 
+Both loops catch what a single relist or event raises, count it (`on_error`) and carry on: one
+bad container or one broken call never ends the watching of a node. `last_relisted_at` feeds the
+`pleg` health check.
+
 Trap: a relist is a snapshot taken while workers act. Installed as it is, it would drop a container the
 executor made after the snapshot was read, and the next decision would make the pod a second time
 under a new uid. The cache numbers its writes, and a relist keeps whatever was written after it began.
@@ -29,6 +33,9 @@ from controller.model.observed import RunState, RuntimeEvent
 
 log = logging.getLogger(__name__)
 
+ErrorSink = Callable[[str, str, BaseException], None]
+"""Told (task name, what failed, the error) about an error a loop caught and carried on after."""
+
 EVENT_CLOCK_SLACK = 0.05
 """Seconds: Docker stamps an event a little after the state change it reports."""
 
@@ -46,8 +53,10 @@ class NodeWatcher:
         events: EventRecorder | None = None,
         metrics: MetricsSink | None = None,
         on_known: Callable[[NodeName], None] = lambda node: None,
+        on_error: ErrorSink | None = None,
     ) -> None:
         self.runtime = runtime
+        self._on_error: ErrorSink = on_error or _log_error
         self._metrics: MetricsSink = metrics or NoMetrics()
         self._connections = 0
         """Event-stream (re)connections seen; every one after the first is a reconnect."""
@@ -66,6 +75,8 @@ class NodeWatcher:
         """False until the node's sandbox image is resolved; the node is not Ready before."""
         self.relists_total = 0
         self.last_relist_seconds = 0.0
+        self.last_relisted_at: float | None = None
+        """Clock time the last successful relist began; None before the first."""
 
     async def relist(self) -> bool:
         """Read the whole engine; True on success. Serialized: one relist at a time per node."""
@@ -96,6 +107,7 @@ class NodeWatcher:
             if self._nodes.relisted(node):
                 self._on_known(node)  # no await between: nothing acts on a half-known node
             self.relists_total += 1
+            self.last_relisted_at = started
             self.last_relist_seconds = self._clock.now() - started
             self._metrics.relisted(node, time.monotonic() - elapsed, self._clock.now())
             return True
@@ -107,20 +119,39 @@ class NodeWatcher:
             message = f"Node {node} status is now: {reason}"
             self._events.record(obj, EventType.NORMAL, reason, message, host=node)
 
+    @property
+    def relist_task(self) -> str:
+        return f"relist:{self.runtime.node}"
+
+    @property
+    def events_task(self) -> str:
+        return f"events:{self.runtime.node}"
+
     async def relist_forever(self) -> None:
+        """Relist every interval; an error is counted and the next relist comes as usual (the
+        interval is the back-off)."""
         while True:
-            await self.relist()
+            try:
+                await self.relist()
+            except Exception as exc:
+                self._on_error(self.relist_task, "relist", exc)
             await asyncio.sleep(self._settings.relist_interval_seconds)
 
     async def watch_events(self) -> None:
+        """Follow the event stream; one event that fails to apply is counted and skipped (the
+        next relist repairs what it missed). The stream itself failing ends the task, for its
+        supervisor to restart."""
         async for event in self.runtime.events():
-            if event.action == RELIST:
-                self._connections += 1
-                if self._connections > 1:
-                    self._metrics.event_stream_reconnected(self.runtime.node)
-                await self.relist()
-                continue
-            await self._on_event(event)
+            try:
+                if event.action == RELIST:
+                    self._connections += 1
+                    if self._connections > 1:
+                        self._metrics.event_stream_reconnected(self.runtime.node)
+                    await self.relist()
+                    continue
+                await self._on_event(event)
+            except Exception as exc:
+                self._on_error(self.events_task, f"{event.action} event", exc)
 
     async def _on_event(self, event: RuntimeEvent) -> None:
         if self._already_seen(event):
@@ -151,3 +182,7 @@ class NodeWatcher:
         if event.action == "start":
             return cached.state is RunState.RUNNING and (cached.started_at or 0) >= when
         return False
+
+
+def _log_error(task: str, what: str, exc: BaseException) -> None:
+    log.error("task %s: %s failed; carrying on", task, what, exc_info=exc)

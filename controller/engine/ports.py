@@ -162,6 +162,18 @@ class MetricsSink(Protocol):
         """A probe ran: `result` is successful, failed or unknown (no verdict)."""
         ...
 
+    def task_declared(self, task: str) -> None:
+        """A long-running task exists: its error and restart counts start at 0."""
+        ...
+
+    def task_error(self, task: str) -> None:
+        """A long-running task caught an error and carried on."""
+        ...
+
+    def task_restarted(self, task: str) -> None:
+        """A supervised task died (raised or returned) and is being restarted."""
+        ...
+
 
 class NoMetrics:
     """A sink that drops everything: the default where nobody scrapes (tests, benchmarks)."""
@@ -211,6 +223,15 @@ class NoMetrics:
         pass
 
     def probed(self, kind: ProbeKind, result: str) -> None:
+        pass
+
+    def task_declared(self, task: str) -> None:
+        pass
+
+    def task_error(self, task: str) -> None:
+        pass
+
+    def task_restarted(self, task: str) -> None:
         pass
 
 

@@ -15,6 +15,9 @@ As the kubelet's prober workers:
 Workers follow the pod reconciler: after every reconcile of a pod, `sync` starts workers for its
 running containers and drops those of containers that ended. A verdict that changes enqueues the pod,
 so its status (Ready) and its ReplicaSet's ready count follow.
+
+A run that raises (a bug, not a failed probe) is counted through `on_error` and the worker keeps its
+schedule: one bad run must not end a container's probing for good.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ GATED = (ProbeKind.LIVENESS, ProbeKind.READINESS)
 KILLS = (ProbeKind.LIVENESS, ProbeKind.STARTUP)
 """Probes whose failure kills the container."""
 
+TASK = "prober"
+"""Task name under which the probe runs' errors are counted."""
+
 
 @attrs.define(eq=False)
 class _Worker:
@@ -86,8 +92,10 @@ class Prober:
         enqueue: Callable[[PodKey], None],
         on_event: PodEventSink,
         metrics: MetricsSink,
+        on_error: Callable[[str, str, BaseException], None] | None = None,
     ) -> None:
         self._runtimes = runtimes
+        self._on_error = on_error
         self._desired = desired
         self._cache = cache
         self._clock = clock
@@ -193,14 +201,21 @@ class Prober:
 
     async def _run(self, worker: _Worker) -> None:
         began = self._clock.now()
-        result = await self._probe(worker)
-        if not self._current(worker):
-            return
-        if result is None:
-            self._metrics.probed(worker.kind, "unknown")
-        else:
-            self._metrics.probed(worker.kind, "successful" if result.success else "failed")
-            await self._record(worker, result)
+        try:
+            result = await self._probe(worker)
+            if not self._current(worker):
+                return
+            if result is None:
+                self._metrics.probed(worker.kind, "unknown")
+            else:
+                self._metrics.probed(worker.kind, "successful" if result.success else "failed")
+                await self._record(worker, result)
+        except Exception as exc:
+            what = f"{worker.kind} probe of {worker.key.namespace}/{worker.key.name}"
+            if self._on_error is None:
+                log.exception("%s failed", what)
+            else:
+                self._on_error(TASK, what, exc)
         if self._current(worker):
             self._schedule(worker, max(began + worker.probe.period_seconds, self._clock.now()))
 

@@ -25,6 +25,7 @@ from controller.model.telemetry import (
     ControllerName,
     ReconcileResult,
     RescheduleReason,
+    task_names,
 )
 
 PROBE_RESULTS = ("successful", "failed", "unknown")
@@ -162,6 +163,16 @@ class ControllerMetrics(Collector):
             "Probe runs by probe type and result (successful, failed, unknown: no verdict).",
             ["probe_type", "result"],
         )
+        self.task_errors = CounterSeries(
+            "podyard_task_errors",
+            "Errors a long-running task of the controller caught and carried on after, by task.",
+            ["task"],
+        )
+        self.task_restarts = CounterSeries(
+            "podyard_task_restarts",
+            "Times a long-running task of the controller died and was restarted, by task.",
+            ["task"],
+        )
         self._declare(nodes)
 
     def _declare(self, nodes: Sequence[str]) -> None:
@@ -191,6 +202,8 @@ class ControllerMetrics(Collector):
         for kind in ProbeKind:
             for outcome in PROBE_RESULTS:
                 self.probes.touch(kind, outcome)
+        for task in task_names(nodes):
+            self.task_declared(task)
 
     def collect(self) -> Iterable[Metric]:
         for series in (
@@ -214,6 +227,8 @@ class ControllerMetrics(Collector):
             self.restarts,
             self.reschedules,
             self.probes,
+            self.task_errors,
+            self.task_restarts,
         ):
             yield series.family()
         yield from self._in_flight_families()
@@ -298,3 +313,13 @@ class ControllerMetrics(Collector):
 
     def probed(self, kind: ProbeKind, result: str) -> None:
         self.probes.inc(kind, result)
+
+    def task_declared(self, task: str) -> None:
+        self.task_errors.touch(task)
+        self.task_restarts.touch(task)
+
+    def task_error(self, task: str) -> None:
+        self.task_errors.inc(task)
+
+    def task_restarted(self, task: str) -> None:
+        self.task_restarts.inc(task)

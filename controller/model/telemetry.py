@@ -9,6 +9,7 @@ operations), so dashboards written for those read naturally.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 
 class ControllerName(enum.StrEnum):
@@ -60,3 +61,26 @@ RUNTIME_OPERATIONS = (
     "remove_lease",
 )
 """Every call of the container runtime port that is timed (`operation` label)."""
+
+
+CONTROLLER_TASKS = (
+    "folder",
+    "pod-dispatcher",
+    "pod-workers",
+    "prober",
+    "replicaset-worker:0",
+    "replicaset-worker:1",
+    "deployment-worker",
+    "loop-lag",
+)
+"""The controller's long-running tasks (`task` label of `podyard_task_errors_total` and
+`podyard_task_restarts_total`); `pod-workers` and `prober` count errors of the many short tasks
+they run."""
+
+NODE_TASKS = ("relist", "events")
+"""Long-running tasks of each node, named `<task>:<node>`."""
+
+
+def task_names(nodes: Iterable[str]) -> list[str]:
+    """Every task label value of a controller managing `nodes`."""
+    return [*CONTROLLER_TASKS, *(f"{task}:{node}" for node in nodes for task in NODE_TASKS)]

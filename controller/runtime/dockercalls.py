@@ -16,6 +16,11 @@ Traps this module deals with:
 * **DOCKER_HOST.** With no explicit address, aiodocker prefers a Docker *context* (DOCKER_CONTEXT or
   `currentContext` in ~/.docker/config.json) over DOCKER_HOST, unlike the docker CLI; this runtime
   reads DOCKER_HOST itself first so that it wins, as users expect.
+* **No connection pool limit.** aiohttp allows a session 100 connections by default, and a stop
+  in its grace period, a pull or a probe holds one for as long as it waits: a hundred pods stopping
+  at once would leave every other call waiting for a connection, the stall that per-pod workers
+  remove. The limit is lifted; the engine's work is bounded by the engine's call slots
+  (`controller.engine.slots`), and waits by the number of pods.
 * **Lazy client.** The aiodocker client needs a running event loop, so it is made on the first
   call, not in `__init__`; after `close` every call raises `EngineUnavailable`.
 """
@@ -48,6 +53,13 @@ def _docker_message(exc: DockerError) -> str:
 def _untyped(api: object) -> Any:
     """aiodocker's volume and event APIs carry no annotations, which strict mypy refuses to call."""
     return api
+
+
+def _unbounded_pool(connector: aiohttp.BaseConnector) -> None:
+    """Lift aiohttp's limit of connections per session (see the module docstring). aiodocker makes
+    the connector itself (from the address), and aiohttp offers no setter for its limit."""
+    if hasattr(connector, "_limit"):
+        connector._limit = 0
 
 
 class DockerCalls:
@@ -85,6 +97,7 @@ class DockerCalls:
                 raise EngineUnavailable(
                     f"{self._node}: no usable Docker engine address: {exc}"
                 ) from exc
+            _unbounded_pool(self._docker.connector)
         return self._docker
 
     async def call(

@@ -9,7 +9,10 @@ containers are invisible and refuse stop/remove. Time comes from the injected cl
 (`behaviour`) fire on clock timers, so tests move time instead of sleeping. Probes succeed on a
 running container and fail on any other, unless `probe_results` scripts them.
 
-Every operation is recorded in `calls`, so tests can assert what was (not) done.
+Every operation is recorded in `calls`, so tests can assert what was (not) done. `faults` makes
+an operation raise what a test chooses (a bug's exception, not only the engine's errors), and
+`ignores_term` makes a container's stop wait out its whole grace period on the clock, as a process
+that traps SIGTERM does.
 
 The engine lease is one record (`lease`), created only when absent (as Docker's unique names do),
 renewed by id (each renewal a new stamp, as `StartedAt` is) and removed by id. Two controllers on
@@ -136,6 +139,12 @@ class FakeRuntime:
         self.failing: set[str] = set()
         """Call kinds (`list`, `create`, `start`, ... as `calls` names them) that fail as if the
         engine could not be reached, while the others work: a partial outage."""
+        self.faults: dict[str, Exception] = {}
+        """Operation (first word of its `calls` entry: "list", "inspect", "events", ...) ->
+        exception it raises, until removed."""
+        self.ignores_term: set[str] = set()
+        """Manifest container names whose process ignores SIGTERM: a stop waits the whole grace
+        period (on the clock), then kills."""
         self.calls: list[str] = []
         self.containers: dict[ContainerId, _Record] = {}
         self.foreign: dict[ContainerId, str] = {}
@@ -194,6 +203,9 @@ class FakeRuntime:
     def _check(self, call: str) -> None:
         if self.down or call.split(" ", 1)[0] in self.failing:
             raise EngineUnavailable(f"{self._node}: cannot connect to the engine")
+        fault = self.faults.get(call.split()[0])
+        if fault is not None:
+            raise fault
         self.calls.append(call)
 
     async def ping(self) -> None:
@@ -300,8 +312,27 @@ class FakeRuntime:
         if container_id in self.foreign:
             raise NotOurs(f"{container_id} has no Podyard labels")
         record = self._resolve(container_id)
-        if record is not None:
-            self.exit(record.id, 143)
+        if record is None:
+            return
+        if record.config.identity.container_name in self.ignores_term and grace_seconds > 0:
+            if record.state is RunState.RUNNING:
+                await self._wait_until(self._clock.now() + grace_seconds)
+            self.exit(record.id, 137)  # SIGKILL after the grace period
+            return
+        self.exit(record.id, 143)
+
+    async def _wait_until(self, when: float) -> None:
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        cancel = self._clock.call_at(when, wake)
+        try:
+            await woken
+        finally:
+            cancel()
 
     async def remove_container(self, container_id: ContainerId) -> None:
         self._check(f"remove {container_id}")
@@ -380,9 +411,18 @@ class FakeRuntime:
             self.lease = None
 
     async def events(self) -> AsyncIterator[RuntimeEvent]:
+        """As the real stream, never fails by itself (it reconnects); only a fault ends it."""
+        self._stream_fault()
         yield RuntimeEvent(self._node, ContainerId(""), RELIST)
         while True:
-            yield await self._events.get()
+            event = await self._events.get()
+            self._stream_fault()
+            yield event
+
+    def _stream_fault(self) -> None:
+        fault = self.faults.get("events")
+        if fault is not None:
+            raise fault
 
     async def close(self) -> None:
         self.calls.append("close")

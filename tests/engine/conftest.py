@@ -7,7 +7,7 @@ steps that stop at each timer, settling after each, so backoff timers fire exact
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
@@ -39,7 +39,7 @@ class Harness:
         return Engine(
             {NodeName("node-a"): self.runtime},
             self.clock,
-            engine=EngineSettings(workers=2),
+            engine=EngineSettings(),
             runtime=RuntimeSettings(pause_image=PAUSE, relist_interval_seconds=3600),
             backoff=self.backoff,
             metrics=self.metrics,
@@ -85,6 +85,16 @@ class Harness:
 
     def key(self, name: str = "web") -> PodKey:
         return PodKey("default", name)
+
+
+async def turns_until(predicate: Callable[[], bool], what: str, turns: int = 5000) -> None:
+    """Let the loop run until `predicate` holds, fake time standing still: for states `settle`
+    cannot wait for because work stays in progress (a stop waiting out its grace period)."""
+    for _ in range(turns):
+        if predicate():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"not reached within {turns} loop turns: {what}")
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ async def test_a_pod_brought_up_counts_reconciles_queue_work_and_engine_calls(
     assert m.adds.get(POD, POD) >= 1
     assert m.depth.get(POD, POD) == 0
     assert m.active_workers.get(POD) == 0
-    assert m.max_workers.get(POD) == 2
+    assert m.max_workers.get(POD) == 1  # one worker per pod
     assert m.runtime_operations.get(NODE, "create_container") == 3  # sandbox + a + b
     assert m.runtime_operations.get(NODE, "start_container") == 3
     assert m.runtime_errors.get(NODE, "create_container") == 0

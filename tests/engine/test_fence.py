@@ -3,7 +3,7 @@ even from a worker that runs before the lease task has looked (a process that wa
 
 from __future__ import annotations
 
-from controller.config import EngineSettings, LeaseSettings, RuntimeSettings
+from controller.config import LeaseSettings, RuntimeSettings
 from controller.engine.engine import Engine
 from controller.engine.fence import FencedRuntime
 from controller.engine.lease import NodeLease
@@ -25,7 +25,6 @@ async def test_changes_stop_at_the_renew_deadline_reads_go_on(harness: Harness) 
     harness.engine = Engine(
         {NodeName("node-a"): FencedRuntime(harness.runtime, lease.valid)},
         harness.clock,
-        engine=EngineSettings(workers=2),
         runtime=RuntimeSettings(pause_image=PAUSE, relist_interval_seconds=3600),
     )
     await harness.start([desired(pod("web"))])

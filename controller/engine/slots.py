@@ -1,0 +1,171 @@
+"""A container runtime whose calls that do work share a fixed number of slots per engine.
+
+Every pod has its own worker (see `podworkers`), so nothing else bounds how many calls reach one
+engine at once: 500 pods coming up together would open 500 requests to a daemon that does its best
+with about 4 pods' worth of work at a time on 2 cores. This wrapper gives each node
+`RuntimeSettings.calls_per_node` slots; a call takes one for as long as the engine works on it.
+
+Which calls take a slot is the point of the module. A slot is for engine *work*; a call whose
+length is set by something else than the engine's work must not hold one, or a few such calls
+would stall every pod on the node (six pods in their termination grace period used to stall all
+others):
+
+- in a slot: ping, capacity, list_containers (the whole relist, its inspects included),
+  inspect_container, list_volumes, create_container, start_container, remove_container (a forced
+  removal kills at once), ensure_volume, remove_volume;
+- outside: `stop_container` (SIGTERM, then the grace period: up to
+  `terminationGracePeriodSeconds` of waiting for the process), `ensure_image` (a cached presence
+  check, or a pull waiting on a registry for minutes), `prepare_pause_image` (a pull or a build,
+  once per node), `run_probe` (as long as the user's command or server takes, up to the probe's
+  `timeoutSeconds`), `events` (a stream open forever), `close`.
+
+The calls outside are bounded by their own deadlines (grace plus call timeout, pull timeout,
+probe timeout) and by the number of pods, not by the slots; the Docker adapter lifts aiohttp's
+limit of 100 connections for the same reason (a hundred waiting stops would otherwise hold every
+connection).
+
+Traps: a call waiting for a slot is waiting on a busy or hung engine; it gives up after
+`call_timeout_seconds` with `EngineUnavailable`, so a caller is never blocked past two call
+deadlines. The call's coroutine is made only once a slot is held (a factory, not a coroutine), so a
+call that gave up leaves no coroutine never awaited behind. Wrap the metered runtime, not the other
+way round: the runtime's duration metrics then measure the engine, not the wait for a slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+from controller.engine.ports import ContainerRuntime
+from controller.model.errors import EngineUnavailable
+from controller.model.lease import LeaseHolder, LeaseRecord
+from controller.model.meta import ContainerId, NodeName
+from controller.model.observed import (
+    NodeCapacity,
+    ObservedContainer,
+    ObservedVolume,
+    RuntimeEvent,
+)
+from controller.model.plan import ContainerConfig, EnsureVolume
+from controller.model.pod import PullPolicy
+from controller.model.probes import ProbeAction, ProbeResult
+
+T = TypeVar("T")
+
+
+class SlottedRuntime:
+    """Delegates to `inner`; calls that do work wait for one of `slots` first."""
+
+    def __init__(self, inner: ContainerRuntime, slots: int, wait_seconds: float) -> None:
+        self.inner = inner
+        self.slots = slots
+        self._free = asyncio.Semaphore(slots)
+        self._wait_seconds = wait_seconds
+        self.in_flight = 0
+        """Calls holding a slot right now."""
+
+    @property
+    def node(self) -> NodeName:
+        return self.inner.node
+
+    async def _in_slot(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            async with asyncio.timeout(self._wait_seconds):
+                await self._free.acquire()
+        except TimeoutError:
+            raise EngineUnavailable(
+                f"{self.node}: {what}: no free call slot within {self._wait_seconds:g} s "
+                f"({self.slots} calls to the engine already in flight)"
+            ) from None
+        self.in_flight += 1
+        try:
+            return await call()
+        finally:
+            self.in_flight -= 1
+            self._free.release()
+
+    # -- in a slot: the engine works -------------------------------------------------------------
+
+    async def ping(self) -> None:
+        await self._in_slot("ping", self.inner.ping)
+
+    async def capacity(self) -> NodeCapacity:
+        return await self._in_slot("capacity", self.inner.capacity)
+
+    async def list_containers(self) -> list[ObservedContainer]:
+        return await self._in_slot("list containers", self.inner.list_containers)
+
+    async def inspect_container(self, container_id: ContainerId) -> ObservedContainer | None:
+        return await self._in_slot(
+            f"inspect {container_id}", lambda: self.inner.inspect_container(container_id)
+        )
+
+    async def list_volumes(self) -> list[ObservedVolume]:
+        return await self._in_slot("list volumes", self.inner.list_volumes)
+
+    async def create_container(self, config: ContainerConfig) -> ContainerId:
+        return await self._in_slot(
+            f"create {config.docker_name}", lambda: self.inner.create_container(config)
+        )
+
+    async def start_container(self, container_id: ContainerId) -> None:
+        await self._in_slot(
+            f"start {container_id}", lambda: self.inner.start_container(container_id)
+        )
+
+    async def remove_container(self, container_id: ContainerId) -> None:
+        await self._in_slot(
+            f"remove {container_id}", lambda: self.inner.remove_container(container_id)
+        )
+
+    async def ensure_volume(self, volume: EnsureVolume) -> None:
+        await self._in_slot(
+            f"ensure volume {volume.docker_name}", lambda: self.inner.ensure_volume(volume)
+        )
+
+    async def remove_volume(self, docker_name: str) -> None:
+        await self._in_slot(
+            f"remove volume {docker_name}", lambda: self.inner.remove_volume(docker_name)
+        )
+
+    # -- outside the slots: the call mostly waits ------------------------------------------------
+
+    async def stop_container(self, container_id: ContainerId, grace_seconds: int) -> None:
+        await self.inner.stop_container(container_id, grace_seconds)
+
+    async def ensure_image(self, image: str, policy: PullPolicy) -> None:
+        await self.inner.ensure_image(image, policy)
+
+    async def prepare_pause_image(self, configured: str) -> str:
+        return await self.inner.prepare_pause_image(configured)
+
+    async def run_probe(
+        self,
+        container_id: ContainerId,
+        pod_ip: str,
+        action: ProbeAction,
+        timeout: float,  # noqa: ASYNC109 - the port's name; the probe enforces it
+    ) -> ProbeResult:
+        return await self.inner.run_probe(container_id, pod_ip, action, timeout)
+
+    # The lease's calls take no slot either: a renewal queued behind pod work could let the lease
+    # expire under load, and the controller would stop acting just when it is busiest.
+
+    async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
+        return await self.inner.create_lease(holder, duration_seconds)
+
+    async def read_lease(self) -> LeaseRecord | None:
+        return await self.inner.read_lease()
+
+    async def renew_lease(self, container_id: ContainerId) -> bool:
+        return await self.inner.renew_lease(container_id)
+
+    async def remove_lease(self, container_id: ContainerId) -> None:
+        await self.inner.remove_lease(container_id)
+
+    def events(self) -> AsyncIterator[RuntimeEvent]:
+        return self.inner.events()
+
+    async def close(self) -> None:
+        await self.inner.close()
