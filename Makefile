@@ -2,7 +2,11 @@
 #
 #   make setup       Docker engine + host tools, virtualenv, local images
 #   make lint        ruff, mypy (strict, config in pyproject.toml), import-linter
-#   make test        setup, lint, then every test suite (PYTEST_ARGS passed through)
+#   make test        setup, lint, then every test suite (PYTEST_ARGS passed through);
+#                    the fault suite (tests/faults) in its short variant
+#   make faults      the fault suite alone, short variant (PODYARD_FAULTS_SEED=N replays a run)
+#   make faults-long the fault suite, long variant: 30 controller kills, a 30 s engine freeze,
+#                    60 s behind the faulty socket
 #   make run         run the controller on ./manifests (RUN_ARGS passed through)
 #   make bench       start-up benchmark
 #   make clean       remove the virtualenv and tool caches
@@ -27,7 +31,7 @@ LEASE_LABEL := io.podyard.lease
 
 .DEFAULT_GOAL := test
 .DELETE_ON_ERROR:
-.PHONY: setup docker-engine deps lint test run bench clean clean-pods
+.PHONY: setup docker-engine deps lint test faults faults-long run bench clean clean-pods
 
 setup: docker-engine deps
 	$(BUILD_IMAGES)
@@ -51,6 +55,12 @@ lint: deps
 
 test: setup lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+faults: setup
+	$(BIN)/pytest tests/faults $(PYTEST_ARGS)
+
+faults-long: setup
+	PODYARD_FAULTS=long $(BIN)/pytest tests/faults $(PYTEST_ARGS)
 
 run: setup
 	exec $(BIN)/podyard run --manifests manifests --pause-image $(PAUSE_IMAGE) $(RUN_ARGS)

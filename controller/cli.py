@@ -53,6 +53,7 @@ from controller.config import (
     ApiSettings,
     BackoffSettings,
     EngineSettings,
+    HealthSettings,
     LeaseSettings,
     NodeSettings,
     RuntimeSettings,
@@ -150,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--relist-interval", type=_seconds, default=RuntimeSettings().relist_interval_seconds
     )
     run.add_argument(
+        "--relist-threshold",
+        type=_seconds,
+        default=HealthSettings().relist_threshold_seconds,
+        help="age in seconds of a node's last successful relist at which /healthz fails "
+        "(default %(default)s, the kubelet's PLEG threshold)",
+    )
+    run.add_argument(
         "--subpath-dir",
         default=RuntimeSettings().subpath_dir,
         help="where subPath mounts are made for the engine to bind (default %(default)s)",
@@ -232,6 +240,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         api=ApiSettings(listen_host=host, listen_port=port),
         engine=EngineSettings(failed_pods_kept=args.failed_pods_kept),
         watch=WatchSettings(hold_seconds=args.hold_seconds, rescan_seconds=args.rescan_interval),
+        health=HealthSettings(relist_threshold_seconds=args.relist_threshold),
         lease=LeaseSettings(
             args.lease_duration, args.lease_renew_deadline, args.lease_retry_period
         ),
