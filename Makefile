@@ -3,10 +3,11 @@
 #   make setup       Docker engine + host tools, virtualenv, local images
 #   make lint        ruff, mypy (strict, config in pyproject.toml), import-linter
 #   make test        setup, lint, then every test suite (PYTEST_ARGS passed through);
-#                    the fault suite (tests/faults) in its short variant
-#   make faults      the fault suite alone, short variant (PODYARD_FAULTS_SEED=N replays a run)
-#   make faults-long the fault suite, long variant: 30 controller kills, a 30 s engine freeze,
-#                    60 s behind the faulty socket
+#                    the fault suite (tests/faults): 30 controller kills, a 30 s engine
+#                    freeze, 30 s behind a faulty socket, three engine restarts
+#   make faults      the fault suite alone (PODYARD_FAULTS_SEED=N replays a run)
+#   make faults-long the fault suite as a soak: 100 kills, a 60 s freeze, 120 s behind the
+#                    faulty socket
 #   make run         run the controller on ./manifests (RUN_ARGS passed through)
 #   make bench       start-up benchmark
 #   make clean       remove the virtualenv and tool caches

@@ -212,6 +212,11 @@ class Executor:
         except CreateFailed as failure:
             self._note(key, action, WaitingReason.CREATE_CONTAINER_ERROR, str(failure))
             raise PlanAborted(f"{key}: {name}: {failure}", user_error=True) from failure
+        except RuntimeFailure as failure:
+            # An engine error (HTTP 5xx), not the pod's: no note, so no 10 s CreateContainerError
+            # pacing; the work queue retries at its rate limit. Still an event the user sees.
+            event(EventType.WARNING, "Failed", f"Error: {failure}")
+            raise
         self._notes.clear(key, name)
         if not app:
             pod = f"{key.namespace}/{key.name}"

@@ -242,6 +242,8 @@ class DockerRuntime(DockerCalls):
             self._images.forget(config.image)
             if exc.status == 400:
                 raise ConfigRefused(message) from exc
+            if exc.status >= 500:  # the engine failed, not the pod: retried soon, with a limit
+                raise RuntimeFailure(f"{self._node}: creating {name} failed: {message}") from exc
             raise CreateFailed(message) from exc
         return ContainerId(created.id)
 

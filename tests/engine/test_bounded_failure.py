@@ -13,6 +13,7 @@ import pytest
 
 from controller.config import BackoffSettings
 from controller.model.desired import DesiredPod
+from controller.model.errors import RuntimeFailure
 from controller.model.events import Event, EventType
 from controller.model.observed import HostPort, RunState
 from controller.model.plan import ContainerConfig
@@ -210,3 +211,20 @@ async def test_a_refused_sandbox_create_backs_off_from_its_note(short: Harness) 
     h.runtime.refused_configs.clear()
     await h.advance(8)
     assert h.view().status.phase is PodPhase.RUNNING
+
+
+async def test_an_engine_error_on_create_is_retried_soon_not_paced_as_the_pods_fault(
+    harness: Harness,
+) -> None:
+    """An HTTP 5xx on create is the engine's failure: the queue retries it within a second
+    (a Warning event says why), where a refused create waits out a 10 s CreateContainerError."""
+    harness.runtime.faults["create"] = RuntimeFailure("node-a: creating web failed: HTTP 500")
+    await harness.start([web()])
+    await harness.advance(0.5)
+    assert harness.view().status.phase is PodPhase.PENDING
+    assert [e.message for e in events(harness, "Failed")][:1] == [
+        "Error: node-a: creating web failed: HTTP 500"
+    ]
+    del harness.runtime.faults["create"]
+    await harness.advance(1.0)
+    assert harness.view().status.phase is PodPhase.RUNNING
