@@ -235,8 +235,8 @@ class NodeLease:
         left = self.good_until - sent
         if left <= 0:
             return self._lose(f"not renewed for {self.settings.renew_deadline_seconds:g} s")
-        try:
-            async with asyncio.timeout(left):
+        try:  # one attempt gets a retry period: a call that hangs must not eat the deadline
+            async with asyncio.timeout(min(left, self.settings.retry_period_seconds)):
                 renewed = await self.runtime.renew_lease(held)
                 record = await self.runtime.read_lease()  # also: who holds it, if not us
         except (RuntimeFailure, TimeoutError) as failure:

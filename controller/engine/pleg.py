@@ -97,6 +97,7 @@ class NodeWatcher:
                 now = self._clock.now()
                 if self.failing_since is None:
                     self.failing_since = now
+                    log.warning("node %s: relist failed, trying again soon: %s", node, failure)
                 grace = self._settings.not_ready_after_seconds
                 if now - self.failing_since >= grace and self._nodes.mark(
                     node, False, now, str(failure)
