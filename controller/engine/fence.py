@@ -15,34 +15,27 @@ exactly that reason (see lease.py).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
+from controller.engine.passthrough import PassThroughRuntime
 from controller.engine.ports import ContainerRuntime
 from controller.model.errors import EngineUnavailable
-from controller.model.lease import LeaseHolder, LeaseRecord
-from controller.model.meta import ContainerId, NodeName
-from controller.model.observed import NodeCapacity, ObservedContainer, ObservedVolume, RuntimeEvent
+from controller.model.meta import ContainerId
 from controller.model.plan import ContainerConfig, EnsureVolume
-from controller.model.pod import PullPolicy
-from controller.model.probes import ProbeAction, ProbeResult
 
 
-class FencedRuntime:
+class FencedRuntime(PassThroughRuntime):
+    """Reads pass through; every change first asks `may_act`."""
+
     def __init__(self, inner: ContainerRuntime, may_act: Callable[[], bool]) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._may_act = may_act
-
-    @property
-    def node(self) -> NodeName:
-        return self.inner.node
 
     def _check(self, what: str) -> None:
         if not self._may_act():
             raise EngineUnavailable(
                 f"{self.node}: refusing to {what}: this controller does not hold the engine's lease"
             )
-
-    # -- changes: fenced ---------------------------------------------------------------------
 
     async def create_container(self, config: ContainerConfig) -> ContainerId:
         self._check(f"create container {config.docker_name}")
@@ -67,53 +60,3 @@ class FencedRuntime:
     async def remove_volume(self, docker_name: str) -> None:
         self._check(f"remove volume {docker_name}")
         await self.inner.remove_volume(docker_name)
-
-    # -- everything else: passed through -------------------------------------------------------
-
-    async def ping(self) -> None:
-        await self.inner.ping()
-
-    async def capacity(self) -> NodeCapacity:
-        return await self.inner.capacity()
-
-    async def prepare_pause_image(self, configured: str) -> str:
-        return await self.inner.prepare_pause_image(configured)
-
-    async def list_containers(self) -> list[ObservedContainer]:
-        return await self.inner.list_containers()
-
-    async def inspect_container(self, container_id: ContainerId) -> ObservedContainer | None:
-        return await self.inner.inspect_container(container_id)
-
-    async def list_volumes(self) -> list[ObservedVolume]:
-        return await self.inner.list_volumes()
-
-    async def ensure_image(self, image: str, policy: PullPolicy) -> None:
-        await self.inner.ensure_image(image, policy)
-
-    async def run_probe(
-        self,
-        container_id: ContainerId,
-        pod_ip: str,
-        action: ProbeAction,
-        timeout: float,  # noqa: ASYNC109 - the port's name; the probe enforces it
-    ) -> ProbeResult:
-        return await self.inner.run_probe(container_id, pod_ip, action, timeout)
-
-    async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
-        return await self.inner.create_lease(holder, duration_seconds)
-
-    async def read_lease(self) -> LeaseRecord | None:
-        return await self.inner.read_lease()
-
-    async def renew_lease(self, container_id: ContainerId) -> bool:
-        return await self.inner.renew_lease(container_id)
-
-    async def remove_lease(self, container_id: ContainerId) -> None:
-        await self.inner.remove_lease(container_id)
-
-    def events(self) -> AsyncIterator[RuntimeEvent]:
-        return self.inner.events()
-
-    async def close(self) -> None:
-        await self.inner.close()

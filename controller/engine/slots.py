@@ -34,40 +34,31 @@ way round: the runtime's duration metrics then measure the engine, not the wait 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from controller.engine.passthrough import PassThroughRuntime
 from controller.engine.ports import ContainerRuntime
 from controller.model.errors import EngineUnavailable
-from controller.model.lease import LeaseHolder, LeaseRecord
-from controller.model.meta import ContainerId, NodeName
-from controller.model.observed import (
-    NodeCapacity,
-    ObservedContainer,
-    ObservedVolume,
-    RuntimeEvent,
-)
+from controller.model.meta import ContainerId
+from controller.model.observed import NodeCapacity, ObservedContainer, ObservedVolume
 from controller.model.plan import ContainerConfig, EnsureVolume
-from controller.model.pod import PullPolicy
-from controller.model.probes import ProbeAction, ProbeResult
 
 T = TypeVar("T")
 
 
-class SlottedRuntime:
-    """Delegates to `inner`; calls that do work wait for one of `slots` first."""
+class SlottedRuntime(PassThroughRuntime):
+    """Delegates to `inner`; calls that do work wait for one of `slots` first. The others (a stop
+    in its grace period, a pull, a probe, the event stream, the lease's calls) pass through: they
+    mostly wait, and a lease renewal queued behind pod work could expire under load."""
 
     def __init__(self, inner: ContainerRuntime, slots: int, wait_seconds: float) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.slots = slots
         self._free = asyncio.Semaphore(slots)
         self._wait_seconds = wait_seconds
         self.in_flight = 0
         """Calls holding a slot right now."""
-
-    @property
-    def node(self) -> NodeName:
-        return self.inner.node
 
     async def _in_slot(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -128,44 +119,3 @@ class SlottedRuntime:
         await self._in_slot(
             f"remove volume {docker_name}", lambda: self.inner.remove_volume(docker_name)
         )
-
-    # -- outside the slots: the call mostly waits ------------------------------------------------
-
-    async def stop_container(self, container_id: ContainerId, grace_seconds: int) -> None:
-        await self.inner.stop_container(container_id, grace_seconds)
-
-    async def ensure_image(self, image: str, policy: PullPolicy) -> None:
-        await self.inner.ensure_image(image, policy)
-
-    async def prepare_pause_image(self, configured: str) -> str:
-        return await self.inner.prepare_pause_image(configured)
-
-    async def run_probe(
-        self,
-        container_id: ContainerId,
-        pod_ip: str,
-        action: ProbeAction,
-        timeout: float,  # noqa: ASYNC109 - the port's name; the probe enforces it
-    ) -> ProbeResult:
-        return await self.inner.run_probe(container_id, pod_ip, action, timeout)
-
-    # The lease's calls take no slot either: a renewal queued behind pod work could let the lease
-    # expire under load, and the controller would stop acting just when it is busiest.
-
-    async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
-        return await self.inner.create_lease(holder, duration_seconds)
-
-    async def read_lease(self) -> LeaseRecord | None:
-        return await self.inner.read_lease()
-
-    async def renew_lease(self, container_id: ContainerId) -> bool:
-        return await self.inner.renew_lease(container_id)
-
-    async def remove_lease(self, container_id: ContainerId) -> None:
-        await self.inner.remove_lease(container_id)
-
-    def events(self) -> AsyncIterator[RuntimeEvent]:
-        return self.inner.events()
-
-    async def close(self) -> None:
-        await self.inner.close()
