@@ -39,7 +39,7 @@ from tests.integration.dockerd import (
     remove_test_objects,
     start_private_dockerd,
 )
-from tests.integration.harness import Controller
+from tests.integration.harness import Controller, ControllerProcess
 
 _TIMINGS: dict[str, float] = {}
 
@@ -101,6 +101,18 @@ async def docker(docker_host: str) -> AsyncIterator[aiodocker.Docker]:
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[ControllerProcess]]:
+    """`podyard run` processes a test starts; each is stopped after the test, pass or fail (one
+    the test froze with SIGSTOP is woken first, or it could not stop)."""
+    started: list[ControllerProcess] = []
+    yield started
+    for process in started:
+        if process.proc is not None and process.proc.poll() is None:
+            process.proc.send_signal(signal.SIGCONT)
+        process.stop()
 
 
 @pytest.fixture

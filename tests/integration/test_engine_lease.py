@@ -11,7 +11,6 @@ import re
 import signal
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +27,6 @@ from tests.integration.manifests import pod_yaml, replicaset_yaml, write
 
 TAKEOVER_LIMIT = 15.0
 """Seconds from the holder's death to the standby acting: the issue's promise."""
-
-
-@pytest.fixture
-def processes() -> Iterator[list[ControllerProcess]]:
-    started: list[ControllerProcess] = []
-    yield started
-    for process in started:
-        if process.proc is not None and process.proc.poll() is None:
-            process.proc.send_signal(signal.SIGCONT)
-        process.stop()
 
 
 def start(

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.integration.harness import ControllerProcess, docker_cli, eventually, podyard_containers
 from tests.integration.manifests import replicaset_yaml, write
-
-
-@pytest.fixture
-def processes() -> Iterator[list[ControllerProcess]]:
-    started: list[ControllerProcess] = []
-    yield started
-    for process in started:
-        process.stop()
 
 
 def start(

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,6 @@ from tests.integration.harness import ControllerProcess, docker_cli, eventually
 from tests.integration.manifests import deployment_yaml, pod_yaml, replicaset_yaml, write
 
 HOLD_SECONDS = 6.0
-
-
-@pytest.fixture
-def processes() -> Iterator[list[ControllerProcess]]:
-    started: list[ControllerProcess] = []
-    yield started
-    for process in started:
-        process.stop()
 
 
 def start(
