@@ -12,10 +12,12 @@ reads no termination message file; the README says so).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 
 import attrs
 
 from controller.model.meta import ObjectMeta
+from controller.model.placement import Affinity, Toleration
 from controller.model.probes import Probe
 from controller.model.quantity import Quantity
 
@@ -153,6 +155,14 @@ class PodSpec:
     volumes: tuple[Volume, ...] = ()
     termination_grace_period_seconds: int = 30
     share_process_namespace: bool = False
+    node_name: str | None = None
+    """Binds the pod to this node, bypassing scheduling (Kubernetes' `spec.nodeName`)."""
+    node_selector: Mapping[str, str] = attrs.field(factory=dict)
+    affinity: Affinity | None = None
+    tolerations: tuple[Toleration, ...] = ()
+    resources: ResourceRequirements | None = None
+    """Pod-level requests and limits (PodLevelResources): the containers together never use
+    more than these limits; the requests are what scheduling counts for the pod."""
 
     def volume(self, name: str) -> Volume | None:
         return next((v for v in self.volumes if v.name == name), None)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 
 from controller.model.meta import ObjectMeta
+from controller.model.placement import Affinity, Taint
 from controller.model.pod import (
     Container,
     ContainerPort,
@@ -73,20 +74,16 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "ephemeralContainers",
             "activeDeadlineSeconds",
             "dnsPolicy",
-            "nodeSelector",
             "serviceAccountName",
             "serviceAccount",
             "automountServiceAccountToken",
-            "nodeName",
             "hostNetwork",
             "hostPID",
             "hostIPC",
             "securityContext",
             "imagePullSecrets",
             "subdomain",
-            "affinity",
             "schedulerName",
-            "tolerations",
             "hostAliases",
             "priorityClassName",
             "priority",
@@ -102,7 +99,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "hostUsers",
             "schedulingGates",
             "resourceClaims",
-            "resources",
             "hostnameOverride",
         }
     ),
@@ -121,6 +117,8 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
         }
     ),
     EnvVar: frozenset({"valueFrom"}),
+    Affinity: frozenset({"podAffinity", "podAntiAffinity"}),
+    Taint: frozenset({"timeAdded"}),
     Probe: frozenset({"grpc"}),
     ResourceRequirements: frozenset({"claims"}),
     VolumeMount: frozenset({"recursiveReadOnly", "mountPropagation", "subPathExpr"}),
