@@ -136,7 +136,7 @@ def build_engine(
     return Engine(
         runtimes,
         SystemClock(),
-        host_ips={NodeName(n.name): n.host_ip for n in settings.nodes},
+        node_settings={NodeName(n.name): n for n in settings.nodes},
         engine=settings.engine,
         runtime=settings.runtime,
         health=settings.health,

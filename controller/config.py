@@ -6,7 +6,11 @@ timers instead of sleeping through them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
+
+from controller.model.placement import Taint
 
 
 @attrs.frozen
@@ -135,13 +139,39 @@ class ApiSettings:
 
 
 @attrs.frozen
+class TlsSettings:
+    """Client certificates for a `tcp://` engine, as the docker CLI's `--tlsverify` takes them."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    verify: bool = True
+    """Check the engine's certificate against `ca_file` (or the system's authorities)."""
+
+
+@attrs.frozen
+class CapacityOverrides:
+    """What a node offers pods, where the engine's `/info` is not the answer (a host shared
+    with other work): cores, bytes, and the pod count (the kubelet's max-pods)."""
+
+    cpu_millis: int | None = None
+    memory_bytes: int | None = None
+    pods: int | None = None
+
+
+@attrs.frozen
 class NodeSettings:
     name: str
     """Node name shown in the API; defaults to the machine's host name, as the kubelet does."""
     docker_host: str | None = None
-    """Engine address (unix:// or tcp://); None means DOCKER_HOST or the default socket."""
+    """Engine address (unix://, tcp:// or ssh://); None means DOCKER_HOST or the default socket."""
     host_ip: str = "127.0.0.1"
     """The node's address as pods' status.hostIP shows it; host ports bind to loopback by default."""
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+    """Node labels for nodeSelector and node affinity; `kubernetes.io/hostname` is always added."""
+    taints: tuple[Taint, ...] = ()
+    capacity: CapacityOverrides = CapacityOverrides()
+    tls: TlsSettings | None = None
 
 
 @attrs.frozen

@@ -29,6 +29,7 @@ from controller.config import (
     EngineSettings,
     HealthSettings,
     ImagePullSettings,
+    NodeSettings,
     RuntimeSettings,
     SupervisionSettings,
 )
@@ -83,6 +84,7 @@ class Engine:
         clock: Clock,
         *,
         host_ips: Mapping[NodeName, str] | None = None,
+        node_settings: Mapping[NodeName, NodeSettings] | None = None,
         engine: EngineSettings | None = None,
         runtime: RuntimeSettings | None = None,
         backoff: BackoffSettings | None = None,
@@ -111,7 +113,12 @@ class Engine:
         self.desired = DesiredStore(clock.now)
         self.cache = ObservedCache()
         self.notes = NoteBook()
-        self.nodes = NodeRegistry({n: (host_ips or {}).get(n, "127.0.0.1") for n in self.runtimes})
+        self.nodes = NodeRegistry(
+            {
+                n: (node_settings or {}).get(n) or (host_ips or {}).get(n, "127.0.0.1")
+                for n in self.runtimes
+            }
+        )
         self.queue: WorkQueue[PodKey] = WorkQueue(
             clock,
             self.settings.retry_initial_seconds,

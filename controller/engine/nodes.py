@@ -12,10 +12,17 @@ is not known, and no pod is created before every node was listed once (it may ru
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
+from controller.config import CapacityOverrides, NodeSettings
 from controller.model.meta import NodeName
 from controller.model.observed import NodeCapacity
+from controller.model.placement import Taint
+
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+"""Set on every node to its name, as the kubelet does: node affinity can pin a pod by it."""
 
 
 @attrs.frozen
@@ -28,12 +35,36 @@ class NodeStatus:
     capacity: NodeCapacity | None = None
     """The engine host's CPU cores and memory, once read (Podyard reserves none: allocatable
     equals capacity)."""
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+    taints: tuple[Taint, ...] = ()
+    overrides: CapacityOverrides = CapacityOverrides()
+    """Capacity the nodes file sets, winning over what the engine reports."""
+
+
+def node_status(settings: NodeSettings) -> NodeStatus:
+    """A node as its settings describe it, not yet heard from."""
+    name = NodeName(settings.name)
+    labels = {HOSTNAME_LABEL: settings.name, **settings.labels}
+    return NodeStatus(
+        name,
+        False,
+        settings.host_ip,
+        labels=labels,
+        taints=settings.taints,
+        overrides=settings.capacity,
+    )
 
 
 class NodeRegistry:
-    def __init__(self, nodes: dict[NodeName, str]) -> None:
-        """`nodes` maps each node name to the address its host ports are published on."""
-        self._nodes = {name: NodeStatus(name, False, ip) for name, ip in nodes.items()}
+    def __init__(self, nodes: Mapping[NodeName, str | NodeSettings]) -> None:
+        """`nodes` maps each node name to its settings, or just to the address its host ports
+        are published on."""
+        self._nodes = {
+            name: node_status(
+                given if isinstance(given, NodeSettings) else NodeSettings(name, host_ip=given)
+            )
+            for name, given in nodes.items()
+        }
         self._known: set[NodeName] = set()
         self._listed: set[NodeName] = set()
         """Nodes relisted successfully at least once since start (never forgotten)."""
