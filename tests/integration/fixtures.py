@@ -15,6 +15,9 @@ Fixtures:
 * ``docker_host`` (session): its ``unix://...`` address, with the local images built in.
 * ``docker`` (function, async): an ``aiodocker.Docker`` on it, closed after the test.
 * ``controller`` (function, async): Podyard's engine in this process on it.
+* ``node_engines`` (function): three more private engines, one per node of a multi-node test
+  (``n1``, ``n2``, ``n3``), started on first use and kept for the session; after each test, an
+  engine the test killed is started again and all three are cleaned.
 
 Each folder that uses the engine cleans it after every test with an autouse fixture of its own
 conftest (``clean_engine_after_test``), so a test never sees what the previous one left.
@@ -36,6 +39,7 @@ from controller.runtime.images import build_local_images_on
 from tests.integration.dockerd import (
     EngineError,
     PrivateDockerd,
+    ping,
     remove_test_objects,
     start_private_dockerd,
 )
@@ -85,6 +89,45 @@ def private_dockerd() -> Iterator[PrivateDockerd]:
         started = time.monotonic()
         engine.stop()
         _TIMINGS["stop"] = time.monotonic() - started
+
+
+NODE_ENGINES = 3
+"""Nodes of the multi-node tests: enough to show spreading and a failover with two left."""
+
+
+@pytest.fixture(scope="session")
+def _node_engines_session() -> Iterator[list[PrivateDockerd]]:
+    started: list[PrivateDockerd] = []
+    try:
+        for _ in range(NODE_ENGINES):
+            started.append(start_private_dockerd(name_prefix="n"))
+
+        async def build_all() -> None:
+            await asyncio.gather(
+                *(build_local_images_on(e.docker_host, demo=True) for e in started)
+            )
+
+        began = time.monotonic()
+        asyncio.run(build_all())
+        _TIMINGS["node images"] = time.monotonic() - began
+        yield started
+    finally:
+        for engine in started:
+            engine.stop()
+
+
+@pytest.fixture
+def node_engines(_node_engines_session: list[PrivateDockerd]) -> Iterator[list[PrivateDockerd]]:
+    """Three private engines for one multi-node test, each clean and answering when it starts
+    and again after it (an engine the test killed or froze is started again)."""
+    engines = _node_engines_session
+    for engine in engines:
+        clean_engine(engine.docker_host)
+    yield engines
+    for engine in engines:
+        if engine.pid is None or not ping(engine.docker_host):
+            engine.restart(kill_containers=True)
+        clean_engine(engine.docker_host)
 
 
 @pytest.fixture(scope="session")
