@@ -8,6 +8,9 @@ kube-controller-manager's node lifecycle controller and taint eviction, for Dock
 - Past each pod's eviction deadline (decide.nodelost), a ReplicaSet's pod there is evicted: its
   ReplicaSet deletes it and makes a replacement on a schedulable node (`TaintManagerEviction`).
   A bare pod stays bound and reported Unknown; nothing of a pod on an unknown node is touched.
+- No pod is evicted while no node at all is Ready (Kubernetes' "full disruption"): there is
+  nowhere to go, and a lone engine frozen for a minute must not come back with every
+  ReplicaSet pod replaced.
 - When the node is listed again, the pods evicted meanwhile are removed there *before anything
   else*: the node is draining (no pod placed on it, and no pod of its own restarted) until none of
   them has a container left, so no owner ever runs more replicas than it wants.
@@ -64,6 +67,9 @@ class NodeLifecycle:
         self._events = events
         self.evicted: dict[NodeName, set[PodKey]] = {}
         """Per node, the pods evicted from it whose containers may still be there."""
+        self.evictions_paused = False
+        """No node is Ready: nothing is evicted (Kubernetes' full disruption), since there is
+        nowhere to move pods to and the fault is likelier the controller's own connectivity."""
 
     async def run(self) -> None:
         while True:
@@ -75,8 +81,14 @@ class NodeLifecycle:
         now = self._clock.now()
         for status in self._nodes.all():
             self._check_heartbeat(status, now)
-        for status in self._nodes.all():
-            if status.unreachable:
+        nodes = self._nodes.all()
+        disrupted = not any(s.ready for s in nodes)
+        if disrupted != self.evictions_paused:
+            self.evictions_paused = disrupted
+            if disrupted:
+                log.warning("no node is Ready: evictions paused until one is (full disruption)")
+        for status in nodes:
+            if status.unreachable and not disrupted:
                 self._evict_due(status, now)
             if status.draining:
                 self._check_drain(status.name)

@@ -202,3 +202,19 @@ async def test_failed_relists_within_the_grace_period_change_nothing(nodes: TwoN
     assert nodes.engine.nodes.get(NodeName("node-a")).ready
     assert "NodeNotReady" not in [e.reason for e in nodes.engine.events.list()]
     assert len(nodes.running("node-a")) == 1
+
+
+async def test_nothing_is_evicted_while_no_node_is_ready(nodes: TwoNodes) -> None:
+    nodes.engine.set_replicasets([(replicaset(replicas=4), "rs.yaml")])
+    await nodes.engine.start()
+    await nodes.tick(2)
+    before = nodes.running("node-a") | nodes.running("node-b")
+    for runtime in nodes.runtimes.values():
+        runtime.down = True  # every engine silent: likelier the controller's own trouble
+    await nodes.tick(GRACE + EVICTION + 10)
+    assert nodes.engine.lifecycle.evictions_paused
+    assert "TaintManagerEviction" not in [e.reason for e in nodes.engine.events.list()]
+    for runtime in nodes.runtimes.values():
+        runtime.down = False
+    await nodes.tick(3)
+    assert nodes.running("node-a") | nodes.running("node-b") == before  # nothing replaced
