@@ -125,6 +125,7 @@ class PodReconciler:
             ports_in_use=self.reservations.merged_with(ports_in_use(self._cache.all_containers())),
             known_nodes=self._nodes.known() if self.settled else frozenset(),
             may_create=self.settled and self._nodes.all_listed(),
+            unlisted_nodes=self._nodes.written_off(),
             draining_nodes=self._nodes.draining(),
         )
 
