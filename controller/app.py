@@ -33,6 +33,7 @@ from controller.engine.holds import report_held
 from controller.engine.leadership import Leadership
 from controller.engine.lease import NodeLease, local_holder
 from controller.engine.metered import MeteredRuntime
+from controller.engine.nodeviews import node_views
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import ContainerRuntime, SystemClock
 from controller.engine.tasks import Supervisor, cancel_all, spawn
@@ -241,6 +242,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    started_at = time.time()
+    """When the nodes were first served: their creationTimestamp."""
     controller_metrics = ControllerMetrics([node.name for node in settings.nodes])
     events = EventRecorder(SystemClock())
     leadership = build_leadership(settings, controller_metrics, events)
@@ -256,6 +259,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         deployments=lambda: terms.engine.deployments.views(),
         files=lambda: applier.files,
         events=terms.events.list,
+        nodes=lambda: node_views(terms.engine.nodes.all(), started_at),
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
     )
@@ -264,7 +268,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         pods=lambda: terms.engine.pod_views(),
         replicasets=lambda: terms.engine.replicasets.views(),
         deployments=lambda: terms.engine.deployments.views(),
-        nodes=lambda: terms.engine.nodes.all(),
+        nodes=lambda: node_views(terms.engine.nodes.all(), started_at),
         controller=controller_metrics,
     )
     registry.register(LeaseCollector(leadership.views))

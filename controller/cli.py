@@ -2,7 +2,7 @@
 
     podyard run --manifests DIR [--nodes FILE] [--listen 127.0.0.1:9180] [--pause-image REF] [backoff flags]
                 [--lease-duration S] [--lease-renew-deadline S] [--lease-retry-period S]
-    podyard get pods|replicasets|deployments|events [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
+    podyard get pods|replicasets|deployments|events|nodes [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
     podyard validate [PATH...] [--nodes FILE]
     podyard images build [--demo]
 
@@ -38,12 +38,15 @@ from controller.api.tables import (
     DEPLOYMENT_WIDE_COLUMNS,
     EVENT_COLUMNS,
     EVENT_WIDE_COLUMNS,
+    NODE_COLUMNS,
+    NODE_WIDE_COLUMNS,
     POD_COLUMNS,
     REPLICASET_COLUMNS,
     REPLICASET_WIDE_COLUMNS,
     WIDE_COLUMNS,
     deployment_row,
     event_row,
+    node_row,
     pod_row,
     render,
     replicaset_row,
@@ -77,6 +80,7 @@ class Resource:
     columns: tuple[str, ...]
     wide_columns: tuple[str, ...]
     row: RowMaker
+    namespaced: bool = True
 
 
 PODS = Resource("pods", "/api/v1", POD_COLUMNS, WIDE_COLUMNS, pod_row)
@@ -95,11 +99,13 @@ DEPLOYMENTS = Resource(
     deployment_row,
 )
 EVENTS = Resource("events", "/api/v1", EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row)
+NODES = Resource("nodes", "/api/v1", NODE_COLUMNS, NODE_WIDE_COLUMNS, node_row, namespaced=False)
 RESOURCES = {
     **dict.fromkeys(("pods", "pod", "po"), PODS),
     **dict.fromkeys(("replicasets", "replicaset", "rs"), REPLICASETS),
     **dict.fromkeys(("deployments", "deployment", "deploy"), DEPLOYMENTS),
     **dict.fromkeys(("events", "event", "ev"), EVENTS),
+    **dict.fromkeys(("nodes", "node", "no"), NODES),
 }
 """Every name `podyard get` accepts (kubectl's plural, singular and short names)."""
 
@@ -298,10 +304,12 @@ def _selectors(args: argparse.Namespace) -> str:
 
 
 def get_objects(args: argparse.Namespace) -> int:
-    """`podyard get`: kubectl's table (or the JSON/YAML) of pods, ReplicaSets, Deployments or
-    events."""
+    """`podyard get`: kubectl's table (or the JSON/YAML) of pods, ReplicaSets, Deployments,
+    events or nodes."""
     resource = RESOURCES[args.resource]
     base = args.server.rstrip("/") + resource.api_path
+    if not resource.namespaced:
+        return _get_cluster_objects(args, resource, base)
     if args.name:
         if args.all_namespaces:
             print(
@@ -339,6 +347,30 @@ def get_objects(args: argparse.Namespace) -> int:
         columns = ("NAMESPACE", *columns)
         rows = [[obj["metadata"]["namespace"], *r] for obj, r in zip(items, rows, strict=True)]
     print(render(columns, rows), end="")
+    return 0
+
+
+def _get_cluster_objects(args: argparse.Namespace, resource: Resource, base: str) -> int:
+    """`podyard get nodes [NAME]`: objects without a namespace (`-n` and `-A` change nothing)."""
+    if args.name:
+        body = _fetch(f"{base}/{resource.plural}/{quote(args.name, safe='')}")
+        items = [body]
+    else:
+        body = _fetch(f"{base}/{resource.plural}" + _selectors(args))
+        items = body["items"]
+    if args.output == "json":
+        print(json.dumps(body, indent=4))
+        return 0
+    if args.output == "yaml":
+        print(yaml.safe_dump(body, sort_keys=False), end="")
+        return 0
+    if not items:
+        print("No resources found", file=sys.stderr)
+        return 0
+    wide = args.output == "wide"
+    now = time.time()
+    columns = resource.wide_columns if wide else resource.columns
+    print(render(columns, [resource.row(obj, now, wide=wide) for obj in items]), end="")
     return 0
 
 

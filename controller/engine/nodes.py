@@ -18,7 +18,7 @@ import attrs
 
 from controller.config import CapacityOverrides, NodeSettings
 from controller.model.meta import NodeName
-from controller.model.observed import NodeCapacity
+from controller.model.observed import EngineInfo, NodeCapacity
 from controller.model.placement import Taint
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
@@ -39,6 +39,13 @@ class NodeStatus:
     taints: tuple[Taint, ...] = ()
     overrides: CapacityOverrides = CapacityOverrides()
     """Capacity the nodes file sets, winning over what the engine reports."""
+    transitioned_at: float | None = None
+    """When readiness last changed (the Ready condition's lastTransitionTime); None: never."""
+
+    @property
+    def engine(self) -> EngineInfo | None:
+        """Who the node's engine is (ID, version, OS, kernel), read with its capacity."""
+        return self.capacity.engine if self.capacity is not None else None
 
 
 def node_status(settings: NodeSettings) -> NodeStatus:
@@ -95,6 +102,8 @@ class NodeRegistry:
         self._nodes[name] = attrs.evolve(
             old, ready=ready, last_heartbeat=now if ready else old.last_heartbeat, message=message
         )
+        if old.ready != ready:
+            self._nodes[name] = attrs.evolve(self._nodes[name], transitioned_at=now)
         return old.ready != ready
 
     def set_capacity(self, name: NodeName, capacity: NodeCapacity) -> None:

@@ -82,6 +82,7 @@ from controller.runtime.dockerimages import DockerImages
 from controller.runtime.dockerjson import (
     _mapping,
     _str_labels,
+    capacity_of,
     observe,
     parse_docker_time,
     parse_docker_time_ns,
@@ -129,13 +130,13 @@ class DockerRuntime(DockerCalls):
     # -- the port --------------------------------------------------------------------------------
 
     async def capacity(self) -> NodeCapacity:
-        """The host's CPU cores and memory, from the engine's `/info` (`NCPU`, `MemTotal`)."""
+        """The host's CPU cores and memory, from the engine's `/info` (`NCPU`, `MemTotal`), and
+        who the engine is (one call for both)."""
         try:
             info = await self.call("info", lambda d: d.system.info())
         except DockerError as exc:
             raise RuntimeFailure(f"{self._node}: info failed: {_docker_message(exc)}") from exc
-        data = _mapping(info)
-        return NodeCapacity(int(data.get("NCPU") or 0), int(data.get("MemTotal") or 0))
+        return capacity_of(_mapping(info))
 
     async def prepare_pause_image(self, configured: str) -> str:
         return await self._images.prepare_pause_image(configured)

@@ -227,6 +227,10 @@ class ControllerProcess:
         with urllib.request.urlopen(self.server + path, timeout=5) as response:
             return json.load(response)
 
+    def get_text(self, path: str) -> str:
+        with urllib.request.urlopen(self.server + path, timeout=5) as response:
+            return str(response.read().decode())
+
     def ready(self) -> bool:
         try:
             with urllib.request.urlopen(self.server + "/readyz", timeout=2) as response:
