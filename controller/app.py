@@ -130,7 +130,9 @@ def build_engine(
     runtimes: dict[NodeName, ContainerRuntime] = {}
     for node in settings.nodes:
         name = NodeName(node.name)
-        docker = DockerRuntime(name, settings.runtime, node.docker_host, settings.image_pull)
+        docker = DockerRuntime(
+            name, settings.runtime, node.docker_host, settings.image_pull, tls=node.tls
+        )
         runtimes[name] = (
             docker if may_act is None else FencedRuntime(docker, partial(may_act, name))
         )
@@ -200,7 +202,10 @@ def build_leadership(
     leases = [
         NodeLease(
             MeteredRuntime(
-                DockerRuntime(NodeName(node.name), settings.runtime, node.docker_host), metrics
+                DockerRuntime(
+                    NodeName(node.name), settings.runtime, node.docker_host, tls=node.tls
+                ),
+                metrics,
             ),
             me,
             settings.lease,

@@ -52,7 +52,7 @@ from typing import Any
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerError
 
-from controller.config import ImagePullSettings, RuntimeSettings
+from controller.config import ImagePullSettings, RuntimeSettings, TlsSettings
 from controller.model import labels
 from controller.model.errors import (
     ConfigRefused,
@@ -116,8 +116,9 @@ class DockerRuntime(DockerCalls):
         settings: RuntimeSettings,
         docker_host: str | None = None,
         image_pull: ImagePullSettings | None = None,
+        tls: TlsSettings | None = None,
     ) -> None:
-        super().__init__(node, settings, docker_host)
+        super().__init__(node, settings, docker_host, tls)
         self._cache: dict[str, tuple[tuple[str, str], ObservedContainer]] = {}
         self._images = DockerImages(self, image_pull or ImagePullSettings())
         self._subpaths = DockerSubPaths(self, settings.subpath_dir)
