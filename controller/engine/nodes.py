@@ -21,7 +21,7 @@ import attrs
 from controller.config import CapacityOverrides, NodeSettings
 from controller.decide.nodelost import UNREACHABLE_TAINTS
 from controller.model.meta import NodeName
-from controller.model.observed import NodeCapacity
+from controller.model.observed import EngineInfo, NodeCapacity
 from controller.model.placement import Taint
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
@@ -69,6 +69,11 @@ class NodeStatus:
         """NotReady because the engine stopped answering (Kubernetes' unreachable taint), not
         because the node is still preparing."""
         return not self.ready and (self.last_heartbeat is not None or self.written_off)
+
+    @property
+    def engine(self) -> EngineInfo | None:
+        """Who the node's engine is (ID, version, OS, kernel), read with its capacity."""
+        return self.capacity.engine if self.capacity is not None else None
 
 
 def node_status(settings: NodeSettings) -> NodeStatus:

@@ -52,7 +52,7 @@ from typing import Any
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerError
 
-from controller.config import ImagePullSettings, RuntimeSettings
+from controller.config import ImagePullSettings, RuntimeSettings, TlsSettings
 from controller.model import labels
 from controller.model.errors import (
     ConfigRefused,
@@ -82,6 +82,7 @@ from controller.runtime.dockerimages import DockerImages
 from controller.runtime.dockerjson import (
     _mapping,
     _str_labels,
+    capacity_of,
     observe,
     parse_docker_time,
     parse_docker_time_ns,
@@ -115,8 +116,9 @@ class DockerRuntime(DockerCalls):
         settings: RuntimeSettings,
         docker_host: str | None = None,
         image_pull: ImagePullSettings | None = None,
+        tls: TlsSettings | None = None,
     ) -> None:
-        super().__init__(node, settings, docker_host)
+        super().__init__(node, settings, docker_host, tls)
         self._cache: dict[str, tuple[tuple[str, str], ObservedContainer]] = {}
         self._images = DockerImages(self, image_pull or ImagePullSettings())
         self._subpaths = DockerSubPaths(self, settings.subpath_dir)
@@ -129,13 +131,13 @@ class DockerRuntime(DockerCalls):
     # -- the port --------------------------------------------------------------------------------
 
     async def capacity(self) -> NodeCapacity:
-        """The host's CPU cores and memory, from the engine's `/info` (`NCPU`, `MemTotal`)."""
+        """The host's CPU cores and memory, from the engine's `/info` (`NCPU`, `MemTotal`), and
+        who the engine is (one call for both)."""
         try:
             info = await self.call("info", lambda d: d.system.info())
         except DockerError as exc:
             raise RuntimeFailure(f"{self._node}: info failed: {_docker_message(exc)}") from exc
-        data = _mapping(info)
-        return NodeCapacity(int(data.get("NCPU") or 0), int(data.get("MemTotal") or 0))
+        return capacity_of(_mapping(info))
 
     async def prepare_pause_image(self, configured: str) -> str:
         return await self._images.prepare_pause_image(configured)
