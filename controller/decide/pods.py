@@ -208,7 +208,8 @@ def _ensure_volumes(
 
 
 UNSCHEDULABLE_RETRY_SECONDS = 5.0
-"""How often a pod no node can take is tried again (a freed port also requeues it sooner)."""
+"""How often a pod no node can take is tried again (a pod that stops or goes, freeing room,
+requeues it sooner; so does a node that becomes known)."""
 
 PULL_FAILURES = frozenset(
     {WaitingReason.ERR_IMAGE_PULL.value, WaitingReason.ERR_IMAGE_NEVER_PULL.value}

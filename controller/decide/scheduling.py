@@ -166,11 +166,6 @@ def fit_error(nodes: int, reasons: Mapping[str, int], pre_filter: str = "") -> s
     return f"{message} {', '.join(parts)}." if parts else message
 
 
-def unschedulable_message(nodes: int, reasons: Mapping[str, int]) -> str:
-    """The FitError message for `reasons` counted over `nodes` nodes."""
-    return fit_error(nodes, reasons)
-
-
 def _pinned(name: str, nodes: Sequence[NodeInfo]) -> Placement:
     node = next((n for n in nodes if n.name == name), None)
     if node is None:
