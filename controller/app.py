@@ -141,6 +141,7 @@ def build_engine(
         runtime=settings.runtime,
         health=settings.health,
         supervision=settings.supervision,
+        node_lifecycle=settings.node_lifecycle,
         backoff=settings.backoff,
         image_pull=settings.image_pull,
         metrics=metrics,

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from controller.decide.nodelost import UNREACHABLE_TAINTS
 from controller.model.placement import (
     NodeSelectorOperator,
     NodeSelectorRequirement,
@@ -45,9 +46,8 @@ TOO_MANY_PODS = "Too many pods"
 INSUFFICIENT_CPU = "Insufficient cpu"
 INSUFFICIENT_MEMORY = "Insufficient memory"
 
-UNREACHABLE_TAINT_KEY = "node.kubernetes.io/unreachable"
-UNREACHABLE = Taint(UNREACHABLE_TAINT_KEY, TaintEffect.NO_SCHEDULE)
-"""What the node lifecycle controller puts on a node it cannot hear from."""
+UNREACHABLE = UNREACHABLE_TAINTS[0]
+"""What the node lifecycle controller puts on a node it cannot hear from (NoSchedule)."""
 
 NODE_NAME_FIELD = "metadata.name"
 """The one field `matchFields` may name."""

@@ -1,7 +1,8 @@
 """The scheduler's picture of the nodes: each node's facts and the pods that count there.
 
-Built per placement from the node registry (readiness, labels, taints, capacity and its
-overrides), the observed cache (pods the engines show) and the assumed pods (placed, not observed
+Built per placement from the node registry (readiness, labels, taints with the unreachable ones
+of a lost node, capacity and its overrides; a node draining what was replaced while it was away
+takes no new pod, as one not Ready), the observed cache (pods the engines show) and the assumed pods (placed, not observed
 yet; see engine.placement), as kube-scheduler's cache builds its NodeInfos.
 
 A pod counts on its node while it is bound there and not finished, as in Kubernetes, where
@@ -76,9 +77,9 @@ class NodeInfoBuilder:
             infos.append(
                 NodeInfo(
                     name=status.name,
-                    ready=status.ready,
+                    ready=status.schedulable,  # a node back from an outage drains first
                     labels=status.labels,
-                    taints=status.taints,
+                    taints=status.effective_taints,
                     allocatable=allocatable(status),
                     pods=tuple(pods),
                 )

@@ -365,6 +365,18 @@ class ReplicaSetController:
         self._enqueue_pod(desired.key)
         return name
 
+    def evict(self, key: PodKey) -> bool:
+        """Delete a pod of a ReplicaSet from a lost node, so that its owner replaces it on a
+        Ready one; False (and nothing done) for a pod no ReplicaSet owns."""
+        desired = self._desired.get(key)
+        ref = OwnerRef.parse(desired.owner) if desired and desired.owner else None
+        if ref is None or ref.kind != KIND:
+            return False
+        self._delete_pod(key)
+        self._metrics.pod_rescheduled(RescheduleReason.NODE_LOST)
+        self.queue.add(rs_key(key.namespace, ref.name))
+        return True
+
     def _delete_pod(self, key: PodKey) -> None:
         self._deleted.add(key)
         self._desired.remove(key)
