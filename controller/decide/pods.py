@@ -6,8 +6,9 @@ The kubelet's computePodActions, for Podyard:
 2. Instances whose pod spec hash differs from the manifest (a bare pod whose spec was edited) are torn
    down first; the replacement is created only once they are gone, so host ports are free.
 3. No instance: create one (volumes, sandbox, containers) with the uid handed in.
-   Placing it is scheduling's: a node must be Ready and have the pod's host ports free; when none
-   does the plan says why (`unschedulable`) and no sandbox is attempted.
+   Placing it is scheduling's (decide.scheduling, kube-scheduler's filters and scores over the
+   `nodes` handed in); when no node can take it the plan says why (`unschedulable`) and no
+   sandbox is attempted.
 4. The instance's sandbox is dead (never started, or died): rebuild the pod (stop containers, wait
    out the sandbox backoff, remove the dead sandbox, new sandbox, containers anew), unless the pod is
    finished or its policy is Never and its containers already ran.
@@ -45,7 +46,7 @@ from controller.decide.sandboxes import (
     sandbox_retry_delay,
     sandbox_retry_due,
 )
-from controller.decide.scheduling import PortUse, place_pod
+from controller.decide.scheduling import NodeInfo, pod_facts, schedule
 from controller.model.desired import DesiredPod
 from controller.model.meta import ContainerId, NodeName, PodKey, PodRef, PodUid
 from controller.model.observed import (
@@ -78,8 +79,9 @@ class PodInputs:
     desired: DesiredPod | None
     containers: tuple[ObservedContainer, ...]
     volumes: tuple[ObservedVolume, ...]
-    ready_nodes: tuple[NodeName, ...]
-    node_load: Mapping[NodeName, int]
+    nodes: tuple[NodeInfo, ...]
+    """Every node with the pods assigned there, the assumed ones included (see
+    decide.scheduling); only read to place a pod that has nothing on any node."""
     notes: Mapping[str, FailureNote]
     now: float
     new_uid: PodUid
@@ -87,8 +89,6 @@ class PodInputs:
     """Sandbox image per node (the configured one, or the node's locally built fallback)."""
     backoff: BackoffSettings = BackoffSettings()
     image_pull: ImagePullSettings = ImagePullSettings()
-    ports_in_use: Mapping[NodeName, Sequence[PortUse]] = attrs.field(factory=dict)
-    """Host ports held per node: running sandboxes, and pods placed but not yet observed."""
     known_nodes: frozenset[NodeName] | None = None
     """Nodes whose containers the cache reflects (relisted since start, or since they were last
     unreachable); None: all of them. Nothing is done to a pod with anything on another node."""
@@ -222,7 +222,8 @@ def _ensure_volumes(
 
 
 UNSCHEDULABLE_RETRY_SECONDS = 5.0
-"""How often a pod no node can take is tried again (a freed port also requeues it sooner)."""
+"""How often a pod no node can take is tried again (a pod that stops or goes, freeing room,
+requeues it sooner; so does a node that becomes known)."""
 
 PULL_FAILURES = frozenset(
     {WaitingReason.ERR_IMAGE_PULL.value, WaitingReason.ERR_IMAGE_NEVER_PULL.value}
@@ -255,13 +256,7 @@ def _create(out: _Builder, inputs: PodInputs, desired: DesiredPod) -> None:
         )
         out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)
         return
-    placement = place_pod(
-        inputs.key,
-        cfg.pod_host_ports(desired),
-        inputs.ready_nodes,
-        inputs.node_load,
-        inputs.ports_in_use,
-    )
+    placement = schedule(pod_facts(desired), inputs.nodes)
     node = placement.node
     if node is None:
         out.unschedulable = placement.unschedulable
@@ -299,7 +294,7 @@ def pod_finished(desired: DesiredPod, instance: Instance) -> bool:
 
 def _sync(out: _Builder, inputs: PodInputs, desired: DesiredPod, instance: Instance) -> None:
     sandbox = instance.sandbox
-    node = instance.node or (inputs.ready_nodes[0] if inputs.ready_nodes else None)
+    node = instance.node
     if node is None:
         return
     _collect_garbage(out, instance)

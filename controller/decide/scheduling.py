@@ -1,92 +1,189 @@
-"""Binding a new pod to a node: filter the nodes that can take it, then the one with fewest pods.
+"""Binding a new pod to a node: kube-scheduler's default filters and scores, as a pure function.
 
-kube-scheduler's shape, for the filters Podyard has today: a node must be Ready, and must have the
-pod's host ports free (its NodePorts plugin): the same port and protocol on the same hostIP, or on a
-wildcard address (0.0.0.0) on either side, is taken. Among the nodes left, the one with the fewest
-pods wins, ties broken by name. A pod no node can take gets Kubernetes' FailedScheduling message
-(`0/1 nodes are available: 1 node(s) didn't have free ports for the requested pod ports.`) and
-no sandbox is attempted for it.
+Inputs are frozen facts. Per node (`NodeInfo`): readiness, labels, taints, what it offers pods
+(`Allocatable`) and the pods assigned there (`AssignedPod`): those the engine shows, and those
+placed but not observed yet (kube-scheduler's "assumed" pods; the caller must include them, or two
+workers placing at once would both take the last room on a node). For the pod (`PodFacts`, made by
+`pod_facts` from its spec): requests, host ports, nodeName, nodeSelector, node affinity and
+tolerations.
 
-A port is held by a pod whose sandbox runs (or was just created and is about to start), and by a pod
-placed earlier in this pass whose sandbox is not observed yet (the caller's reservations, as the
-scheduler's assumed pods): without them, two workers placing two pods at once would both pick the
-same free port. A dead sandbox holds nothing (the engine frees its ports): a pod waiting out its
-sandbox backoff may lose its port to another, and then keeps failing, visibly and boundedly.
+`schedule` runs each node through the filters in kube-scheduler's order (decide.filters: NodeName,
+TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit), stopping at the first that refuses;
+the nodes left are scored as the default profile does (decide.scores) and the best wins, ties
+broken by node name (kube-scheduler picks at random among equals; a name is deterministic). When no
+node is left the message is kube-scheduler's FitError: each reason counted over the nodes that gave
+it, written "<count> <reason>", and the parts sorted as strings, e.g.
+`0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 Insufficient memory.`
 
-Pure, so property tests can check that no pod is ever bound to a node that is not Ready.
+Traps:
+- A node that is not Ready is never a candidate, whatever the pod tolerates; it counts once, under
+  the reason kube-scheduler gives for it (an untolerated unreachable taint), also when its status
+  already carries that taint.
+- `spec.nodeName` bypasses every filter, as in Kubernetes, where the kubelet and not the scheduler
+  takes such a pod; it must still name a node of this controller, and waits while it is not Ready.
+- Requests are what pods ask, not what they use. A node whose capacity is unknown (its engine not
+  read yet, no override) limits only the pod count.
+- The pod's own key on a node (an old instance going away) takes nothing from it.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 
 import attrs
 
+from controller.decide import filters, scores
+from controller.decide.containers import pod_host_ports
+from controller.decide.requests import Requests, pod_requests
+from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName, PodKey
 from controller.model.observed import HostPort, ObservedContainer, RunState
+from controller.model.placement import NodeAffinity, Taint, Toleration
 
-NO_FREE_PORTS = "didn't have free ports for the requested pod ports"
-"""kube-scheduler's NodePorts reason, word for word."""
+DEFAULT_MAX_PODS = 110
+"""The kubelet's default max-pods: a node's pod count limit unless its settings say otherwise."""
+
+NO_NODES = "no nodes available to schedule pods"
+"""kube-scheduler's ErrNoNodesAvailable."""
 
 
 @attrs.frozen
-class PortUse:
-    """A host port held on a node, and the pod holding it."""
+class Allocatable:
+    """What a node offers pods; None where it is not known (that resource is then not checked)."""
+
+    cpu_millis: int | None = None
+    memory_bytes: int | None = None
+    pods: int = DEFAULT_MAX_PODS
+
+
+@attrs.frozen
+class AssignedPod:
+    """A pod bound to a node, as scheduling counts it."""
 
     key: PodKey
-    port: HostPort
+    owner: str = ""
+    requests: Requests = Requests()
+    nonzero: Requests = Requests()
+    """Requests with kube-scheduler's defaults for what a container leaves unset (scores only)."""
+    host_ports: tuple[HostPort, ...] = ()
+
+
+@attrs.frozen
+class NodeInfo:
+    name: NodeName
+    ready: bool = True
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+    taints: tuple[Taint, ...] = ()
+    allocatable: Allocatable = Allocatable()
+    pods: tuple[AssignedPod, ...] = ()
+
+    def requested(self) -> Requests:
+        return sum((p.requests for p in self.pods), Requests())
+
+    def nonzero_requested(self) -> Requests:
+        return sum((p.nonzero for p in self.pods), Requests())
+
+
+@attrs.frozen
+class PodFacts:
+    """What scheduling reads of the pod to place."""
+
+    key: PodKey
+    owner: str = ""
+    requests: Requests = Requests()
+    nonzero: Requests = Requests()
+    host_ports: tuple[HostPort, ...] = ()
+    node_name: str | None = None
+    node_selector: Mapping[str, str] = attrs.field(factory=dict)
+    node_affinity: NodeAffinity | None = None
+    tolerations: tuple[Toleration, ...] = ()
+
+    def assigned(self) -> AssignedPod:
+        """The pod as it counts on the node it is placed on."""
+        return AssignedPod(self.key, self.owner, self.requests, self.nonzero, self.host_ports)
 
 
 @attrs.frozen
 class Placement:
-    """Where a new pod goes; `node` None with `unschedulable` set when no node can take it (the
-    message is empty when there is simply no Ready node: node health requeues that)."""
+    """Where a new pod goes. `node` None: `unschedulable` says why no node can take it, or is
+    empty when the pod only waits (pinned to a node that is not Ready: node health requeues)."""
 
     node: NodeName | None
     unschedulable: str = ""
 
 
-def ports_in_use(containers: Iterable[ObservedContainer]) -> dict[NodeName, list[PortUse]]:
-    """Host ports held per node by the sandboxes the engine holds (running or about to start)."""
-    held: dict[NodeName, list[PortUse]] = defaultdict(list)
-    for container in containers:
-        if not container.is_sandbox or not container.host_ports:
-            continue
-        live = container.state is RunState.RUNNING
-        starting = container.state is RunState.CREATED and not container.failed_to_start
-        if live or starting:
-            held[container.node].extend(PortUse(container.pod.key, p) for p in container.host_ports)
-    return held
+def pod_facts(desired: DesiredPod) -> PodFacts:
+    spec = desired.pod.spec
+    requests, nonzero = pod_requests(spec)
+    affinity = spec.affinity.node_affinity if spec.affinity is not None else None
+    return PodFacts(
+        key=desired.key,
+        owner=desired.owner,
+        requests=requests,
+        nonzero=nonzero,
+        host_ports=pod_host_ports(desired),
+        node_name=spec.node_name,
+        node_selector=spec.node_selector,
+        node_affinity=affinity,
+        tolerations=spec.tolerations,
+    )
 
 
-def free_ports(key: PodKey, wanted: Sequence[HostPort], used: Iterable[PortUse]) -> bool:
-    """No port `key` wants is held by another pod (its own old instance does not count)."""
-    return not any(use.key != key and port.clashes(use.port) for use in used for port in wanted)
+def schedule(pod: PodFacts, nodes: Sequence[NodeInfo]) -> Placement:
+    """The node for `pod`, or why there is none."""
+    nodes = [_without(node, pod.key) for node in nodes]
+    if pod.node_name:
+        return _pinned(pod.node_name, nodes)
+    if not nodes:
+        return Placement(None, NO_NODES)
+    named = filters.affinity_node_names(pod)
+    if named is not None and not named:
+        return Placement(None, fit_error(len(nodes), {}, filters.AFFINITY_CONFLICT))
+    candidates = nodes if named is None else [n for n in nodes if n.name in named]
+    reasons: Counter[str] = Counter()
+    if len(candidates) < len(nodes):
+        reasons[filters.NOT_SATISFIED_NODE_AFFINITY] += len(nodes) - len(candidates)
+    feasible = []
+    for node in candidates:
+        refused = filters.refusals(pod, node)
+        reasons.update(refused)
+        if not refused:
+            feasible.append(node)
+    if not feasible:
+        return Placement(None, fit_error(len(nodes), reasons))
+    totals = scores.total(pod, feasible)
+    best = min(feasible, key=lambda node: (-totals[node.name], node.name))
+    return Placement(best.name)
 
 
-def unschedulable_message(nodes: int, reasons: Mapping[str, int]) -> str:
-    """`0/N nodes are available: k node(s) <reason>, ...`, as kube-scheduler writes it."""
-    parts = ", ".join(f"{count} node(s) {reason}" for reason, count in sorted(reasons.items()))
-    return f"0/{nodes} nodes are available: {parts}."
+def fit_error(nodes: int, reasons: Mapping[str, int], pre_filter: str = "") -> str:
+    """kube-scheduler's FitError.Error(): `0/N nodes are available: <count> <reason>, ... .`"""
+    message = f"0/{nodes} nodes are available:"
+    if pre_filter:
+        return f"{message} {pre_filter}."
+    parts = sorted(f"{count} {reason}" for reason, count in reasons.items())
+    return f"{message} {', '.join(parts)}." if parts else message
 
 
-def place_pod(
-    key: PodKey,
-    wanted: Sequence[HostPort],
-    ready: Sequence[NodeName],
-    load: Mapping[NodeName, int],
-    used: Mapping[NodeName, Sequence[PortUse]],
-) -> Placement:
-    if not ready:
-        return Placement(None)
-    fits = [node for node in ready if free_ports(key, wanted, used.get(node, ()))]
-    if not fits:
-        return Placement(None, unschedulable_message(len(ready), {NO_FREE_PORTS: len(ready)}))
-    return Placement(pick_node(fits, load))
+def _pinned(name: str, nodes: Sequence[NodeInfo]) -> Placement:
+    node = next((n for n in nodes if n.name == name), None)
+    if node is None:
+        known = ", ".join(sorted(n.name for n in nodes))
+        return Placement(None, f'spec.nodeName: node "{name}" is not a node here (nodes: {known})')
+    return Placement(node.name if node.ready else None)
 
 
-def pick_node(ready: Sequence[NodeName], load: Mapping[NodeName, int]) -> NodeName | None:
-    if not ready:
-        return None
-    return min(ready, key=lambda node: (load.get(node, 0), node))
+def _without(node: NodeInfo, key: PodKey) -> NodeInfo:
+    if all(p.key != key for p in node.pods):
+        return node
+    return attrs.evolve(node, pods=tuple(p for p in node.pods if p.key != key))
+
+
+def holds_ports(container: ObservedContainer) -> bool:
+    """A sandbox holds its host ports while it runs or is about to start; a dead one holds
+    nothing (the engine freed them): a pod waiting out its sandbox backoff may lose its port."""
+    if not container.is_sandbox:
+        return False
+    starting = container.state is RunState.CREATED and not container.failed_to_start
+    return container.state is RunState.RUNNING or starting

@@ -1,10 +1,11 @@
-"""What placing pods needs beyond the engine's picture: reserved host ports, unschedulable pods.
+"""What placing pods needs beyond the engine's picture: assumed pods, and unschedulable pods.
 
-`PortReservations` is kube-scheduler's assumed pods for host ports: a pod whose plan creates a
-sandbox holds its ports from the moment it is decided until the plan is applied (by then the
-sandbox is in the observed cache, or it failed and holds nothing). Decisions of other pods taken
-meanwhile by other workers see the reservation, so two pods never pick the same free port at once.
-Reserve synchronously right after deciding, before the first await, or the guard is void.
+`AssumedPods` is kube-scheduler's assumed pods: a pod whose plan creates a sandbox counts on its
+node (requests, host ports, owner for spreading) from the moment it is decided until the plan is
+applied; by then its sandbox is in the observed cache, or creating it failed and it holds nothing.
+Decisions other workers take meanwhile see it, so six pods placed at once spread 2/2/2 and never
+overcommit a node, and two pods never pick the same free port. Assume synchronously right after
+deciding, before the first await, or the guard is void.
 
 `UnschedulablePods` remembers, per pod, why no node can take it, for the pod's status and so the
 `FailedScheduling` event is recorded once per change of reason, not on every retry.
@@ -12,45 +13,34 @@ Reserve synchronously right after deciding, before the first await, or the guard
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
-
-from controller.decide.scheduling import PortUse
+from controller.decide.scheduling import AssignedPod, pod_facts
+from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName, PodKey
-from controller.model.observed import ContainerRole, HostPort
+from controller.model.observed import ContainerRole
 from controller.model.plan import Plan, RunContainer
 
 
-class PortReservations:
+class AssumedPods:
     def __init__(self) -> None:
-        self._held: dict[PodKey, tuple[NodeName, tuple[HostPort, ...]]] = {}
+        self._held: dict[PodKey, tuple[NodeName, AssignedPod]] = {}
 
-    def reserve_for(self, plan: Plan) -> bool:
-        """Hold the host ports of every sandbox `plan` creates; True when something was held."""
+    def assume_for(self, plan: Plan, desired: DesiredPod | None) -> bool:
+        """Count the pod on the node where `plan` creates its sandbox; True when it does."""
+        if desired is None:
+            return False
         for action in plan.actions:
-            if not isinstance(action, RunContainer):
-                continue
-            config = action.config
-            if config.identity.role is not ContainerRole.SANDBOX or not config.ports:
-                continue
-            ports = tuple(HostPort(p.host_ip, p.host_port, p.protocol.value) for p in config.ports)
-            self._held[plan.key] = (action.node, ports)
-            return True
+            if isinstance(action, RunContainer) and (
+                action.config.identity.role is ContainerRole.SANDBOX
+            ):
+                self._held[plan.key] = (action.node, pod_facts(desired).assigned())
+                return True
         return False
 
-    def release(self, key: PodKey) -> None:
+    def forget(self, key: PodKey) -> None:
         self._held.pop(key, None)
 
-    def merged_with(
-        self, observed: Mapping[NodeName, Sequence[PortUse]]
-    ) -> dict[NodeName, list[PortUse]]:
-        """The observed ports in use plus the reserved ones, per node."""
-        merged: dict[NodeName, list[PortUse]] = defaultdict(list)
-        for node, uses in observed.items():
-            merged[node].extend(uses)
-        for key, (node, ports) in self._held.items():
-            merged[node].extend(PortUse(key, port) for port in ports)
-        return merged
+    def on(self, node: NodeName) -> list[AssignedPod]:
+        return [pod for where, pod in self._held.values() if where == node]
 
 
 class UnschedulablePods:

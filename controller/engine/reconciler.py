@@ -21,11 +21,11 @@ from controller.config import BackoffSettings, ImagePullSettings
 from controller.decide.instance import Instance, group_instances
 from controller.decide.nodelost import LostNode, lost_pod_status
 from controller.decide.pods import PodInputs, compute_pod_plan
-from controller.decide.scheduling import ports_in_use
 from controller.decide.status import compute_pod_status
 from controller.engine.executor import Executor, PodEventSink
+from controller.engine.nodeinfo import NodeInfoBuilder
 from controller.engine.nodes import NodeRegistry
-from controller.engine.placement import PortReservations, UnschedulablePods
+from controller.engine.placement import AssumedPods, UnschedulablePods
 from controller.engine.ports import Clock, MetricsSink, NoMetrics
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache, ProtectedSources
 from controller.model.desired import DesiredPod
@@ -98,7 +98,8 @@ class PodReconciler:
         self._image_pull = image_pull
         self._uid_factory = uid_factory
         self.protected = ProtectedSources()
-        self.reservations = PortReservations()
+        self.assumed = AssumedPods()
+        self._node_infos = NodeInfoBuilder(nodes, cache, desired, self.assumed)
         self.node_lost: Callable[[NodeName | None, DesiredPod | None], LostNode | None] = (
             lambda node, desired: None
         )
@@ -109,20 +110,22 @@ class PodReconciler:
         running. Before, no pod is touched (see decide.pods: knowledge before action)."""
 
     def inputs(self, key: PodKey) -> PodInputs:
+        desired = self._desired.get(key)
+        containers = self._cache.containers_for(key)
+        volumes = self._cache.volumes_for(key)
+        placing = desired is not None and not containers and not volumes
         return PodInputs(
             key=key,
-            desired=self._desired.get(key),
-            containers=self._cache.containers_for(key),
-            volumes=self._cache.volumes_for(key),
-            ready_nodes=self._nodes.schedulable(),
-            node_load=self._cache.pods_per_node(),
+            desired=desired,
+            containers=containers,
+            volumes=volumes,
+            nodes=self._node_infos.build() if placing else (),  # only a new pod is placed
             notes=self._notes.for_key(key),
             now=self._clock.now(),
             new_uid=self._uid_factory(),
             pause_images=self._pause_images,
             backoff=self._backoff,
             image_pull=self._image_pull,
-            ports_in_use=self.reservations.merged_with(ports_in_use(self._cache.all_containers())),
             known_nodes=self._nodes.known() if self.settled else frozenset(),
             may_create=self.settled and self._nodes.all_listed(),
             unlisted_nodes=self._nodes.written_off(),
@@ -141,21 +144,22 @@ class PodReconciler:
             if plan.requeue_after is not None:
                 return Outcome.after(plan.requeue_after)
             return Outcome.done()
-        reserved = self.reservations.reserve_for(plan)  # before any await: see placement
+        assumed = self.assumed.assume_for(plan, inputs.desired)  # before any await: see placement
         try:
             await self._executor.apply(plan)
         finally:
-            if reserved:
-                self.reservations.release(key)
-            if _frees_host_ports(plan, inputs.containers):
+            if assumed:  # its sandbox is in the cache now, or creating it failed
+                self.assumed.forget(key)
+            if _frees_room(plan, inputs.containers):
                 self._retry_unschedulable()
         if PlanReason.REPLACE_POD in plan.reasons and _other_version(inputs):
             self._metrics.pod_rescheduled(RescheduleReason.SPEC_CHANGED)
         return Outcome.requeue_now()
 
     def _retry_unschedulable(self) -> None:
-        """A sandbox holding host ports went: pods waiting for a port are tried again now, the
-        longest waiting first (kube-scheduler moves them back to its active queue the same way)."""
+        """A pod stopped or went, freeing its requests and host ports: pods no node could take
+        are tried again now, the longest waiting first (kube-scheduler moves them back to its
+        active queue the same way)."""
         if self._requeue is not None:
             for waiting in self.unschedulable.waiting():
                 self._requeue(waiting)
@@ -230,13 +234,13 @@ def _other_version(inputs: PodInputs) -> bool:
     )
 
 
-def _frees_host_ports(plan: Plan, containers: Iterable[ObservedContainer]) -> bool:
-    """The plan stopped or removed a sandbox that binds host ports."""
-    binding = {c.id for c in containers if c.is_sandbox and c.host_ports}
+def _frees_room(plan: Plan, containers: Iterable[ObservedContainer]) -> bool:
+    """The plan stopped or removed a sandbox: its pod is finished or going, and takes no room."""
+    sandboxes = {c.id for c in containers if c.is_sandbox}
     for action in plan.actions:
-        if isinstance(action, StopContainers) and binding.intersection(action.container_ids):
+        if isinstance(action, StopContainers) and sandboxes.intersection(action.container_ids):
             return True
-        if isinstance(action, RemoveContainer) and action.container_id in binding:
+        if isinstance(action, RemoveContainer) and action.container_id in sandboxes:
             return True
     return False
 

@@ -148,12 +148,6 @@ class ObservedCache:
     def get(self, node: NodeName, container_id: ContainerId) -> ObservedContainer | None:
         return self._containers[node].get(container_id)
 
-    def pods_per_node(self) -> Mapping[NodeName, int]:
-        return {
-            node: len({c.pod.uid for c in containers.values()})
-            for node, containers in self._containers.items()
-        }
-
     def upsert(self, container: ObservedContainer) -> PodKey:
         self._containers[container.node][container.id] = container
         self._wrote(container.node, container.id)

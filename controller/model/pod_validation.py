@@ -1,6 +1,7 @@
 """A pod's value rules: containers, ports, resources, volumes and mounts, plus Docker's own limits.
 
-A container's probes are checked by `probe_validation`, called from here for every container.
+A container's probes are checked by `probe_validation`, called from here for every container, and
+the placement fields (nodeName, nodeSelector, tolerations, node affinity) by `placement_validation`.
 
 `validate_pod` checks a Pod; `validate_pod_spec` checks a PodSpec at any path, so a workload's pod
 template (`spec.template.spec`) is held to exactly the rules its pods will be. Messages and paths
@@ -34,6 +35,7 @@ from controller.model.meta_validation import (
     required,
     show_value,
 )
+from controller.model.placement_validation import placement_errors
 from controller.model.pod import (
     Container,
     ContainerPort,
@@ -93,7 +95,9 @@ def validate_pod_spec(path: str, spec: PodSpec) -> list[FieldError]:
             )
         names.add(container.name)
         errors += _container(cpath, container, volumes, host_ports)
-    return errors
+    return errors + placement_errors(
+        path, spec.node_name, spec.node_selector, spec.affinity, spec.tolerations
+    )
 
 
 def _volume(path: str, volume: Volume, seen: set[str]) -> list[FieldError]:

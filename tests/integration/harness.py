@@ -20,7 +20,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from controller.config import BackoffSettings, EngineSettings, RuntimeSettings
+import attrs
+
+from controller.config import BackoffSettings, EngineSettings, NodeSettings, RuntimeSettings
 from controller.engine.engine import Engine
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import SystemClock
@@ -67,23 +69,34 @@ async def eventually(
 
 
 class Controller:
-    """The engine in this process, on the private test engine."""
+    """The engine in this process, on the private test engine, or on several engines as nodes
+    (`nodes`: each node's name, engine address and settings; `docker_host` is then the first's)."""
 
     def __init__(
         self,
         docker_host: str,
         backoff: BackoffSettings = FAST_BACKOFF,
         pause_image: str = PAUSE_IMAGE,
+        *,
+        nodes: Sequence[tuple[str, str, NodeSettings]] = (),
     ) -> None:
         settings = RuntimeSettings(
             pause_image=pause_image,
             relist_interval_seconds=2.0,
             subpath_dir=subpath_dir_of(docker_host),
         )
-        self.runtime = DockerRuntime(NODE, settings, docker_host)
+        given = nodes or [(NODE, docker_host, NodeSettings(NODE))]
+        self.runtimes = {
+            NodeName(name): DockerRuntime(
+                NodeName(name), attrs.evolve(settings, subpath_dir=subpath_dir_of(host)), host
+            )
+            for name, host, _ in given
+        }
+        self.runtime = next(iter(self.runtimes.values()))
         self.engine = Engine(
-            {NODE: self.runtime},
+            dict(self.runtimes),
             SystemClock(),
+            node_settings={NodeName(name): node for name, _, node in given} if nodes else None,
             engine=EngineSettings(),
             runtime=settings,
             backoff=backoff,

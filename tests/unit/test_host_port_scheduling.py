@@ -10,7 +10,14 @@ from controller.config import BackoffSettings, ImagePullSettings
 from controller.decide import containers as cfg
 from controller.decide.instance import group_instances
 from controller.decide.pods import PodInputs, compute_pod_plan
-from controller.decide.scheduling import PortUse, place_pod, ports_in_use
+from controller.decide.scheduling import (
+    AssignedPod,
+    NodeInfo,
+    Placement,
+    PodFacts,
+    holds_ports,
+    schedule,
+)
 from controller.decide.status import compute_pod_status
 from controller.model import labels
 from controller.model.desired import DesiredPod
@@ -29,8 +36,13 @@ NO_PORTS_1 = (
 )
 
 
-def held(*ports: HostPort, key: PodKey = OTHER) -> list[PortUse]:
-    return [PortUse(key, p) for p in ports]
+def node(name: NodeName, *ports: HostPort, key: PodKey = OTHER, ready: bool = True) -> NodeInfo:
+    """A node where `key` holds `ports`."""
+    return NodeInfo(name, ready, pods=(AssignedPod(key, host_ports=ports),) if ports else ())
+
+
+def place(*nodes: NodeInfo) -> Placement:
+    return schedule(PodFacts(WEB, host_ports=(PORT,)), nodes)
 
 
 @pytest.mark.parametrize(
@@ -51,30 +63,32 @@ def test_port_clash_rule(other: HostPort, clash: bool) -> None:
 
 
 def test_a_taken_port_makes_the_pod_unschedulable_with_kubernetes_words() -> None:
-    placement = place_pod(WEB, [PORT], [A], {}, {A: held(PORT)})
+    placement = place(node(A, PORT))
     assert placement.node is None
     assert placement.unschedulable == NO_PORTS_1
 
 
-def test_the_message_counts_every_ready_node() -> None:
-    placement = place_pod(WEB, [PORT], [A, B], {}, {A: held(PORT), B: held(PORT)})
+def test_the_message_counts_every_node() -> None:
+    placement = place(node(A, PORT), node(B, PORT))
     assert placement.unschedulable == (
         "0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod ports."
     )
 
 
 def test_a_node_with_the_port_free_is_chosen_even_if_busier() -> None:
-    placement = place_pod(WEB, [PORT], [A, B], {A: 0, B: 9}, {A: held(PORT)})
-    assert placement == place_pod(WEB, [PORT], [B], {}, {})
-    assert placement.node == B
+    busy = NodeInfo(B, pods=tuple(AssignedPod(PodKey("default", f"p{i}")) for i in range(9)))
+    assert place(node(A, PORT), busy).node == B
 
 
 def test_the_pods_own_old_instance_does_not_block_it() -> None:
-    assert place_pod(WEB, [PORT], [A], {}, {A: held(PORT, key=WEB)}).node == A
+    assert place(node(A, PORT, key=WEB)).node == A
 
 
-def test_no_ready_node_is_not_a_port_problem() -> None:
-    assert place_pod(WEB, [PORT], [], {}, {}).unschedulable == ""
+def test_a_node_not_ready_counts_as_unreachable_not_as_a_port_problem() -> None:
+    assert place(node(A, PORT), NodeInfo(B, ready=False)).unschedulable == (
+        "0/2 nodes are available: 1 node(s) didn't have free ports for the requested pod ports,"
+        " 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }."
+    )
 
 
 def web_pod(name: str = "web", port: int = 8080, ip: str | None = None) -> DesiredPod:
@@ -103,9 +117,9 @@ def test_only_sandboxes_that_run_or_are_about_to_hold_ports() -> None:
     created = sandbox("b", RunState.CREATED)
     failed = sandbox("c", RunState.CREATED, error="port is already allocated")
     exited = sandbox("d", RunState.EXITED)
-    used = ports_in_use([running, created, failed, exited])
-    assert sorted(u.key.name for u in used[A]) == ["a", "b"]
-    assert all(u.port == PORT for u in used[A])
+    holding = [c for c in (running, created, failed, exited) if holds_ports(c)]
+    assert [c.pod.name for c in holding] == ["a", "b"]
+    assert all(c.host_ports == (PORT,) for c in holding)
 
 
 def test_the_host_ports_label_round_trips_and_old_sandboxes_fall_back_to_the_manifest() -> None:
@@ -118,29 +132,27 @@ def test_the_host_ports_label_round_trips_and_old_sandboxes_fall_back_to_the_man
     assert labels.host_ports_from_labels({labels.POD_MANIFEST: "{not json"}) == ()
 
 
-def inputs(used: dict[NodeName, list[PortUse]]) -> PodInputs:
+def inputs(a: NodeInfo) -> PodInputs:
     return PodInputs(
         key=WEB,
         desired=web_pod(),
         containers=(),
         volumes=(),
-        ready_nodes=(A,),
-        node_load={},
+        nodes=(a,),
         notes={},
         now=10.0,
         new_uid=PodUid("uid-web"),
         pause_images={A: "p"},
-        ports_in_use=used,
     )
 
 
 def test_an_unschedulable_pod_gets_no_sandbox_and_a_retry() -> None:
-    plan = compute_pod_plan(inputs({A: held(PORT)}))
+    plan = compute_pod_plan(inputs(node(A, PORT)))
     assert plan.empty
     assert plan.unschedulable == NO_PORTS_1
     assert plan.requeue_after is not None
     assert plan.requeue_after <= 5.0
-    placed = compute_pod_plan(inputs({}))
+    placed = compute_pod_plan(inputs(NodeInfo(A)))
     assert placed.unschedulable == ""
     assert any(isinstance(a, RunContainer) for a in placed.actions)
 

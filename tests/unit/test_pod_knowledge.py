@@ -4,6 +4,7 @@ is not known, and no pod is created while some node was never listed."""
 from __future__ import annotations
 
 from controller.decide.pods import UNKNOWN_NODE_RECHECK_SECONDS, PodInputs, compute_pod_plan
+from controller.decide.scheduling import NodeInfo
 from controller.model.meta import ContainerId, NodeName, PodKey, PodRef, PodUid
 from controller.model.observed import (
     SANDBOX_CONTAINER_NAME,
@@ -42,8 +43,7 @@ def inputs(
         desired=factories.desired(factories.pod("web")) if desired else None,
         containers=containers,
         volumes=volumes,
-        ready_nodes=(A,),
-        node_load={},
+        nodes=(NodeInfo(A),),
         notes={},
         now=100.0,
         new_uid=PodUid("uid-new"),

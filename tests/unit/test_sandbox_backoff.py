@@ -12,6 +12,7 @@ from controller.config import BackoffSettings
 from controller.decide import containers as cfg
 from controller.decide.pods import PodInputs, compute_pod_plan
 from controller.decide.sandboxes import create_failure_delay
+from controller.decide.scheduling import NodeInfo
 from controller.model import labels
 from controller.model.desired import DesiredPod
 from controller.model.meta import ContainerId, NodeName, PodKey, PodRef, PodUid
@@ -80,8 +81,7 @@ def plan_at(
             desired=d,
             containers=tuple(containers),
             volumes=(),
-            ready_nodes=(NODE,),
-            node_load={},
+            nodes=(NodeInfo(NODE),),
             notes=notes or {},
             now=now,
             new_uid=PodUid("uid-new"),

@@ -1,0 +1,50 @@
+"""What a pod asks of a node: its cpu and memory requests, as kube-scheduler adds them up.
+
+Per resource: the pod-level request (`spec.resources`, defaulting to its limit as the API server
+does) when set; otherwise the sum of the containers' requests, each defaulting to its limit.
+
+Scores use a second sum, `nonzero`: a container that leaves a request unset counts as 100m cpu and
+200 MiB memory there (kube-scheduler's DefaultMilliCPURequest and DefaultMemoryRequest), so pods
+without requests still spread by load instead of all looking free. Filters never use it: a pod
+without requests fits wherever its pod count does.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from controller.model.pod import PodSpec, ResourceList
+
+DEFAULT_CPU_REQUEST_MILLIS = 100
+DEFAULT_MEMORY_REQUEST_BYTES = 200 * 1024 * 1024
+
+
+@attrs.frozen
+class Requests:
+    cpu_millis: int = 0
+    memory_bytes: int = 0
+
+    def __add__(self, other: Requests) -> Requests:
+        return Requests(self.cpu_millis + other.cpu_millis, self.memory_bytes + other.memory_bytes)
+
+
+def pod_requests(spec: PodSpec) -> tuple[Requests, Requests]:
+    """The pod's requests, and the same with the defaults for unset ones (for scores)."""
+    pod_level = spec.resources.effective_requests() if spec.resources else ResourceList()
+    containers = [c.resources.effective_requests() for c in spec.containers]
+    if pod_level.cpu is not None:
+        cpu = nonzero_cpu = pod_level.cpu.millis()
+    else:
+        cpu = sum(c.cpu.millis() for c in containers if c.cpu is not None)
+        nonzero_cpu = sum(
+            c.cpu.millis() if c.cpu is not None else DEFAULT_CPU_REQUEST_MILLIS for c in containers
+        )
+    if pod_level.memory is not None:
+        memory = nonzero_memory = pod_level.memory.whole()
+    else:
+        memory = sum(c.memory.whole() for c in containers if c.memory is not None)
+        nonzero_memory = sum(
+            c.memory.whole() if c.memory is not None else DEFAULT_MEMORY_REQUEST_BYTES
+            for c in containers
+        )
+    return Requests(cpu, memory), Requests(nonzero_cpu, nonzero_memory)
