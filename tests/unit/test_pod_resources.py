@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
+from controller.cli import main
 from controller.model.pod import Container, PodSpec, ResourceList, ResourceRequirements
+from controller.model.pod_resource_validation import pod_resource_errors
 from controller.model.quantity import Quantity
+from controller.serde.unstructure import pod_spec_hash
 from tests.factories import container
 
 Q = Quantity.parse
@@ -91,3 +95,119 @@ def test_cpu_prints_as_kubernetes_does(value: Fraction, text: str) -> None:
 )
 def test_memory_prints_as_kubernetes_does(value: int, text: str) -> None:
     assert Quantity.of_bytes(Fraction(value)).text == text
+
+
+def _errors(spec: PodSpec) -> dict[str, str]:
+    return {e.path: e.message for e in pod_resource_errors("spec", spec)}
+
+
+def test_containers_within_the_pod_pass() -> None:
+    spec = _spec(
+        container("a", resources=_asks({"cpu": "100m", "memory": "16Mi"}, {"memory": "64Mi"})),
+        container("b", resources=_asks({"cpu": "100m"})),
+        pod=_asks({"cpu": "500m", "memory": "32Mi"}, {"cpu": "1", "memory": "64Mi"}),
+    )
+    assert _errors(spec) == {}
+    assert _errors(_spec(container("a"), pod=_asks(limits={"memory": "64Mi"}))) == {}
+
+
+def test_container_requests_above_the_pods_are_refused_with_kubernetes_words() -> None:
+    spec = _spec(
+        container("a", resources=_asks({"cpu": "300m", "memory": "64Mi"})),
+        container("b", resources=_asks({"cpu": "300m", "memory": "32Mi"})),
+        pod=_asks({"cpu": "500m", "memory": "64Mi"}),
+    )
+    assert _errors(spec) == {
+        "spec.resources.requests.cpu": (
+            'Invalid value: "500m": must be greater than or equal to aggregate container '
+            "requests of 600m"
+        ),
+        "spec.resources.requests.memory": (
+            'Invalid value: "64Mi": must be greater than or equal to aggregate container '
+            "requests of 96Mi"
+        ),
+    }
+
+
+def test_a_container_limit_above_the_pods_is_refused() -> None:
+    spec = _spec(
+        container("a"),
+        container("b", resources=_asks(limits={"cpu": "2", "memory": "128Mi"})),
+        pod=_asks(limits={"cpu": "1", "memory": "64Mi"}),
+    )
+    found = _errors(spec)
+    assert found["spec.containers[1].resources.limits.cpu"] == (
+        'Invalid value: "2": must be less than or equal to pod limits of 1'
+    )
+    assert found["spec.containers[1].resources.limits.memory"] == (
+        'Invalid value: "128Mi": must be less than or equal to pod limits of 64Mi'
+    )
+
+
+def test_a_pod_request_above_its_limit_is_refused_even_when_defaulted() -> None:
+    explicit = _spec(container("a"), pod=_asks({"cpu": "2"}, {"cpu": "1"}))
+    assert _errors(explicit) == {
+        "spec.resources.requests.cpu": (
+            'Invalid value: "2": must be less than or equal to cpu limit of 1'
+        )
+    }
+    # no pod request: the API server defaults it to the containers' 96Mi, above the limit
+    defaulted = _spec(
+        container("a", resources=_asks({"memory": "48Mi"})),
+        container("b", resources=_asks({"memory": "48Mi"})),
+        pod=_asks(limits={"memory": "64Mi"}),
+    )
+    assert _errors(defaulted) == {
+        "spec.resources.requests.memory": (
+            'Invalid value: "96Mi": must be less than or equal to memory limit of 64Mi'
+        )
+    }
+
+
+def test_the_pods_limits_meet_dockers_minimums() -> None:
+    found = _errors(_spec(container("a"), pod=_asks(limits={"cpu": "5m", "memory": "4Mi"})))
+    assert "Docker's smallest CPU limit" in found["spec.resources.limits.cpu"]
+    assert "Minimum memory limit allowed is 6MB" in found["spec.resources.limits.memory"]
+
+
+POD_YAML = """apiVersion: v1
+kind: Pod
+metadata:
+  name: shared
+spec:
+  resources:
+    limits:
+      memory: 64Mi
+  containers:
+    - name: a
+      image: busybox:1
+    - name: b
+      image: busybox:1
+      resources:
+        limits:
+          memory: 128Mi
+"""
+
+
+def test_validate_names_the_file_line_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "shared.yaml"
+    manifest.write_text(POD_YAML)
+    assert main(["validate", str(manifest)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    # b's request defaults to its limit, so the pod's request (defaulted to the containers' sum)
+    # is above the pod's limit too: Kubernetes reports both
+    assert lines[:2] == [
+        f'{manifest}:6: spec.resources.requests.memory: Invalid value: "128Mi": '
+        "must be less than or equal to memory limit of 64Mi",
+        f'{manifest}:16: spec.containers[1].resources.limits.memory: Invalid value: "128Mi": '
+        "must be less than or equal to pod limits of 64Mi",
+    ]
+
+
+def test_pod_level_resources_change_the_pods_spec_hash() -> None:
+    plain = _spec(container("a"))
+    limited = _spec(container("a"), pod=_asks(limits={"memory": "64Mi"}))
+    other = _spec(container("a"), pod=_asks(limits={"memory": "128Mi"}))
+    assert len({pod_spec_hash(plain), pod_spec_hash(limited), pod_spec_hash(other)}) == 3
