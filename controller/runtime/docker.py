@@ -314,6 +314,7 @@ class DockerRuntime(DockerCalls):
                 raise RuntimeFailure(
                     f"removal of container {container_id} failed: {_docker_message(exc)}"
                 ) from exc
+        await self._pod_cgroups.release(data)
         identity = labels.identity_from_labels(
             _str_labels(_mapping(data.get("Config")).get("Labels"))
         )

@@ -19,8 +19,10 @@ Verified on dockerd 20.10, cgroup v1, cgroupfs driver (the integration tests pro
 * Teardown goes apps first, then the sandbox (decide.pods), and runc removes each cgroup as its
   container stops, so nothing is left. A sandbox that dies while its containers run cannot remove
   its cgroup (it has children): the containers stay bounded by it (its limits remain) until the
-  pod is rebuilt, and the emptied `/podyard/<id>` directories stay behind, a few empty cgroups per
-  sandbox death, until the host reboots or an administrator removes them (`rmdir`).
+  pod is rebuilt, and then the emptied `/podyard/<id>` directories stay behind (one per
+  hierarchy). So when a sandbox of `/podyard` is removed, `release` removes its directories
+  (`rmdir`, which takes only an empty cgroup), where Podyard sees the engine's cgroups: an engine
+  on a unix socket of this host. An engine elsewhere keeps them until its host reboots.
 
 Where it cannot work, the pod's containers are refused (`CreateContainerConfigError` naming
 `spec.resources`), never run without the pod's limits; the sandbox itself is created as usual:
@@ -42,10 +44,14 @@ cannot be reached is a runtime failure, retried, never a verdict.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiodocker.exceptions import DockerError
 
 from controller.model.errors import ConfigRefused, CreateFailed, RuntimeFailure
@@ -60,6 +66,9 @@ POD_CGROUP_ROOT = "/podyard"
 
 VERDICT_SECONDS = 60.0
 """How long an engine's cgroup set-up, read from /info, is trusted before it is read again."""
+
+CGROUP_MOUNTS = Path("/sys/fs/cgroup")
+"""Where cgroup v1 mounts its hierarchies (`memory`, `cpu`, ...), each with its `/podyard`."""
 
 
 def pod_cgroup_refusal(
@@ -139,3 +148,21 @@ class PodCgroups:
                 f"without the pod's limits"
             )
         host["CgroupParent"] = f"{POD_CGROUP_ROOT}/{sandbox['Id']}"
+
+    async def release(self, sandbox: Mapping[str, Any]) -> None:
+        """After the removal of `sandbox` (its inspect JSON): remove the cgroup directories it
+        left under `/podyard` (see the module docstring), where this host has them."""
+        parent = _mapping(sandbox.get("HostConfig")).get("CgroupParent")
+        sandbox_id = str(sandbox.get("Id") or "")
+        if parent != POD_CGROUP_ROOT or not sandbox_id:
+            return
+        if type(self._calls.client().connector) is not aiohttp.UnixConnector:
+            return  # an engine on another host: its cgroups are not ours to see
+        await asyncio.to_thread(_remove_empty_cgroups, f"*{POD_CGROUP_ROOT}/{sandbox_id}")
+
+
+def _remove_empty_cgroups(pattern: str) -> None:
+    """rmdir each cgroup matching `pattern`; one that still has processes or children stays."""
+    for directory in CGROUP_MOUNTS.glob(pattern):
+        with contextlib.suppress(OSError):
+            directory.rmdir()

@@ -39,11 +39,11 @@ def with_pod_limits(p: Pod, **limits: str) -> Pod:
     return attrs.evolve(p, spec=spec)
 
 
-def two(name: str, script: str) -> Pod:
+def two(name: str, script: str, policy: RestartPolicy = RestartPolicy.NEVER) -> Pod:
     members: list[Container] = [
         container(c, "sh", "-c", script, image=DEMO_IMAGE) for c in ("a", "b")
     ]
-    return pod(name, members, restart_policy=RestartPolicy.NEVER, grace=1)
+    return pod(name, members, restart_policy=policy, grace=1)
 
 
 def memory_used(docker_host: str, container_id: str) -> int:
@@ -145,3 +145,38 @@ async def test_two_busy_containers_together_use_no_more_than_the_pods_cpu(
     each = [(a - b) / elapsed for a, b in zip(after, before, strict=True)]
     assert all(c >= 0.05 for c in each), each  # both got cpu, neither alone used the pod's
     await delete_and_wait(controller, "busy")
+
+
+async def test_a_killed_sandbox_rebuilds_the_pod_in_a_new_cgroup_and_leaves_none_behind(
+    controller: Controller, docker_host: str
+) -> None:
+    idle = "trap 'exit 0' TERM; while true; do sleep 1; done"
+    rebuilt_pod = two("rebuilt", idle, RestartPolicy.ALWAYS)
+    await controller.start([with_pod_limits(rebuilt_pod, memory="64Mi", cpu="500m")])
+    await controller.wait_running_ready("rebuilt")
+    old = controller.running("rebuilt", "POD")[0]
+    old_cgroups = f"*{POD_CGROUP_ROOT}/{old.id}"
+    assert list(Path("/sys/fs/cgroup").glob(old_cgroups))
+    # the pause process dies while the containers run: its cgroup cannot go (it has children)
+    docker_cli(docker_host, "kill", "-s", "KILL", old.id)
+
+    def rebuilt() -> str | None:
+        sandboxes = [s for s in controller.running("rebuilt", "POD") if s.id != old.id]
+        apps = [c for n in ("a", "b") for c in controller.running("rebuilt", n)]
+        if len(sandboxes) != 1 or len(apps) != 2:
+            return None
+        return sandboxes[0].id
+
+    new = await eventually(rebuilt, timeout=30, what="the pod rebuilt in a new sandbox")
+    for app in ("a", "b"):
+        cid = controller.running("rebuilt", app)[0].id
+        parent = docker_cli(docker_host, "inspect", "-f", "{{.HostConfig.CgroupParent}}", cid)
+        assert parent.strip() == f"{POD_CGROUP_ROOT}/{new}"
+    # the dead sandbox is removed with the rebuild, and its emptied cgroups with it
+    await eventually(
+        lambda: not list(Path("/sys/fs/cgroup").glob(old_cgroups)),
+        timeout=15,
+        what="the old sandbox's cgroups removed",
+    )
+    await delete_and_wait(controller, "rebuilt")
+    assert not list(Path("/sys/fs/cgroup").glob(f"*{POD_CGROUP_ROOT}/{new}"))
