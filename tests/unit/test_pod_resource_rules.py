@@ -5,14 +5,17 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import attrs
 import pytest
 
 from controller.cli import main
+from controller.decide import containers as cfg
+from controller.model.meta import PodRef, PodUid
 from controller.model.pod import Container, PodSpec, ResourceList, ResourceRequirements
 from controller.model.pod_resource_validation import pod_resource_errors
 from controller.model.quantity import Quantity
 from controller.serde.unstructure import pod_spec_hash
-from tests.factories import container
+from tests.factories import container, desired, pod
 
 Q = Quantity.parse
 
@@ -211,3 +214,31 @@ def test_pod_level_resources_change_the_pods_spec_hash() -> None:
     limited = _spec(container("a"), pod=_asks(limits={"memory": "64Mi"}))
     other = _spec(container("a"), pod=_asks(limits={"memory": "128Mi"}))
     assert len({pod_spec_hash(plain), pod_spec_hash(limited), pod_spec_hash(other)}) == 3
+
+
+def test_the_sandbox_config_carries_the_pods_limits_and_every_config_the_flag() -> None:
+    p = pod("web", [container("a", resources=_asks(limits={"memory": "32Mi"})), container("b")])
+    spec = attrs.evolve(p.spec, resources=_asks({"cpu": "250m"}, {"cpu": "1", "memory": "64Mi"}))
+    wanted = desired(attrs.evolve(p, spec=spec))
+    ref = PodRef("default", "web", PodUid("u1"))
+    sandbox = cfg.sandbox_config(wanted, ref, 1.0, 0, "pause:1")
+    assert (sandbox.memory_limit_bytes, sandbox.cpu_limit_millis, sandbox.cpu_request_millis) == (
+        64 * 2**20,
+        1000,
+        250,
+    )
+    assert sandbox.pod_cgroup
+    apps = [cfg.app_config(wanted, ref, 1.0, c, 0, 0, 0.0) for c in spec.containers]
+    assert all(a.pod_cgroup for a in apps)
+    assert [a.memory_limit_bytes for a in apps] == [32 * 2**20, None]  # their own, as before
+
+
+def test_without_pod_level_resources_nothing_changes_for_the_sandbox() -> None:
+    wanted = desired(pod("web", [container("a")]))
+    ref = PodRef("default", "web", PodUid("u1"))
+    sandbox = cfg.sandbox_config(wanted, ref, 1.0, 0, "pause:1")
+    assert (sandbox.memory_limit_bytes, sandbox.cpu_limit_millis, sandbox.pod_cgroup) == (
+        None,
+        None,
+        False,
+    )
