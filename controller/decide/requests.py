@@ -1,7 +1,8 @@
 """What a pod asks of a node: its cpu and memory requests, as kube-scheduler adds them up.
 
-Per resource: the pod-level request (`spec.resources`, defaulting to its limit as the API server
-does) when set; otherwise the sum of the containers' requests, each defaulting to its limit.
+Per resource, `PodSpec.effective_requests`: the pod-level request (`spec.resources`) when set;
+with only a pod-level limit, the containers' sum if any container asks, else that limit (the API
+server's defaulting); otherwise the sum of the containers' requests, each defaulting to its limit.
 
 Scores use a second sum, `nonzero`: a container that leaves a request unset counts as 100m cpu and
 200 MiB memory there (kube-scheduler's DefaultMilliCPURequest and DefaultMemoryRequest), so pods
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import attrs
 
-from controller.model.pod import PodSpec, ResourceList
+from controller.model.pod import PodSpec
 
 DEFAULT_CPU_REQUEST_MILLIS = 100
 DEFAULT_MEMORY_REQUEST_BYTES = 200 * 1024 * 1024
@@ -30,19 +31,20 @@ class Requests:
 
 def pod_requests(spec: PodSpec) -> tuple[Requests, Requests]:
     """The pod's requests, and the same with the defaults for unset ones (for scores)."""
-    pod_level = spec.resources.effective_requests() if spec.resources else ResourceList()
+    asked = spec.effective_requests()  # pod-level when set, defaulted as the API server does
     containers = [c.resources.effective_requests() for c in spec.containers]
-    if pod_level.cpu is not None:
-        cpu = nonzero_cpu = pod_level.cpu.millis()
+    pod_level = spec.resources is not None
+    cpu = asked.cpu.millis() if asked.cpu is not None else 0
+    memory = asked.memory.whole() if asked.memory is not None else 0
+    if pod_level and asked.cpu is not None:
+        nonzero_cpu = cpu
     else:
-        cpu = sum(c.cpu.millis() for c in containers if c.cpu is not None)
         nonzero_cpu = sum(
             c.cpu.millis() if c.cpu is not None else DEFAULT_CPU_REQUEST_MILLIS for c in containers
         )
-    if pod_level.memory is not None:
-        memory = nonzero_memory = pod_level.memory.whole()
+    if pod_level and asked.memory is not None:
+        nonzero_memory = memory
     else:
-        memory = sum(c.memory.whole() for c in containers if c.memory is not None)
         nonzero_memory = sum(
             c.memory.whole() if c.memory is not None else DEFAULT_MEMORY_REQUEST_BYTES
             for c in containers
