@@ -33,16 +33,18 @@ def pod_requests(spec: PodSpec) -> tuple[Requests, Requests]:
     """The pod's requests, and the same with the defaults for unset ones (for scores)."""
     asked = spec.effective_requests()  # pod-level when set, defaulted as the API server does
     containers = [c.resources.effective_requests() for c in spec.containers]
-    pod_level = spec.resources is not None
+    level = spec.resources
+    pod_cpu = level is not None and (level.requests.cpu or level.limits.cpu) is not None
+    pod_memory = level is not None and (level.requests.memory or level.limits.memory) is not None
     cpu = asked.cpu.millis() if asked.cpu is not None else 0
     memory = asked.memory.whole() if asked.memory is not None else 0
-    if pod_level and asked.cpu is not None:
+    if pod_cpu:
         nonzero_cpu = cpu
     else:
         nonzero_cpu = sum(
             c.cpu.millis() if c.cpu is not None else DEFAULT_CPU_REQUEST_MILLIS for c in containers
         )
-    if pod_level and asked.memory is not None:
+    if pod_memory:
         nonzero_memory = memory
     else:
         nonzero_memory = sum(
