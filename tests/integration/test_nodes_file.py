@@ -109,6 +109,16 @@ async def test_three_engines_from_a_nodes_file_are_three_ready_nodes(
         check=True,
     )
     assert selected.stdout.split() == ["node/n3"]
+    described = subprocess.run(
+        [KUBECTL, "-s", c.server, "describe", "node", "n1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert described.returncode == 0, described.stderr
+    assert "KubeletReady" in described.stdout
+    assert "docker://" in described.stdout  # System Info, from the engine's /info
 
 
 def test_a_bad_nodes_file_stops_podyard_run_with_line_and_field(tmp_path: Path) -> None:
