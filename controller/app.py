@@ -2,10 +2,11 @@
 
 `run_controller` is what `podyard run` does. Order of start-up: the API first (so /healthz answers
 while engines are listed), then manifests, then the engine leases (engine/leadership.py), then the
-engine (which relists every node before acting) for as long as this controller holds every lease.
+engine (which relists every node before acting) for as long as this controller holds the leases
+of a majority of the nodes (a node whose lease is not held is fenced: see engine/leadership.py).
 Once every node was listed, the engine hands the pods found running to the folder source as its
 baseline; the first snapshot judged against it (`baselined`) settles the engine, which acts then.
-A controller that loses a lease stops its engine (pods keep running) and stands by; a new term
+A controller that falls below a majority stops its engine (pods keep running) and stands by; a new term
 gets a new Engine (a stopped one cannot start again), which relists, takes its baseline and
 carries on as after a restart. SIGTERM and SIGINT stop the controller, release the leases and
 leave every pod running, as a kubelet restart does.
@@ -144,6 +145,7 @@ def build_engine(
         runtime=settings.runtime,
         health=settings.health,
         supervision=settings.supervision,
+        node_lifecycle=settings.node_lifecycle,
         backoff=settings.backoff,
         image_pull=settings.image_pull,
         metrics=metrics,

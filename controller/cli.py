@@ -58,6 +58,7 @@ from controller.config import (
     EngineSettings,
     HealthSettings,
     LeaseSettings,
+    NodeLifecycleSettings,
     NodeSettings,
     RuntimeSettings,
     Settings,
@@ -173,6 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
         "(default %(default)s, the kubelet's PLEG threshold)",
     )
     run.add_argument(
+        "--node-monitor-grace-period",
+        type=_seconds,
+        default=NodeLifecycleSettings().monitor_grace_seconds,
+        help="seconds without a successful relist after which a node is NotReady "
+        "(default %(default)s)",
+    )
+    run.add_argument(
+        "--pod-eviction-timeout",
+        type=_seconds,
+        default=NodeLifecycleSettings().pod_eviction_timeout_seconds,
+        help="seconds a NotReady node keeps its ReplicaSets' pods before they are replaced "
+        "elsewhere (default %(default)s; Kubernetes waits 300)",
+    )
+    run.add_argument(
         "--subpath-dir",
         default=RuntimeSettings().subpath_dir,
         help="where subPath mounts are made for the engine to bind (default %(default)s)",
@@ -269,6 +284,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
         health=HealthSettings(relist_threshold_seconds=args.relist_threshold),
         lease=LeaseSettings(
             args.lease_duration, args.lease_renew_deadline, args.lease_retry_period
+        ),
+        node_lifecycle=NodeLifecycleSettings(
+            monitor_grace_seconds=args.node_monitor_grace_period,
+            pod_eviction_timeout_seconds=args.pod_eviction_timeout,
         ),
     )
 

@@ -55,9 +55,6 @@ class RuntimeSettings:
     """First wait (seconds) before relisting again after a failed relist, doubling up to the
     interval. Until a relist succeeds nothing is done to the node's pods (knowledge before
     action), so one dropped call must not stall them for a whole interval."""
-    not_ready_after_seconds: float = 3.0
-    """How long relists must keep failing (seconds) before the node is NotReady (no new pods, a
-    NodeNotReady event): one failed call is not an unreachable node, and must not flap it."""
     events_reconnect_max_seconds: float = 5.0
     """Cap of the event-stream reconnect backoff (seconds)."""
     subpath_dir: str = "/var/lib/podyard/subpaths"
@@ -88,6 +85,30 @@ class EngineSettings:
     failed_pods_kept: int = 1
     """Finished (Failed/Succeeded) pods a ReplicaSet keeps for inspection, newest first; each
     holds stopped containers on the host, so few are kept (Kubernetes' pod GC keeps thousands)."""
+
+
+@attrs.frozen
+class NodeLifecycleSettings:
+    """When a node that stopped answering is given up on: kube-controller-manager's node
+    lifecycle controller and taint-based eviction, with shorter defaults (a few Docker hosts
+    are not a cloud whose API may lag a minute)."""
+
+    monitor_grace_seconds: float = 20.0
+    """A node whose last successful relist is older than this (seconds) is NotReady: no new
+    pods, its pods Ready=False, a NodeNotReady event (`--node-monitor-grace-period`; 40 s in
+    Kubernetes). Two relist intervals, so one slow or failed relist never flaps it."""
+    pod_eviction_timeout_seconds: float = 30.0
+    """How long (seconds) a NotReady node keeps its ReplicaSet's pods before they are replaced
+    on Ready nodes (Kubernetes' default tolerationSeconds of 300 for the unreachable taint; a
+    pod's own toleration of `node.kubernetes.io/unreachable` wins). Bare pods stay bound."""
+    check_interval_seconds: float = 1.0
+    """How often (seconds) node heartbeats and eviction deadlines are looked at."""
+
+    def __attrs_post_init__(self) -> None:
+        if min(self.monitor_grace_seconds, self.check_interval_seconds) <= 0:
+            raise ValueError("node lifecycle: grace and check interval must be positive")
+        if self.pod_eviction_timeout_seconds < 0:
+            raise ValueError("node lifecycle: pod_eviction_timeout_seconds must be >= 0")
 
 
 @attrs.frozen
@@ -247,3 +268,4 @@ class Settings:
     health: HealthSettings = HealthSettings()
     watch: WatchSettings = WatchSettings()
     lease: LeaseSettings = LeaseSettings()
+    node_lifecycle: NodeLifecycleSettings = NodeLifecycleSettings()

@@ -66,7 +66,8 @@ def pod_status_text(pod: JSON) -> str:
             term = state["terminated"]
             reason = term.get("reason") or f"ExitCode:{term.get('exitCode', 0)}"
     if pod.get("metadata", {}).get("deletionTimestamp"):
-        reason = "Terminating"
+        # kubectl's word for a pod deleted on a node that stopped answering (NodeLost)
+        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
     return reason
 
 

@@ -94,6 +94,12 @@ class PodInputs:
     unreachable); None: all of them. Nothing is done to a pod with anything on another node."""
     may_create: bool = True
     """Every node was listed at least once since start, so a pod not seen does not exist."""
+    unlisted_nodes: frozenset[NodeName] = frozenset()
+    """Nodes never listed since start that the controller acts without: a bare pod not seen
+    may run there, so it is not made elsewhere (a ReplicaSet's pods are replaced)."""
+    draining_nodes: frozenset[NodeName] = frozenset()
+    """Nodes back from an outage still removing the pods replaced meanwhile: a pod with
+    something there waits, unless it is being removed (see engine.nodelifecycle)."""
 
     def pause_image(self, node: NodeName) -> str:
         return self.pause_images.get(node) or next(iter(self.pause_images.values()))
@@ -139,10 +145,18 @@ def on_unknown_nodes(inputs: PodInputs) -> frozenset[NodeName]:
     return frozenset(nodes - inputs.known_nodes)
 
 
+def on_draining_nodes(inputs: PodInputs) -> bool:
+    """The pod has something on a node that is still removing what was replaced meanwhile."""
+    return any(c.node in inputs.draining_nodes for c in inputs.containers)
+
+
 def compute_pod_plan(inputs: PodInputs) -> Plan:
     out = _Builder(inputs.key)
     if on_unknown_nodes(inputs):
         out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # never act on what may be a stale picture
+        return out.plan()
+    if inputs.desired is not None and on_draining_nodes(inputs):
+        out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # the end of the drain requeues it sooner
         return out.plan()
     instances = group_instances(inputs.containers, inputs.volumes)
     for volume in orphan_volumes(instances, inputs.volumes):
@@ -233,6 +247,13 @@ def _note_wait(inputs: PodInputs, name: str) -> float:
 def _create(out: _Builder, inputs: PodInputs, desired: DesiredPod) -> None:
     if not inputs.may_create:
         out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # it may run on a node not listed yet
+        return
+    if inputs.unlisted_nodes and not desired.owner:
+        names = ", ".join(sorted(inputs.unlisted_nodes))
+        out.unschedulable = (
+            f"node(s) {names} not listed since the controller started: the pod may run there"
+        )
+        out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)
         return
     placement = place_pod(
         inputs.key,

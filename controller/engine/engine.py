@@ -29,6 +29,7 @@ from controller.config import (
     EngineSettings,
     HealthSettings,
     ImagePullSettings,
+    NodeLifecycleSettings,
     NodeSettings,
     RuntimeSettings,
     SupervisionSettings,
@@ -39,6 +40,7 @@ from controller.engine.events import EventRecorder
 from controller.engine.executor import Executor, PlanAborted
 from controller.engine.health import HealthChecks, LoopLagMonitor, sync_checks
 from controller.engine.metered import MeteredRuntime
+from controller.engine.nodelifecycle import NodeLifecycle
 from controller.engine.nodes import NodeRegistry
 from controller.engine.pleg import NodeWatcher
 from controller.engine.podstart import PodStartTracker
@@ -94,6 +96,7 @@ class Engine:
         events: EventRecorder | None = None,
         health: HealthSettings | None = None,
         supervision: SupervisionSettings | None = None,
+        node_lifecycle: NodeLifecycleSettings | None = None,
     ) -> None:
         self.settings = engine or EngineSettings()
         self.metrics: MetricsSink = metrics or NoMetrics()
@@ -193,6 +196,20 @@ class Engine:
             events=self.events,
             metrics=self.metrics,
         )
+        self.lifecycle = NodeLifecycle(
+            self.nodes,
+            self.cache,
+            self.desired,
+            clock,
+            node_lifecycle or NodeLifecycleSettings(),
+            evict=self.replicasets.evict,
+            forget=self.replicasets.forget,
+            requeue=self.queue.add,
+            requeue_all=self._requeue_all,
+            events=self.events,
+        )
+        self.reconciler.node_lost = self.lifecycle.lost
+        self.lifecycle.on_written_off = self._knowledge_changed
         self.starts = PodStartTracker(self.desired, self.cache, clock, self.metrics)
         self.replicasets.protected = self.reconciler.protected
         self._changing: dict[PodKey, int] = {}
@@ -224,6 +241,7 @@ class Engine:
         self.reconcile_errors_total = 0
 
     async def start(self) -> None:
+        self.lifecycle.started_at = self.clock.now()
         prepared = await asyncio.gather(*(self._prepare_node(w) for w in self.watchers))
         await asyncio.gather(*(w.relist() for w in self.watchers))
         self.health.started_at = self.clock.now()
@@ -251,6 +269,7 @@ class Engine:
             lambda: self._workload_worker(self.deployments.queue, self.deployments.reconcile),
         )
         supervise("loop-lag", self.lag.run)
+        supervise("node-lifecycle", self.lifecycle.run)
         keys = self.desired.keys() | self.cache.keys()
         self._initial = set(keys)
         self._pod_count_changed()
@@ -260,7 +279,12 @@ class Engine:
     def on_node_known(self, node: NodeName) -> None:
         """A node's first good relist since start or since it was unreachable: its cache is the
         truth again. Runs inside the relist, before any worker sees the new picture."""
+        self.lifecycle.node_known(node)  # what was replaced meanwhile goes first
         self.replicasets.restore_owned_pods()  # idempotent: only pods not desired yet
+        self._knowledge_changed()
+
+    def _knowledge_changed(self) -> None:
+        """A node became known or was written off: act on what may be acted on now."""
         if self._settled.is_set():
             self._requeue_all()  # pods held for want of this node act now
             return

@@ -1,7 +1,9 @@
 """Node readiness and knowledge: what the controller may conclude about each node.
 
-A relist that succeeds marks the node Ready; one that fails marks it NotReady with the reason.
-Pods are only ever bound to Ready nodes (decide.scheduling).
+A relist that succeeds is a heartbeat and marks the node Ready; a node whose last heartbeat is
+older than the monitor grace period is NotReady (nodelifecycle decides it, as Kubernetes' node
+lifecycle controller does from the kubelet's heartbeats). Pods are only ever bound to schedulable
+nodes: Ready, and not draining what was replaced while they were away (decide.scheduling).
 
 Knowledge is apart from readiness: a node is *known* once a relist of it succeeded since start, or
 since it was last unreachable (a node whose sandbox image is not ready yet is known, not Ready).
@@ -17,6 +19,7 @@ from collections.abc import Mapping
 import attrs
 
 from controller.config import CapacityOverrides, NodeSettings
+from controller.decide.nodelost import UNREACHABLE_TAINTS
 from controller.model.meta import NodeName
 from controller.model.observed import EngineInfo, NodeCapacity
 from controller.model.placement import Taint
@@ -39,8 +42,33 @@ class NodeStatus:
     taints: tuple[Taint, ...] = ()
     overrides: CapacityOverrides = CapacityOverrides()
     """Capacity the nodes file sets, winning over what the engine reports."""
-    transitioned_at: float | None = None
-    """When readiness last changed (the Ready condition's lastTransitionTime); None: never."""
+    last_transition: float | None = None
+    """When `ready` last changed (None: never was Ready)."""
+    last_failure: str = ""
+    """Why the last relist failed (kept while the node answers again, for the NotReady story)."""
+    written_off: bool = False
+    """Never listed since start, and silent past the grace period and the eviction timeout:
+    the controller acts without it (see nodelifecycle); pods it may hold are not recreated
+    elsewhere, except a ReplicaSet's, which are replaced as if evicted."""
+    draining: bool = False
+    """Back after an outage, with pods replaced meanwhile still there: no pod is placed on it
+    and nothing of its own pods runs again until those are gone (see nodelifecycle)."""
+
+    @property
+    def effective_taints(self) -> tuple[Taint, ...]:
+        """The configured taints, and Kubernetes' unreachable taints while it is lost."""
+        return self.taints + (UNREACHABLE_TAINTS if self.unreachable else ())
+
+    @property
+    def schedulable(self) -> bool:
+        """New pods may be bound here: Ready, and not clearing what was replaced meanwhile."""
+        return self.ready and not self.draining
+
+    @property
+    def unreachable(self) -> bool:
+        """NotReady because the engine stopped answering (Kubernetes' unreachable taint), not
+        because the node is still preparing."""
+        return not self.ready and (self.last_heartbeat is not None or self.written_off)
 
     @property
     def engine(self) -> EngineInfo | None:
@@ -79,6 +107,8 @@ class NodeRegistry:
     def relisted(self, name: NodeName) -> bool:
         """A relist of `name` succeeded; True when the node was not known before."""
         self._listed.add(name)
+        if self._nodes[name].written_off:
+            self._nodes[name] = attrs.evolve(self._nodes[name], written_off=False)
         if name in self._known:
             return False
         self._known.add(name)
@@ -93,18 +123,50 @@ class NodeRegistry:
         return frozenset(self._known)
 
     def all_listed(self) -> bool:
-        """Every node was relisted successfully at least once since start."""
-        return self._listed >= self._nodes.keys()
+        """Every node was relisted successfully at least once since start, or written off."""
+        return self._listed | self.written_off() >= self._nodes.keys()
+
+    def never_listed(self) -> frozenset[NodeName]:
+        return frozenset(self._nodes.keys() - self._listed)
+
+    def written_off(self) -> frozenset[NodeName]:
+        """Nodes never listed that the controller acts without (see `NodeStatus.written_off`)."""
+        return frozenset(
+            n for n, s in self._nodes.items() if s.written_off and n not in self._listed
+        )
+
+    def write_off(self, name: NodeName, now: float, message: str) -> None:
+        self._nodes[name] = attrs.evolve(
+            self._nodes[name], written_off=True, last_transition=now, message=message
+        )
 
     def mark(self, name: NodeName, ready: bool, now: float, message: str = "") -> bool:
-        """Record a heartbeat or a failure; True when readiness changed."""
+        """Record a heartbeat (Ready) or a verdict of NotReady; True when readiness changed."""
         old = self._nodes[name]
+        changed = old.ready != ready
         self._nodes[name] = attrs.evolve(
-            old, ready=ready, last_heartbeat=now if ready else old.last_heartbeat, message=message
+            old,
+            ready=ready,
+            last_heartbeat=now if ready else old.last_heartbeat,
+            message=message,
+            last_transition=now if changed else old.last_transition,
         )
-        if old.ready != ready:
-            self._nodes[name] = attrs.evolve(self._nodes[name], transitioned_at=now)
-        return old.ready != ready
+        return changed
+
+    def failed(self, name: NodeName, message: str) -> None:
+        """A relist failed: remember why, for the NotReady verdict (nodelifecycle gives it)."""
+        self.unreachable(name)
+        self._nodes[name] = attrs.evolve(self._nodes[name], last_failure=message)
+
+    def set_draining(self, name: NodeName, draining: bool) -> None:
+        self._nodes[name] = attrs.evolve(self._nodes[name], draining=draining)
+
+    def schedulable(self) -> tuple[NodeName, ...]:
+        """Nodes new pods may be bound to (see `NodeStatus.schedulable`)."""
+        return tuple(sorted(n for n, s in self._nodes.items() if s.schedulable))
+
+    def draining(self) -> frozenset[NodeName]:
+        return frozenset(n for n, s in self._nodes.items() if s.draining)
 
     def set_capacity(self, name: NodeName, capacity: NodeCapacity) -> None:
         self._nodes[name] = attrs.evolve(self._nodes[name], capacity=capacity)

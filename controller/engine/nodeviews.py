@@ -74,7 +74,7 @@ def node_view(status: NodeStatus, created_at: float) -> NodeView:
         reason=reason,
         message=message,
         last_heartbeat=status.last_heartbeat,
-        last_transition=status.transitioned_at,
+        last_transition=status.last_transition,
         capacity=capacity,
         allocatable=allocatable,
         engine=status.engine,

@@ -93,17 +93,12 @@ class NodeWatcher:
                     self.runtime.list_containers(), self.runtime.list_volumes()
                 )
             except RuntimeFailure as failure:
-                self._nodes.unreachable(node)  # no action on its pods until a relist succeeds
-                now = self._clock.now()
+                # no action on its pods until a relist succeeds; NotReady is nodelifecycle's
+                # verdict, once the heartbeats stayed away for the grace period
+                self._nodes.failed(node, str(failure))
                 if self.failing_since is None:
-                    self.failing_since = now
+                    self.failing_since = self._clock.now()
                     log.warning("node %s: relist failed, trying again soon: %s", node, failure)
-                grace = self._settings.not_ready_after_seconds
-                if now - self.failing_since >= grace and self._nodes.mark(
-                    node, False, now, str(failure)
-                ):
-                    log.warning("node %s is NotReady: %s", node, failure)
-                    self._node_event(node, "NodeNotReady")
                 return False
             self.failing_since = None
             if not self.prepared:
@@ -124,11 +119,8 @@ class NodeWatcher:
             return True
 
     def _node_event(self, node: NodeName, reason: str) -> None:
-        """The kubelet's NodeReady / NodeNotReady events (Normal, as Kubernetes records them)."""
         if self._events is not None:
-            obj = ObjectReference("Node", "", node, node)
-            message = f"Node {node} status is now: {reason}"
-            self._events.record(obj, EventType.NORMAL, reason, message, host=node)
+            record_node_event(self._events, node, reason)
 
     @property
     def relist_task(self) -> str:
@@ -201,6 +193,13 @@ class NodeWatcher:
         if event.action == "start":
             return cached.state is RunState.RUNNING and (cached.started_at or 0) >= when
         return False
+
+
+def record_node_event(events: EventRecorder, node: NodeName, reason: str) -> None:
+    """The kubelet's NodeReady / NodeNotReady events (Normal, as Kubernetes records them)."""
+    obj = ObjectReference("Node", "", node, node)
+    message = f"Node {node} status is now: {reason}"
+    events.record(obj, EventType.NORMAL, reason, message, host=node)
 
 
 def _log_error(task: str, what: str, exc: BaseException) -> None:

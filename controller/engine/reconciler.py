@@ -19,6 +19,7 @@ import attrs
 
 from controller.config import BackoffSettings, ImagePullSettings
 from controller.decide.instance import Instance, group_instances
+from controller.decide.nodelost import LostNode, lost_pod_status
 from controller.decide.pods import PodInputs, compute_pod_plan
 from controller.decide.scheduling import ports_in_use
 from controller.decide.status import compute_pod_status
@@ -98,6 +99,10 @@ class PodReconciler:
         self._uid_factory = uid_factory
         self.protected = ProtectedSources()
         self.reservations = PortReservations()
+        self.node_lost: Callable[[NodeName | None, DesiredPod | None], LostNode | None] = (
+            lambda node, desired: None
+        )
+        """What a pod's status must say of its node while the node is lost (nodelifecycle)."""
         self.unschedulable = UnschedulablePods()
         self.settled = False
         """Both sides known: every node listed and the folder applied against the pods found
@@ -109,7 +114,7 @@ class PodReconciler:
             desired=self._desired.get(key),
             containers=self._cache.containers_for(key),
             volumes=self._cache.volumes_for(key),
-            ready_nodes=self._nodes.ready(),
+            ready_nodes=self._nodes.schedulable(),
             node_load=self._cache.pods_per_node(),
             notes=self._notes.for_key(key),
             now=self._clock.now(),
@@ -120,6 +125,8 @@ class PodReconciler:
             ports_in_use=self.reservations.merged_with(ports_in_use(self._cache.all_containers())),
             known_nodes=self._nodes.known() if self.settled else frozenset(),
             may_create=self.settled and self._nodes.all_listed(),
+            unlisted_nodes=self._nodes.written_off(),
+            draining_nodes=self._nodes.draining(),
         )
 
     async def reconcile(self, key: PodKey) -> Outcome:
@@ -174,22 +181,26 @@ class PodReconciler:
                 continue
             node = current.node if current else None
             status = self._nodes.get(node) if node else None
+            pod_status = compute_pod_status(
+                shown,
+                current,
+                self._notes.for_key(key),
+                now,
+                status.host_ip if status else None,
+                self._backoff,
+                self._image_pull,
+                probes,
+                "" if current else self.unschedulable.get(key),
+            )
+            lost = self.node_lost(node, desired)
+            if lost is not None:
+                pod_status = lost_pod_status(pod_status, key.name, lost)
             views.append(
                 PodView(
                     pod=shown.pod,
                     ref=current.ref if current else None,
                     node=node,
-                    status=compute_pod_status(
-                        shown,
-                        current,
-                        self._notes.for_key(key),
-                        now,
-                        status.host_ip if status else None,
-                        self._backoff,
-                        self._image_pull,
-                        probes,
-                        "" if current else self.unschedulable.get(key),
-                    ),
+                    status=pod_status,
                     created_at=current.created_at if current else None,
                     deleting=desired is None,
                     owner=shown.owner or _observed_owner(current),

@@ -365,6 +365,23 @@ class ReplicaSetController:
         self._enqueue_pod(desired.key)
         return name
 
+    def forget(self, key: PodKey) -> None:
+        """A pod found on a node that came back after the controller acted without it: it was
+        replaced meanwhile, so it is never restored, only removed."""
+        self._deleted.add(key)
+
+    def evict(self, key: PodKey) -> bool:
+        """Delete a pod of a ReplicaSet from a lost node, so that its owner replaces it on a
+        Ready one; False (and nothing done) for a pod no ReplicaSet owns."""
+        desired = self._desired.get(key)
+        ref = OwnerRef.parse(desired.owner) if desired and desired.owner else None
+        if ref is None or ref.kind != KIND:
+            return False
+        self._delete_pod(key)
+        self._metrics.pod_rescheduled(RescheduleReason.NODE_LOST)
+        self.queue.add(rs_key(key.namespace, ref.name))
+        return True
+
     def _delete_pod(self, key: PodKey) -> None:
         self._deleted.add(key)
         self._desired.remove(key)

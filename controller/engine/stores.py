@@ -133,6 +133,10 @@ class ObservedCache:
         keys = {c.pod.key for node in self._containers.values() for c in node.values()}
         return keys | {v.pod.key for node in self._volumes.values() for v in node.values()}
 
+    def keys_on(self, node: NodeName) -> set[PodKey]:
+        """Pods with a container on `node` (as last seen there)."""
+        return {c.pod.key for c in self._containers.get(node, {}).values()}
+
     def keys_owned_by(self, owner: str) -> set[PodKey]:
         return {
             c.pod.key

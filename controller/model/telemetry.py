@@ -38,6 +38,8 @@ class RescheduleReason(enum.StrEnum):
     """A bare pod's manifest changed: the old pod was torn down for a new one."""
     POD_FAILED = "PodFailed"
     """A ReplicaSet replaced a pod that ended."""
+    NODE_LOST = "NodeLost"
+    """A ReplicaSet replaced a pod evicted from a node that stopped answering."""
 
 
 RUNTIME_OPERATIONS = (
@@ -72,6 +74,7 @@ CONTROLLER_TASKS = (
     "replicaset-worker:1",
     "deployment-worker",
     "loop-lag",
+    "node-lifecycle",
 )
 """The controller's long-running tasks (`task` label of `podyard_task_errors_total` and
 `podyard_task_restarts_total`); `pod-workers` and `prober` count errors of the many short tasks

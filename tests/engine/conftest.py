@@ -11,7 +11,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
-from controller.config import BackoffSettings, EngineSettings, RuntimeSettings
+from controller.config import (
+    BackoffSettings,
+    EngineSettings,
+    NodeLifecycleSettings,
+    RuntimeSettings,
+)
 from controller.engine.engine import Engine
 from controller.engine.ports import FakeClock
 from controller.metrics import ControllerMetrics
@@ -22,6 +27,10 @@ from controller.runtime.fake import FakeRuntime, run_forever
 from tests.factories import IMAGE
 
 PAUSE = "localhost/podyard-pause:1"
+
+UNWATCHED_NODES = NodeLifecycleSettings(monitor_grace_seconds=1e9)
+"""Fake time jumps hours while no relist runs (their interval is real time): no heartbeat is
+missed for that. Node health has its own tests (test_node_lifecycle)."""
 
 
 class Harness:
@@ -41,6 +50,7 @@ class Harness:
             self.clock,
             engine=EngineSettings(),
             runtime=RuntimeSettings(pause_image=PAUSE, relist_interval_seconds=3600),
+            node_lifecycle=UNWATCHED_NODES,
             backoff=self.backoff,
             metrics=self.metrics,
         )

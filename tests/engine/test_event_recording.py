@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from controller.config import RuntimeSettings
+from controller.config import NodeLifecycleSettings
 from controller.model.events import Event, EventType
 from controller.model.pod import PullPolicy
 from controller.runtime.fake import Exit
@@ -154,15 +154,18 @@ async def test_deployment_records_scaling(harness: Harness) -> None:
 
 
 async def test_node_readiness_changes_are_events(harness: Harness) -> None:
+    harness.engine.lifecycle.settings = NodeLifecycleSettings()  # heartbeats watched here
     await harness.start([])
     assert messages(harness, "NodeReady") == ["Node node-a status is now: NodeReady"]
     watcher = harness.engine.watchers[0]
     harness.runtime.down = True
     await watcher.relist()
     await watcher.relist()
+    harness.engine.lifecycle.check()
     assert messages(harness, "NodeNotReady") == []  # a failed call or two is not an outage
-    harness.clock.advance(RuntimeSettings().not_ready_after_seconds)
+    harness.clock.advance(NodeLifecycleSettings().monitor_grace_seconds)
     await watcher.relist()
+    harness.engine.lifecycle.check()
     assert messages(harness, "NodeNotReady") == ["Node node-a status is now: NodeNotReady"]
     harness.runtime.down = False
     await watcher.relist()

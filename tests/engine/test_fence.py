@@ -9,7 +9,7 @@ from controller.engine.fence import FencedRuntime
 from controller.engine.lease import NodeLease
 from controller.model.lease import LeaseHolder
 from controller.model.meta import NodeName
-from tests.engine.conftest import PAUSE, Harness
+from tests.engine.conftest import PAUSE, UNWATCHED_NODES, Harness
 from tests.factories import desired, pod
 
 SETTINGS = LeaseSettings(
@@ -26,6 +26,7 @@ async def test_changes_stop_at_the_renew_deadline_reads_go_on(harness: Harness) 
         {NodeName("node-a"): FencedRuntime(harness.runtime, lease.valid)},
         harness.clock,
         runtime=RuntimeSettings(pause_image=PAUSE, relist_interval_seconds=3600),
+        node_lifecycle=UNWATCHED_NODES,
     )
     await harness.start([desired(pod("web"))])
     assert harness.view("web").status.phase.value == "Running"

@@ -19,7 +19,7 @@ from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import ObservedContainer, RunState
 from controller.model.plan import ContainerConfig
 from controller.runtime.fake import FakeRuntime, run_forever
-from tests.engine.conftest import PAUSE, Harness, turns_until
+from tests.engine.conftest import PAUSE, UNWATCHED_NODES, Harness, turns_until
 from tests.factories import IMAGE, container, desired, pod
 
 
@@ -30,6 +30,7 @@ def engine_on(harness: Harness, runtime: FakeRuntime, calls_per_node: int) -> En
         runtime=RuntimeSettings(
             pause_image=PAUSE, relist_interval_seconds=3600, calls_per_node=calls_per_node
         ),
+        node_lifecycle=UNWATCHED_NODES,
         backoff=harness.backoff,
         metrics=harness.metrics,
     )

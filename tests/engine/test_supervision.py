@@ -21,7 +21,7 @@ from controller.engine.engine import Engine
 from controller.engine.health import LoopLagMonitor
 from controller.model.meta import NodeName, PodKey
 from controller.model.telemetry import task_names
-from tests.engine.conftest import PAUSE, Harness, turns_until
+from tests.engine.conftest import PAUSE, UNWATCHED_NODES, Harness, turns_until
 from tests.factories import container, desired, pod
 
 
@@ -169,6 +169,7 @@ async def test_healthz_fails_while_a_node_is_not_relisted_within_the_threshold(
         {NodeName("node-a"): harness.runtime},
         harness.clock,
         runtime=RuntimeSettings(pause_image=PAUSE, relist_interval_seconds=3600),
+        node_lifecycle=UNWATCHED_NODES,
         health=HealthSettings(relist_threshold_seconds=30),
         metrics=harness.metrics,
     )

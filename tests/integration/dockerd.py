@@ -552,6 +552,15 @@ class PrivateDockerd:
             proc.kill()
             proc.wait(timeout=30)
 
+    def kill_host(self) -> None:
+        """The whole host dies, as in a power loss: dockerd SIGKILLed, then its containerd,
+        shims and containers. The API is gone until :meth:`restart`, which finds every
+        container stopped."""
+        self.kill_engine()
+        alive = self._kill_leftovers(timeout=10.0)
+        if alive:
+            raise PrivateDockerdError(f"{self!r}: processes still running: {'; '.join(alive)}")
+
     def restart(self, timeout: float = 60.0, *, kill_containers: bool = False) -> str:
         """Start dockerd again on the same state (stopping it gracefully first if it runs).
 

@@ -188,36 +188,39 @@ class ControllerProcess:
     def server(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def argv(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "controller",
+            "run",
+            "--manifests",
+            str(self.manifests),
+            "--listen",
+            f"127.0.0.1:{self.port}",
+            *(
+                ("--docker-host", self.docker_host, "--node-name", NODE)
+                if self.nodes is None
+                else ("--nodes", str(self.nodes))
+            ),
+            "--pause-image",
+            PAUSE_IMAGE,
+            "--relist-interval",
+            "2",
+            "--subpath-dir",
+            subpath_dir_of(self.docker_host),
+            "--backoff-initial",
+            "1",
+            "--backoff-max",
+            "4",
+            *self.extra,
+        ]
+
     def start(self) -> None:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "controller",
-                    "run",
-                    "--manifests",
-                    str(self.manifests),
-                    "--listen",
-                    f"127.0.0.1:{self.port}",
-                    *(
-                        ("--docker-host", self.docker_host, "--node-name", NODE)
-                        if self.nodes is None
-                        else ("--nodes", str(self.nodes))
-                    ),
-                    "--pause-image",
-                    PAUSE_IMAGE,
-                    "--relist-interval",
-                    "2",
-                    "--subpath-dir",
-                    subpath_dir_of(self.docker_host),
-                    "--backoff-initial",
-                    "1",
-                    "--backoff-max",
-                    "4",
-                    *self.extra,
-                ],
+                self.argv(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
