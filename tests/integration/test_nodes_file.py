@@ -142,3 +142,49 @@ def test_a_bad_nodes_file_stops_podyard_run_with_line_and_field(tmp_path: Path) 
     )
     assert run.returncode == 2
     assert f"{nodes}:4: nodes[1].dockerHost: Required value" in run.stderr
+
+
+def _node_state(c: ControllerProcess, name: str) -> tuple[str, str] | None:
+    node = c.get(f"/api/v1/nodes/{name}")
+    ready = next(x for x in node["status"]["conditions"] if x["type"] == "Ready")
+    return (ready["status"], ready["reason"]) if ready["status"] != "True" else None
+
+
+async def test_a_killed_engine_is_a_notready_node_with_the_unreachable_taints(
+    node_engines: list[PrivateDockerd], tmp_path: Path, processes: list[ControllerProcess]
+) -> None:
+    hosts = [engine.docker_host for engine in node_engines]
+    nodes = write_nodes_file(tmp_path / "nodes.yaml", hosts)
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    c = ControllerProcess(
+        hosts[0],
+        folder,
+        tmp_path / "controller.log",
+        "--node-monitor-grace-period",
+        "3",
+        nodes=nodes,
+    )
+    processes.append(c)
+    c.start()
+    await eventually(lambda: _ready_nodes(c), timeout=60, what="3 Ready nodes")
+    node_engines[2].kill_engine()
+    state = await eventually(lambda: _node_state(c, "n3"), timeout=30, what="n3 not Ready")
+    assert state == ("Unknown", "NodeStatusUnknown")
+    n3 = c.get("/api/v1/nodes/n3")
+    assert {t["key"] for t in n3["spec"]["taints"]} == {"node.kubernetes.io/unreachable"}
+    assert KUBECTL is not None, "kubectl is part of the test environment"
+    listed = subprocess.run(
+        [KUBECTL, "-s", c.server, "get", "nodes", "--no-headers"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert [row.split()[:2] for row in listed.stdout.splitlines()] == [
+        ["n1", "Ready"],
+        ["n2", "Ready"],
+        ["n3", "NotReady"],
+    ]
+    metrics = c.get_text("/metrics")
+    assert 'kube_node_status_condition{condition="Ready",node="n3",status="unknown"} 1.0' in metrics
