@@ -1,8 +1,10 @@
 """`podyard run --nodes FILE` on three private engines: three Ready nodes, in the API, in
-`podyard get nodes` and in real `kubectl get nodes`, with each engine's capacity and identity."""
+`podyard get nodes` and in real `kubectl get nodes` (and `-w`), with each engine's capacity and
+identity; a killed engine turns its node NotReady there."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from tests.integration.dockerd import PrivateDockerd
 from tests.integration.harness import ControllerProcess, eventually, write_nodes_file
-from tests.integration.test_kubectl_watch import KUBECTL
+from tests.integration.test_kubectl_watch import KUBECTL, KubectlWatch
 
 EXTRA = """\
   labels: {zone: a}
@@ -168,12 +170,23 @@ async def test_a_killed_engine_is_a_notready_node_with_the_unreachable_taints(
     processes.append(c)
     c.start()
     await eventually(lambda: _ready_nodes(c), timeout=60, what="3 Ready nodes")
-    node_engines[2].kill_engine()
+    assert KUBECTL is not None, "kubectl is part of the test environment"
+    proc = await asyncio.create_subprocess_exec(
+        KUBECTL, "-s", c.server, "get", "nodes", "-w",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        watch = KubectlWatch(proc)
+        await watch.line(lambda cells: cells[:2] == ["n3", "Ready"], 30, "n3 Ready")
+        node_engines[2].kill_engine()
+        await watch.line(lambda cells: cells[:2] == ["n3", "NotReady"], 30, "n3 NotReady")
+    finally:
+        proc.kill()
+        await proc.wait()
     state = await eventually(lambda: _node_state(c, "n3"), timeout=30, what="n3 not Ready")
     assert state == ("Unknown", "NodeStatusUnknown")
     n3 = c.get("/api/v1/nodes/n3")
     assert {t["key"] for t in n3["spec"]["taints"]} == {"node.kubernetes.io/unreachable"}
-    assert KUBECTL is not None, "kubectl is part of the test environment"
     listed = subprocess.run(
         [KUBECTL, "-s", c.server, "get", "nodes", "--no-headers"],
         capture_output=True,
