@@ -122,7 +122,7 @@ def _node_info(view: NodeView) -> JSON:
 
 def node_to_k8s(view: NodeView) -> JSON:
     """A node as Kubernetes' core/v1 Node."""
-    spec: JSON = {}
+    spec: JSON = {"unschedulable": True} if view.unschedulable else {}
     if view.taints:
         spec["taints"] = [
             {"key": t.key, **({"value": t.value} if t.value else {}), "effect": str(t.effect)}

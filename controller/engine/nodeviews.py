@@ -4,10 +4,14 @@ Readiness maps onto Kubernetes' Ready condition as the node controller and kubel
 
 - Ready: `True`, `KubeletReady`, "kubelet is posting ready status".
 - never heard from since start: `Unknown`, `NodeStatusNeverUpdated`.
-- heard from, then not Ready (its relists failed past the grace period): `Unknown`,
-  `NodeStatusUnknown`, with the registry's message (the engine's last error) or Kubernetes' own
-  "Kubelet stopped posting node status.": the engine, like a lost kubelet, says nothing, so the
-  controller cannot tell a dead node from an unreachable one.
+- heard from, then not Ready (its relists failed past the grace period), or written off (never
+  heard from, past the grace period and the eviction timeout): `Unknown`, `NodeStatusUnknown`,
+  with the registry's message (the engine's last error) or Kubernetes' own "Kubelet stopped
+  posting node status.": the engine, like a lost kubelet, says nothing, so the controller cannot
+  tell a dead node from an unreachable one.
+
+Taints are the node's effective ones (Kubernetes' `unreachable` taints added while it is lost); a
+node draining what was replaced while it was away is `unschedulable`.
 
 Trap: built on every API list and every scrape, so it only reads the registry's snapshot.
 """
@@ -34,9 +38,10 @@ def node_uid(name: str) -> str:
 def _readiness(status: NodeStatus) -> tuple[bool | None, str, str]:
     if status.ready:
         return True, "KubeletReady", "kubelet is posting ready status"
-    if status.last_heartbeat is None:
+    if not status.unreachable:
         return None, "NodeStatusNeverUpdated", "Kubelet never posted node status."
-    return None, "NodeStatusUnknown", status.message or "Kubelet stopped posting node status."
+    said = status.message or status.last_failure
+    return None, "NodeStatusUnknown", said or "Kubelet stopped posting node status."
 
 
 def _resources(status: NodeStatus) -> tuple[NodeResources, NodeResources]:
@@ -69,7 +74,8 @@ def node_view(status: NodeStatus, created_at: float) -> NodeView:
         created_at=created_at,
         host_ip=status.host_ip,
         labels=status.labels,
-        taints=status.taints,
+        taints=status.effective_taints,
+        unschedulable=status.draining,
         ready=ready,
         reason=reason,
         message=message,

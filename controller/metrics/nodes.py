@@ -118,7 +118,7 @@ def node_families(nodes: Sequence[NodeView]) -> list[Metric]:
         labels.samples.append(Sample("kube_node_labels", sample, 1))
         for t in node.taints:
             taint.add_metric([node.name, t.key, t.value, str(t.effect)], 1)
-        unschedulable.add_metric([node.name], 0)
+        unschedulable.add_metric([node.name], int(node.unschedulable))
         for cond, state, value in _condition_states(node):
             condition.add_metric([node.name, cond, state], value)
         for resource, unit, amount in _resources(node.capacity):

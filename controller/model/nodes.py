@@ -42,6 +42,10 @@ class NodeView:
     host_ip: str
     labels: Mapping[str, str] = attrs.field(factory=dict)
     taints: tuple[Taint, ...] = ()
+    """The nodes file's, and Kubernetes' unreachable taints while the node is lost."""
+    unschedulable: bool = False
+    """No new pods for now (a node back from an outage, clearing what was replaced meanwhile):
+    `spec.unschedulable`, shown as `Ready,SchedulingDisabled`."""
     ready: bool | None = None
     """The Ready condition: True, False, or None for Unknown (the engine stopped answering, or
     never did)."""

@@ -7,8 +7,9 @@ could prefer a Docker context (see `dockercalls`).
 
 Traps:
 - aiodocker turns `tcp://` into `https://` only for TLS it found itself (a context,
-  DOCKER_TLS_VERIFY); with our own `ssl.SSLContext` the URL must say `https://` already, and
-  plain `tcp://` must say `http://`.
+  DOCKER_TLS_VERIFY with DOCKER_CERT_PATH, which it is left to do for a node without `tls`);
+  with our own `ssl.SSLContext` the URL must say `https://` already, and plain `tcp://` must
+  say `http://`.
 - `verify: false` still presents the client certificate but accepts any server certificate, as
   `docker --tls` (without `--tlsverify`) does: for a test, never for a real host.
 - The ssh bridge is a unix socket on this host, but not the engine's: its connector is a
@@ -65,6 +66,8 @@ def open_client(
         return client, bridge
     if scheme == "tcp" and address is not None:
         rest = address.split("://", 1)[1]
+        if tls is None and os.environ.get("DOCKER_TLS_VERIFY", "0") == "1":
+            return aiodocker.Docker(url=address, timeout=timeout), None  # DOCKER_CERT_PATH's
         if tls is None:
             return aiodocker.Docker(url=f"http://{rest}", timeout=timeout), None
         context = ssl_context(tls)

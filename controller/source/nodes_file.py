@@ -32,7 +32,6 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
 
 from controller.config import CapacityOverrides, NodeSettings, TlsSettings
 from controller.model.meta_validation import (
@@ -49,10 +48,10 @@ from controller.model.placement import Taint, TaintEffect
 from controller.model.quantity import Quantity, QuantityError
 from controller.serde import field_path
 from controller.source.documents import build_value, line_for, parse_documents
+from controller.source.engine_address import engine_address, engine_identity
 from controller.source.files import FileIgnored, read_text
 from controller.source.results import DocumentError, ManifestError
 
-SCHEMES = ("unix", "tcp", "ssh")
 _NODE_FIELDS = ("name", "dockerHost", "hostIP", "labels", "taints", "capacity", "tls")
 _TAINT_FIELDS = ("key", "value", "effect")
 _CAPACITY_FIELDS = ("cpu", "memory", "pods")
@@ -134,7 +133,7 @@ def _node(item: Any, path: str, errors: list[FieldError], folder: Path) -> NodeS
     if name:
         errors += name_errors(f"{path}.name", name, rules="subdomain")
     host = _string(item, path, "dockerHost", errors, required_=True)
-    endpoint = _endpoint(host, f"{path}.dockerHost", errors) if host else None
+    endpoint = engine_address(host, f"{path}.dockerHost", errors) if host else None
     host_ip = _string(item, path, "hostIP", errors) or "127.0.0.1"
     if "hostIP" in item and isinstance(item["hostIP"], str):
         try:
@@ -172,48 +171,6 @@ def _string(
         errors.append(invalid(f"{path}.{key}", value, "must be a string"))
         return None
     return value
-
-
-def _endpoint(text: str, path: str, errors: list[FieldError]) -> SplitResult | None:
-    """The parsed address, or None with its problem recorded."""
-    try:
-        url = urlsplit(text)
-        port = url.port
-    except ValueError as exc:
-        errors.append(invalid(path, text, str(exc)))
-        return None
-    if url.scheme not in SCHEMES:
-        supported = ", ".join(f'"{s}://"' for s in SCHEMES)
-        errors.append(
-            FieldError(
-                path, f"Unsupported value: {show_value(text)}: supported values: {supported}"
-            )
-        )
-        return None
-    if url.query or url.fragment or url.password:
-        problem = "must not hold a query, a fragment or a password"
-    elif url.scheme == "unix":
-        ok = not url.netloc and url.path.startswith("/") and url.path != "/"
-        problem = "" if ok else "must be unix:///ABSOLUTE/PATH"
-    elif url.scheme == "tcp":
-        ok = bool(url.hostname) and port is not None and url.path in ("", "/") and not url.username
-        problem = "" if ok else "must be tcp://HOST:PORT"
-    else:
-        ok = bool(url.hostname) and url.path in ("", "/")
-        problem = "" if ok else "must be ssh://[USER@]HOST[:PORT]"
-    if problem:
-        errors.append(invalid(path, text, problem))
-        return None
-    return url
-
-
-def engine_identity(text: str) -> tuple[str, ...]:
-    """What makes two addresses one engine: the socket's real path, or the host, port and user."""
-    url = urlsplit(text)
-    if url.scheme == "unix":
-        return ("unix", os.path.realpath(url.path))
-    default = 22 if url.scheme == "ssh" else 0
-    return (url.scheme, (url.hostname or "").lower(), str(url.port or default), url.username or "")
 
 
 def _unique(nodes: list[NodeSettings | None], errors: list[FieldError]) -> None:

@@ -1,8 +1,10 @@
 """`podyard run --nodes FILE` on three private engines: three Ready nodes, in the API, in
-`podyard get nodes` and in real `kubectl get nodes`, with each engine's capacity and identity."""
+`podyard get nodes` and in real `kubectl get nodes` (and `-w`), with each engine's capacity and
+identity; a killed engine turns its node NotReady there."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from tests.integration.dockerd import PrivateDockerd
 from tests.integration.harness import ControllerProcess, eventually, write_nodes_file
-from tests.integration.test_kubectl_watch import KUBECTL
+from tests.integration.test_kubectl_watch import KUBECTL, KubectlWatch
 
 EXTRA = """\
   labels: {zone: a}
@@ -109,6 +111,16 @@ async def test_three_engines_from_a_nodes_file_are_three_ready_nodes(
         check=True,
     )
     assert selected.stdout.split() == ["node/n3"]
+    described = subprocess.run(
+        [KUBECTL, "-s", c.server, "describe", "node", "n1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert described.returncode == 0, described.stderr
+    assert "KubeletReady" in described.stdout
+    assert "docker://" in described.stdout  # System Info, from the engine's /info
 
 
 def test_a_bad_nodes_file_stops_podyard_run_with_line_and_field(tmp_path: Path) -> None:
@@ -132,3 +144,60 @@ def test_a_bad_nodes_file_stops_podyard_run_with_line_and_field(tmp_path: Path) 
     )
     assert run.returncode == 2
     assert f"{nodes}:4: nodes[1].dockerHost: Required value" in run.stderr
+
+
+def _node_state(c: ControllerProcess, name: str) -> tuple[str, str] | None:
+    node = c.get(f"/api/v1/nodes/{name}")
+    ready = next(x for x in node["status"]["conditions"] if x["type"] == "Ready")
+    return (ready["status"], ready["reason"]) if ready["status"] != "True" else None
+
+
+async def test_a_killed_engine_is_a_notready_node_with_the_unreachable_taints(
+    node_engines: list[PrivateDockerd], tmp_path: Path, processes: list[ControllerProcess]
+) -> None:
+    hosts = [engine.docker_host for engine in node_engines]
+    nodes = write_nodes_file(tmp_path / "nodes.yaml", hosts)
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    c = ControllerProcess(
+        hosts[0],
+        folder,
+        tmp_path / "controller.log",
+        "--node-monitor-grace-period",
+        "3",
+        nodes=nodes,
+    )
+    processes.append(c)
+    c.start()
+    await eventually(lambda: _ready_nodes(c), timeout=60, what="3 Ready nodes")
+    assert KUBECTL is not None, "kubectl is part of the test environment"
+    proc = await asyncio.create_subprocess_exec(
+        KUBECTL, "-s", c.server, "get", "nodes", "-w",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        watch = KubectlWatch(proc)
+        await watch.line(lambda cells: cells[:2] == ["n3", "Ready"], 30, "n3 Ready")
+        node_engines[2].kill_engine()
+        await watch.line(lambda cells: cells[:2] == ["n3", "NotReady"], 30, "n3 NotReady")
+    finally:
+        proc.kill()
+        await proc.wait()
+    state = await eventually(lambda: _node_state(c, "n3"), timeout=30, what="n3 not Ready")
+    assert state == ("Unknown", "NodeStatusUnknown")
+    n3 = c.get("/api/v1/nodes/n3")
+    assert {t["key"] for t in n3["spec"]["taints"]} == {"node.kubernetes.io/unreachable"}
+    listed = subprocess.run(
+        [KUBECTL, "-s", c.server, "get", "nodes", "--no-headers"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert [row.split()[:2] for row in listed.stdout.splitlines()] == [
+        ["n1", "Ready"],
+        ["n2", "Ready"],
+        ["n3", "NotReady"],
+    ]
+    metrics = c.get_text("/metrics")
+    assert 'kube_node_status_condition{condition="Ready",node="n3",status="unknown"} 1.0' in metrics

@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from controller.api.nodes import node_to_k8s
 from controller.api.server import make_app
 from controller.api.tables import NODE_COLUMNS, NODE_WIDE_COLUMNS, node_row, render
 from controller.config import CapacityOverrides, NodeSettings
+from controller.decide.nodelost import UNREACHABLE_TAINTS
 from controller.engine.nodes import NodeRegistry
 from controller.engine.nodeviews import MAX_PODS, node_uid, node_views
 from controller.model.meta import NodeName
@@ -68,6 +70,8 @@ def test_views_give_readys_three_states_and_resources() -> None:
     )
     assert (n2.last_heartbeat, n2.last_transition) == (CREATED + 5, CREATED + 30)
     assert (n3.ready, n3.reason) == (None, "NodeStatusNeverUpdated")
+    assert n2.taints == UNREACHABLE_TAINTS  # Kubernetes' taints of a lost node
+    assert n3.taints == ()  # never heard from is not lost
     assert n1.capacity == NodeResources(4000, 8 << 30, MAX_PODS)
     assert n1.allocatable == NodeResources(4000, 1 << 30, 20)  # the file's overrides win
     assert n3.capacity == NodeResources(None, None, MAX_PODS)  # unknown is None, never 0
@@ -154,7 +158,12 @@ async def test_a_lost_node_is_unknown_everywhere(client: TestClient[Any, Any]) -
     assert conditions["Ready"]["reason"] == "NodeStatusUnknown"
     assert conditions["Ready"]["lastHeartbeatTime"] == "2023-11-14T22:13:25Z"
     assert node["status"]["capacity"] == {"pods": "110"}
-    assert node["spec"] == {}
+    assert node["spec"] == {
+        "taints": [
+            {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"},
+            {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"},
+        ]
+    }
     never = await (await client.get("/api/v1/nodes/n3")).json()
     ready = next(c for c in never["status"]["conditions"] if c["type"] == "Ready")
     assert (ready["reason"], ready["lastHeartbeatTime"]) == ("NodeStatusNeverUpdated", None)
@@ -203,6 +212,16 @@ async def test_the_table_is_kubectls(client: TestClient[Any, Any]) -> None:
         "docker://20.10.24+dfsg1",
     ]
     assert rows[2][5:] == ["127.0.0.1", "<none>", "<unknown>", "<unknown>", "<unknown>"]
+
+
+def test_a_draining_node_is_ready_with_scheduling_disabled() -> None:
+    nodes = registry()
+    nodes.set_draining(NodeName("n1"), True)
+    n1 = node_views(nodes.all(), CREATED)[0]
+    assert n1.unschedulable
+    node = node_to_k8s(n1)
+    assert node["spec"]["unschedulable"] is True
+    assert node_row(node, CREATED)[1] == "Ready,SchedulingDisabled"
 
 
 def test_node_rows_follow_kubectls_print_node() -> None:

@@ -326,7 +326,7 @@ def test_nodes_info_and_ready_condition() -> None:
             engine=EngineInfo(server_version="20.10.24", kernel_version="6.1", os_image="Debian"),
             allocatable=NodeResources(cpu_millis=1500, memory_bytes=1 << 30, pods=20),
         ),
-        Node("far", False, "10.0.0.2", (taint,)),
+        attrs.evolve(Node("far", False, "10.0.0.2", (taint,)), unschedulable=True),
         Node("lost", None, "10.0.0.3"),
     ]
     s = _series(_scrape(_registry(nodes=nodes)))
@@ -348,6 +348,7 @@ def test_nodes_info_and_ready_condition() -> None:
         {"node": "far", "key": "dedicated", "value": "db", "effect": "NoSchedule"}
     ]
     assert _value(s, "kube_node_spec_unschedulable", node="local") == 0
+    assert _value(s, "kube_node_spec_unschedulable", node="far") == 1
     cond = "kube_node_status_condition"
     assert _value(s, cond, node="local", condition="Ready", status="true") == 1
     assert _value(s, cond, node="far", condition="Ready", status="false") == 1

@@ -104,6 +104,11 @@ NODE = "nodes:\n- name: n1\n  dockerHost: unix:///run/n1/docker.sock\n"
             id="duplicate-engine",
         ),
         pytest.param(
+            "nodes:\n- name: a\n  dockerHost: ssh://x@h\n- name: b\n  dockerHost: ssh://y@H:22\n",
+            ['nodes.yaml:5: nodes[1].dockerHost: Duplicate value: "ssh://y@H:22"'],
+            id="duplicate-ssh-host",
+        ),
+        pytest.param(
             "nodes:\n- name: n1\n  dockerHost: http://127.0.0.1:2375\n",
             [
                 'nodes.yaml:3: nodes[0].dockerHost: Unsupported value: "http://127.0.0.1:2375": '
