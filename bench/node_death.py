@@ -48,7 +48,7 @@ from tests.integration.dockerd import (  # noqa: E402
 from tests.integration.harness import free_port, subpath_dir_of  # noqa: E402
 from tests.integration.manifests import IDLE, replicaset_yaml  # noqa: E402
 
-NAMES = ("node-1", "node-2", "node-3")
+NAMES = ("n1", "n2", "n3")
 BASE_PREFIX = "podyard-test-bench-"
 POLL = 0.2
 """Seconds between API polls: the resolution of each figure."""

@@ -2,10 +2,11 @@
 
 `run_controller` is what `podyard run` does. Order of start-up: the API first (so /healthz answers
 while engines are listed), then manifests, then the engine leases (engine/leadership.py), then the
-engine (which relists every node before acting) for as long as this controller holds every lease.
+engine (which relists every node before acting) for as long as this controller holds the leases
+of a majority of the nodes (a node whose lease is not held is fenced: see engine/leadership.py).
 Once every node was listed, the engine hands the pods found running to the folder source as its
 baseline; the first snapshot judged against it (`baselined`) settles the engine, which acts then.
-A controller that loses a lease stops its engine (pods keep running) and stands by; a new term
+A controller that falls below a majority stops its engine (pods keep running) and stands by; a new term
 gets a new Engine (a stopped one cannot start again), which relists, takes its baseline and
 carries on as after a restart. SIGTERM and SIGINT stop the controller, release the leases and
 leave every pod running, as a kubelet restart does.
@@ -33,6 +34,7 @@ from controller.engine.holds import report_held
 from controller.engine.leadership import Leadership
 from controller.engine.lease import NodeLease, local_holder
 from controller.engine.metered import MeteredRuntime
+from controller.engine.nodeviews import node_views
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import ContainerRuntime, SystemClock
 from controller.engine.tasks import Supervisor, cancel_all, spawn
@@ -129,7 +131,9 @@ def build_engine(
     runtimes: dict[NodeName, ContainerRuntime] = {}
     for node in settings.nodes:
         name = NodeName(node.name)
-        docker = DockerRuntime(name, settings.runtime, node.docker_host, settings.image_pull)
+        docker = DockerRuntime(
+            name, settings.runtime, node.docker_host, settings.image_pull, tls=node.tls
+        )
         runtimes[name] = (
             docker if may_act is None else FencedRuntime(docker, partial(may_act, name))
         )
@@ -200,7 +204,10 @@ def build_leadership(
     leases = [
         NodeLease(
             MeteredRuntime(
-                DockerRuntime(NodeName(node.name), settings.runtime, node.docker_host), metrics
+                DockerRuntime(
+                    NodeName(node.name), settings.runtime, node.docker_host, tls=node.tls
+                ),
+                metrics,
             ),
             me,
             settings.lease,
@@ -242,6 +249,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    started_at = time.time()
+    """When the nodes were first served: their creationTimestamp."""
     controller_metrics = ControllerMetrics([node.name for node in settings.nodes])
     events = EventRecorder(SystemClock())
     leadership = build_leadership(settings, controller_metrics, events)
@@ -257,6 +266,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         deployments=lambda: terms.engine.deployments.views(),
         files=lambda: applier.files,
         events=terms.events.list,
+        nodes=lambda: node_views(terms.engine.nodes.all(), started_at),
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
     )
@@ -265,7 +275,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         pods=lambda: terms.engine.pod_views(),
         replicasets=lambda: terms.engine.replicasets.views(),
         deployments=lambda: terms.engine.deployments.views(),
-        nodes=lambda: terms.engine.nodes.all(),
+        nodes=lambda: node_views(terms.engine.nodes.all(), started_at),
         controller=controller_metrics,
     )
     registry.register(LeaseCollector(leadership.views))

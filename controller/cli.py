@@ -1,9 +1,9 @@
 """The `podyard` command: run the controller, read its state, prepare local images.
 
-    podyard run --manifests DIR [--listen 127.0.0.1:9180] [--pause-image REF] [backoff flags]
+    podyard run --manifests DIR [--nodes FILE] [--listen 127.0.0.1:9180] [--pause-image REF] [backoff flags]
                 [--lease-duration S] [--lease-renew-deadline S] [--lease-retry-period S]
-    podyard get pods|replicasets|deployments|events [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
-    podyard validate PATH [PATH...]
+    podyard get pods|replicasets|deployments|events|nodes [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
+    podyard validate [PATH...] [--nodes FILE]
     podyard images build [--demo]
 
 `get` reads the controller's HTTP API (the same JSON a Kubernetes client gets), so it works against a
@@ -38,12 +38,15 @@ from controller.api.tables import (
     DEPLOYMENT_WIDE_COLUMNS,
     EVENT_COLUMNS,
     EVENT_WIDE_COLUMNS,
+    NODE_COLUMNS,
+    NODE_WIDE_COLUMNS,
     POD_COLUMNS,
     REPLICASET_COLUMNS,
     REPLICASET_WIDE_COLUMNS,
     WIDE_COLUMNS,
     deployment_row,
     event_row,
+    node_row,
     pod_row,
     render,
     replicaset_row,
@@ -63,6 +66,7 @@ from controller.config import (
 )
 from controller.model.meta import ObjectKey
 from controller.source.loader import LoadedObject, ManifestError, load_directory, load_file
+from controller.source.nodes_file import NodesFileInvalid, load_nodes_file
 
 DEFAULT_LISTEN = "127.0.0.1:9180"
 DEFAULT_SERVER = "http://127.0.0.1:9180"
@@ -77,6 +81,7 @@ class Resource:
     columns: tuple[str, ...]
     wide_columns: tuple[str, ...]
     row: RowMaker
+    namespaced: bool = True
 
 
 PODS = Resource("pods", "/api/v1", POD_COLUMNS, WIDE_COLUMNS, pod_row)
@@ -95,11 +100,13 @@ DEPLOYMENTS = Resource(
     deployment_row,
 )
 EVENTS = Resource("events", "/api/v1", EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row)
+NODES = Resource("nodes", "/api/v1", NODE_COLUMNS, NODE_WIDE_COLUMNS, node_row, namespaced=False)
 RESOURCES = {
     **dict.fromkeys(("pods", "pod", "po"), PODS),
     **dict.fromkeys(("replicasets", "replicaset", "rs"), REPLICASETS),
     **dict.fromkeys(("deployments", "deployment", "deploy"), DEPLOYMENTS),
     **dict.fromkeys(("events", "event", "ev"), EVENTS),
+    **dict.fromkeys(("nodes", "node", "no"), NODES),
 }
 """Every name `podyard get` accepts (kubectl's plural, singular and short names)."""
 
@@ -137,12 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="API address (default %(default)s)",
     )
     run.add_argument(
-        "--node-name", default=os.environ.get("PODYARD_NODE_NAME") or socket.gethostname()
+        "--nodes",
+        metavar="FILE",
+        help="YAML file of the nodes (Docker engines) to run pods on; without it, one node for "
+        "the local engine",
+    )
+    run.add_argument(
+        "--node-name",
+        default=None,
+        help="name of the single node (default: PODYARD_NODE_NAME or the host name)",
     )
     run.add_argument(
         "--docker-host",
         default=None,
-        help="engine address (default: DOCKER_HOST or the local socket)",
+        help="engine address of the single node (default: DOCKER_HOST or the local socket)",
     )
     run.add_argument(
         "--pause-image",
@@ -230,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser(
         "validate", help="check manifest files and folders (no controller or Docker needed)"
     )
-    validate.add_argument("paths", nargs="+", metavar="PATH", help="a manifest file or a folder")
+    validate.add_argument("paths", nargs="*", metavar="PATH", help="a manifest file or a folder")
+    validate.add_argument("--nodes", metavar="FILE", help="also check a nodes file")
 
     images = sub.add_parser("images", help="local images")
     images_sub = images.add_subparsers(dest="images_command", required=True)
@@ -241,11 +257,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def nodes_from(args: argparse.Namespace) -> tuple[NodeSettings, ...]:
+    """The nodes file's nodes, or the single local node; ValueError (NodesFileInvalid) if bad."""
+    if args.nodes is None:
+        name = args.node_name or os.environ.get("PODYARD_NODE_NAME") or socket.gethostname()
+        return (NodeSettings(name=name, docker_host=args.docker_host),)
+    if args.node_name is not None or args.docker_host is not None:
+        raise ValueError("--nodes cannot be combined with --node-name or --docker-host")
+    return load_nodes_file(Path(args.nodes))
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     host, port = args.listen
     return Settings(
         manifests_dir=args.manifests,
-        nodes=(NodeSettings(name=args.node_name, docker_host=args.docker_host),),
+        nodes=nodes_from(args),
         backoff=BackoffSettings(args.backoff_initial, args.backoff_max, args.backoff_reset),
         runtime=RuntimeSettings(
             pause_image=args.pause_image,
@@ -297,10 +323,12 @@ def _selectors(args: argparse.Namespace) -> str:
 
 
 def get_objects(args: argparse.Namespace) -> int:
-    """`podyard get`: kubectl's table (or the JSON/YAML) of pods, ReplicaSets, Deployments or
-    events."""
+    """`podyard get`: kubectl's table (or the JSON/YAML) of pods, ReplicaSets, Deployments,
+    events or nodes."""
     resource = RESOURCES[args.resource]
     base = args.server.rstrip("/") + resource.api_path
+    if not resource.namespaced:
+        return _get_cluster_objects(args, resource, base)
     if args.name:
         if args.all_namespaces:
             print(
@@ -338,6 +366,30 @@ def get_objects(args: argparse.Namespace) -> int:
         columns = ("NAMESPACE", *columns)
         rows = [[obj["metadata"]["namespace"], *r] for obj, r in zip(items, rows, strict=True)]
     print(render(columns, rows), end="")
+    return 0
+
+
+def _get_cluster_objects(args: argparse.Namespace, resource: Resource, base: str) -> int:
+    """`podyard get nodes [NAME]`: objects without a namespace (`-n` and `-A` change nothing)."""
+    if args.name:
+        body = _fetch(f"{base}/{resource.plural}/{quote(args.name, safe='')}")
+        items = [body]
+    else:
+        body = _fetch(f"{base}/{resource.plural}" + _selectors(args))
+        items = body["items"]
+    if args.output == "json":
+        print(json.dumps(body, indent=4))
+        return 0
+    if args.output == "yaml":
+        print(yaml.safe_dump(body, sort_keys=False), end="")
+        return 0
+    if not items:
+        print("No resources found", file=sys.stderr)
+        return 0
+    wide = args.output == "wide"
+    now = time.time()
+    columns = resource.wide_columns if wide else resource.columns
+    print(render(columns, [resource.row(obj, now, wide=wide) for obj in items]), end="")
     return 0
 
 
@@ -379,6 +431,15 @@ def check_path(path: Path) -> tuple[int, list[ManifestError]]:
 def validate_paths(args: argparse.Namespace) -> int:
     """`podyard validate`: one line per problem, a summary; exit 1 when anything is refused."""
     valid = problems = ignored = 0
+    if not args.paths and not args.nodes:
+        print("podyard validate: error: give a PATH or --nodes FILE", file=sys.stderr)
+        return 2
+    if args.nodes:
+        try:
+            valid += len(load_nodes_file(Path(args.nodes)))
+        except NodesFileInvalid as invalid:
+            problems += len(invalid.errors)
+            print(invalid)
     for given in args.paths:
         count, errors = check_path(Path(given))
         valid += count
@@ -414,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         try:
             settings = settings_from(args)
-        except ValueError as error:  # a combination of settings that cannot work
+        except ValueError as error:  # a bad nodes file, or settings that cannot work together
             print(f"podyard run: error: {error}", file=sys.stderr)
             return 2
         asyncio.run(run_controller(settings))

@@ -9,7 +9,8 @@ import attrs
 
 from controller.model.desired import DesiredPod
 from controller.model.meta import ObjectMeta
-from controller.model.observed import NodeCapacity
+from controller.model.nodes import NodeResources, NodeView
+from controller.model.placement import Taint
 from controller.model.pod import (
     Container,
     EmptyDirVolumeSource,
@@ -74,11 +75,18 @@ def with_restart_policy(p: Pod, policy: RestartPolicy) -> Pod:
     return attrs.evolve(p, spec=attrs.evolve(p.spec, restart_policy=policy))
 
 
-@attrs.frozen
-class MetricsNode:
-    """A node as the metrics read it (the engine's NodeStatus has the same shape)."""
-
-    name: str
-    ready: bool
-    host_ip: str
-    capacity: NodeCapacity | None = NodeCapacity(cpu_cores=2, memory_bytes=4 << 30)
+def metrics_node(
+    name: str, ready: bool | None, host_ip: str, taints: tuple[Taint, ...] = ()
+) -> NodeView:
+    """A node as the API and the metrics read it: 2 cores, 4 GiB, 110 pods, created at 1.7e9."""
+    resources = NodeResources(cpu_millis=2000, memory_bytes=4 << 30, pods=110)
+    return NodeView(
+        name=name,
+        uid=f"uid-{name}",
+        created_at=1_700_000_000.0,
+        host_ip=host_ip,
+        ready=ready,
+        taints=taints,
+        capacity=resources,
+        allocatable=resources,
+    )

@@ -1,7 +1,7 @@
 """aiohttp server: /healthz, /readyz, and the Kubernetes-shaped read API.
 
 Routes mirror the Kubernetes API paths (`/api/v1/pods`, `/api/v1/namespaces/{ns}/pods/{name}`,
-`/api/v1/events`, see `controller.api.events`, and the `apps/v1` group's ReplicaSets and
+`/api/v1/events`, see `controller.api.events`, `/api/v1/nodes`, see `controller.api.nodes`, and the `apps/v1` group's ReplicaSets and
 Deployments, see `controller.api.apps`) and answer discovery (`/api`, `/api/v1`, `/apis`,
 `/version`), so `kubectl -s http://127.0.0.1:9180 get pods`, `get rs` and `get events` work.
 When a client asks for a Table (kubectl does, in its Accept header) the server answers with
@@ -26,9 +26,9 @@ from typing import Any
 
 from aiohttp import web
 
-from controller import __version__
 from controller.api.apps import RESOURCES, DeploymentsSource, ReplicaSetsSource, add_apps_routes
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
+from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
 from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row
@@ -41,6 +41,7 @@ from controller.api.watch import (
 )
 from controller.model.health import HealthCheck
 from controller.model.manifests import ManifestFileStatus
+from controller.model.nodes import KUBE_VERSION
 from controller.model.status import PodView
 from controller.serde import pod_view_to_k8s
 
@@ -173,7 +174,7 @@ async def api_v1(request: web.Request) -> web.Response:
         {
             "kind": "APIResourceList",
             "groupVersion": "v1",
-            "resources": [POD_RESOURCE, EVENT_RESOURCE],
+            "resources": [POD_RESOURCE, EVENT_RESOURCE, NODE_RESOURCE],
         }
     )
 
@@ -183,7 +184,7 @@ async def version(request: web.Request) -> web.Response:
         {
             "major": "1",
             "minor": "32",
-            "gitVersion": f"v1.32.0-podyard.{__version__}",
+            "gitVersion": KUBE_VERSION,
             "platform": "linux/amd64",
         }
     )
@@ -197,11 +198,13 @@ def make_app(
     deployments: DeploymentsSource | None = None,
     files: FilesSource | None = None,
     events: EventsSource | None = None,
+    nodes: NodesSource | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
 ) -> web.Application:
-    """The API app. Without `replicasets`, `deployments` or `events`, those lists are empty.
+    """The API app. Without `replicasets`, `deployments`, `events` or `nodes`, those lists are
+    empty.
 
     `/healthz` reports `liveness`'s checks after `ping`; `/readyz` adds `started` (from `ready`)
     and `readiness`'s checks.
@@ -227,7 +230,8 @@ def make_app(
     app.router.add_get("/api/v1/namespaces/{namespace}/pods/{name}", get_pod)
     add_apps_routes(app, replicasets, deployments)
     add_event_routes(app, events)
-    install_watches(app, [PODS, *(r.listed for r in RESOURCES), EVENTS], watch_poll_seconds)
+    add_node_routes(app, nodes)
+    install_watches(app, [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES], watch_poll_seconds)
     app[FILES_KEY] = files or list
     app.router.add_get("/podyard/v1/files", list_files)
     return app

@@ -1,8 +1,8 @@
-"""kubectl's tables for pods, ReplicaSets and Deployments, computed from Kubernetes JSON.
+"""kubectl's tables for pods, ReplicaSets, Deployments, events and nodes, from Kubernetes JSON.
 
 Pods: NAME READY STATUS RESTARTS AGE; ReplicaSets: NAME DESIRED CURRENT READY AGE; Deployments:
-NAME READY UP-TO-DATE AVAILABLE AGE; Events: LAST SEEN TYPE REASON OBJECT MESSAGE (`-o wide` adds
-columns to each). Both `podyard get` and the
+NAME READY UP-TO-DATE AVAILABLE AGE; Events: LAST SEEN TYPE REASON OBJECT MESSAGE; Nodes: NAME
+STATUS ROLES AGE VERSION (`-o wide` adds columns to each). Both `podyard get` and the
 Table responses `kubectl get` asks for use these rows, so the two always agree. A pod's STATUS
 follows kubectl's printPod: the pod's reason, else its phase, overridden by the last container's
 waiting or terminated reason; `Terminating` when a deletion is under way.
@@ -21,6 +21,11 @@ DEPLOYMENT_COLUMNS = ("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE")
 DEPLOYMENT_WIDE_COLUMNS = (*DEPLOYMENT_COLUMNS, "CONTAINERS", "IMAGES", "SELECTOR")
 EVENT_COLUMNS = ("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE")
 EVENT_WIDE_COLUMNS = (*EVENT_COLUMNS, "SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME")
+NODE_COLUMNS = ("NAME", "STATUS", "ROLES", "AGE", "VERSION")
+NODE_WIDE_COLUMNS = (
+    *NODE_COLUMNS, "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME",
+)  # fmt: skip
+_ROLE_PREFIX = "node-role.kubernetes.io/"
 
 JSON = dict[str, Any]
 
@@ -194,6 +199,55 @@ def event_row(event: JSON, now: float, *, wide: bool = False) -> list[str]:
             _since(event.get("firstTimestamp"), now),
             str(count),
             event.get("metadata", {}).get("name", ""),
+        ]
+    return row
+
+
+def node_status_text(node: JSON) -> str:
+    """kubectl's printNode: `Ready` when the Ready condition is True, `NotReady` when it is
+    False or Unknown, `Unknown` without one; `,SchedulingDisabled` when cordoned."""
+    text = "Unknown"
+    for condition in node.get("status", {}).get("conditions", []):
+        if condition.get("type") == "Ready":
+            text = "Ready" if condition.get("status") == "True" else "NotReady"
+    if node.get("spec", {}).get("unschedulable"):
+        text += ",SchedulingDisabled"
+    return text
+
+
+def node_roles(labels: JSON) -> str:
+    """kubectl's findNodeRoles: `node-role.kubernetes.io/<role>` keys and `kubernetes.io/role`."""
+    roles = {key.removeprefix(_ROLE_PREFIX) for key in labels if key.startswith(_ROLE_PREFIX)}
+    if labels.get("kubernetes.io/role"):
+        roles.add(labels["kubernetes.io/role"])
+    roles.discard("")
+    return ",".join(sorted(roles)) or "<none>"
+
+
+def _address(node: JSON, kind: str) -> str:
+    for address in node.get("status", {}).get("addresses", []):
+        if address.get("type") == kind:
+            return str(address.get("address", ""))
+    return "<none>"
+
+
+def node_row(node: JSON, now: float, *, wide: bool = False) -> list[str]:
+    meta = node.get("metadata", {})
+    info = node.get("status", {}).get("nodeInfo", {})
+    row = [
+        meta.get("name", ""),
+        node_status_text(node),
+        node_roles(meta.get("labels", {})),
+        _age(meta, now),
+        info.get("kubeletVersion", ""),
+    ]
+    if wide:
+        row += [
+            _address(node, "InternalIP"),
+            _address(node, "ExternalIP"),
+            info.get("osImage") or "<unknown>",
+            info.get("kernelVersion") or "<unknown>",
+            info.get("containerRuntimeVersion") or "<unknown>",
         ]
     return row
 

@@ -3,6 +3,10 @@
 Docker names follow the kubelet's pattern (`podyard_<container>_<pod>_<namespace>_<uid>_<attempt>`),
 so a create retried after a crash collides by name instead of making a second container, and users
 can read `docker ps` at a glance.
+
+Pod-level resources (`spec.resources`) are the sandbox's limits, and every config of such a pod
+says `pod_cgroup`, so the runtime creates the pod's containers inside the sandbox's cgroup (and
+refuses them where the node cannot; see runtime.dockercgroups).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from controller.model.observed import (
     HostPort,
 )
 from controller.model.plan import ContainerConfig, MountSpec, PortBinding
-from controller.model.pod import Container, PullPolicy, StorageMedium
+from controller.model.pod import Container, PodSpec, PullPolicy, StorageMedium
 
 VOLUME_KEEPALIVE_DIR = "/podyard/volumes"
 """Where the sandbox mounts the pod's emptyDirs: it holds tmpfs volumes mounted while the pod lives."""
@@ -112,6 +116,7 @@ def sandbox_config(
         for v in spec.volumes
         if v.empty_dir is not None
     )
+    memory, cpu, cpu_request = _pod_limits(spec)
     return ContainerConfig(
         docker_name=docker_name(pod, SANDBOX_CONTAINER_NAME, attempt),
         identity=_identity(
@@ -129,6 +134,10 @@ def sandbox_config(
         hostname=pod_hostname(desired),
         ports=ports,
         mounts=keepalive,
+        memory_limit_bytes=memory,
+        cpu_limit_millis=cpu,
+        cpu_request_millis=cpu_request,
+        pod_cgroup=spec.resources is not None,
         stop_grace_seconds=SANDBOX_STOP_GRACE,
         extra_labels={
             # written even when empty: a sandbox without it is read as an older one whose ports
@@ -143,6 +152,21 @@ def sandbox_config(
                 if value
             },
         },
+    )
+
+
+def _pod_limits(spec: PodSpec) -> tuple[int | None, int | None, int | None]:
+    """(memory bytes, cpu millis, cpu request millis) the sandbox carries for the whole pod: its
+    pod-level limits, and shares from the pod's cpu request (as scheduling counts it, so the pod
+    weighs against its neighbours what it asked for). Nothing for a pod without `spec.resources`:
+    its containers are bounded one by one."""
+    if spec.resources is None:
+        return None, None, None
+    limits, requests = spec.resources.limits, spec.effective_requests()
+    return (
+        limits.memory.whole() if limits.memory else None,
+        limits.cpu.millis() if limits.cpu else None,
+        requests.cpu.millis() if requests.cpu else None,
     )
 
 
@@ -197,6 +221,7 @@ def app_config(
         memory_limit_bytes=limits.memory.whole() if limits.memory else None,
         cpu_limit_millis=limits.cpu.millis() if limits.cpu else None,
         cpu_request_millis=requests.cpu.millis() if requests.cpu else None,
+        pod_cgroup=desired.pod.spec.resources is not None,
         stop_grace_seconds=desired.pod.spec.termination_grace_period_seconds,
     )
 

@@ -94,6 +94,9 @@ class PodInputs:
     unreachable); None: all of them. Nothing is done to a pod with anything on another node."""
     may_create: bool = True
     """Every node was listed at least once since start, so a pod not seen does not exist."""
+    unlisted_nodes: frozenset[NodeName] = frozenset()
+    """Nodes never listed since start that the controller acts without: a bare pod not seen
+    may run there, so it is not made elsewhere (a ReplicaSet's pods are replaced)."""
     draining_nodes: frozenset[NodeName] = frozenset()
     """Nodes back from an outage still removing the pods replaced meanwhile: a pod with
     something there waits, unless it is being removed (see engine.nodelifecycle)."""
@@ -245,6 +248,13 @@ def _note_wait(inputs: PodInputs, name: str) -> float:
 def _create(out: _Builder, inputs: PodInputs, desired: DesiredPod) -> None:
     if not inputs.may_create:
         out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # it may run on a node not listed yet
+        return
+    if inputs.unlisted_nodes and not desired.owner:
+        names = ", ".join(sorted(inputs.unlisted_nodes))
+        out.unschedulable = (
+            f"node(s) {names} not listed since the controller started: the pod may run there"
+        )
+        out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)
         return
     placement = schedule(pod_facts(desired), inputs.nodes)
     node = placement.node

@@ -203,11 +203,13 @@ class Engine:
             clock,
             node_lifecycle or NodeLifecycleSettings(),
             evict=self.replicasets.evict,
+            forget=self.replicasets.forget,
             requeue=self.queue.add,
             requeue_all=self._requeue_all,
             events=self.events,
         )
         self.reconciler.node_lost = self.lifecycle.lost
+        self.lifecycle.on_written_off = self._knowledge_changed
         self.starts = PodStartTracker(self.desired, self.cache, clock, self.metrics)
         self.replicasets.protected = self.reconciler.protected
         self._changing: dict[PodKey, int] = {}
@@ -239,6 +241,7 @@ class Engine:
         self.reconcile_errors_total = 0
 
     async def start(self) -> None:
+        self.lifecycle.started_at = self.clock.now()
         prepared = await asyncio.gather(*(self._prepare_node(w) for w in self.watchers))
         await asyncio.gather(*(w.relist() for w in self.watchers))
         self.health.started_at = self.clock.now()
@@ -278,6 +281,10 @@ class Engine:
         truth again. Runs inside the relist, before any worker sees the new picture."""
         self.lifecycle.node_known(node)  # what was replaced meanwhile goes first
         self.replicasets.restore_owned_pods()  # idempotent: only pods not desired yet
+        self._knowledge_changed()
+
+    def _knowledge_changed(self) -> None:
+        """A node became known or was written off: act on what may be acted on now."""
         if self._settled.is_set():
             self._requeue_all()  # pods held for want of this node act now
             return

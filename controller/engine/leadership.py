@@ -1,16 +1,24 @@
-"""Leadership: act only while holding the lease of every engine; stand by, and say why, otherwise.
+"""Leadership: act while holding the leases of a majority of the engines; stand by otherwise.
 
 `run` loops forever, one step every `retry_period_seconds`:
 
-* **standby**: try to acquire each node's lease (lease.py). When all are held, `start_acting` runs
-  as a task of its own (a slow engine start never delays a renewal) and an event
-  `LeaderElection` ("<holder> became leader") is recorded. While another controller holds a lease,
-  it is logged once per holder (who, which folder, which API), and served by `views`. With several
-  nodes the controller acts only while it holds all their leases: a partial set is given back at
-  once, so two controllers never hold one node each and wait for each other forever.
-* **acting**: renew each lease. When one is lost (another holder, or no good renewal within the
-  deadline), `stop_acting` runs at once (the engine's tasks are cancelled, every pod keeps
-  running), the other leases are given back, and the loop is back in standby.
+* **standby**: try to acquire each node's lease (lease.py), all at once. When a strict majority
+  of them is held (all of one or two nodes, two of three), `start_acting` runs as a task of its
+  own (a slow engine start never delays a renewal) and an event `LeaderElection` ("<holder>
+  became leader") is recorded. While another controller holds a lease, it is logged once per
+  holder (who, which folder, which API), and served by `views`. Less than a majority is given
+  back at once, so two controllers never hold a few nodes each and wait for each other forever.
+* **acting**: renew each lease held, and try again to acquire the others (a node back from an
+  outage). A lease lost on one node (its engine died, or did not answer within the deadline)
+  fences that node only (`may_act` says no; fence.py): the engine treats it as unreachable and
+  the node lifecycle moves its ReplicaSets' pods. Below a majority, `stop_acting` runs at once
+  (the engine's tasks are cancelled, every pod keeps running), the other leases are given back,
+  and the loop is back in standby.
+
+Why a majority: a controller cut off from some engines cannot tell their death from its own
+isolation; another controller may hold them. Two controllers can never both hold a majority, so
+never both act, and a dead host (one of three) does not stop the one that acts. With two nodes a
+majority is both: one node's death stops the controller there, as a single-node lease would.
 
 `shutdown` is for SIGTERM: stop acting first, then give every lease back, so a standby takes over
 at its next look instead of waiting for expiry.
@@ -74,6 +82,10 @@ class Leadership:
     def holds_all(self) -> bool:
         return all(lease.held is not None for lease in self.leases)
 
+    def holds_majority(self) -> bool:
+        held = sum(lease.held is not None for lease in self.leases)
+        return held > len(self.leases) // 2
+
     def may_act(self, node: NodeName) -> bool:
         """The fence's question (fence.py): acting, and `node`'s lease valid right now."""
         return self.acting and all(lease.valid() for lease in self.leases if lease.node == node)
@@ -106,30 +118,51 @@ class Leadership:
                     wait = min(wait, max(0.0, left))
         return wait
 
-    async def _try_all(self, start_acting: Action) -> None:
-        for lease in self.leases:
-            await lease.try_acquire()
+    async def _acquire(self, leases: Sequence[NodeLease]) -> list[NodeLease]:
+        """Try each lease at once (a hung engine delays no other); those acquired now."""
+        got = await asyncio.gather(*(lease.try_acquire() for lease in leases))
+        for lease in leases:
             self._announce(lease)
-        if self.holds_all():
+        return [lease for lease, ok in zip(leases, got, strict=True) if ok]
+
+    async def _try_all(self, start_acting: Action) -> None:
+        await self._acquire(self.leases)
+        if self.holds_majority():
             self.acting = True
             self.terms += 1
-            for lease in self.leases:
+            held = [lease for lease in self.leases if lease.held is not None]
+            for lease in held:
                 self._record(lease, f"{holder_name(lease.me)} became leader")
             log.info(
                 "holding the lease of node(s) %s: acting",
-                ", ".join(lease.node for lease in self.leases),
+                ", ".join(lease.node for lease in held),
             )
             self._acting_task = spawn("acting", start_acting(), forever=False)
         elif any(lease.held is not None for lease in self.leases):
-            await self._release_all()  # all or none: see the module docstring
+            await self._release_all()  # a majority or none: see the module docstring
 
     async def _renew_all(self, stop_acting: Action) -> None:
-        lost = [lease for lease in self.leases if not await lease.renew()]
-        if not lost:
-            return
+        held = [lease for lease in self.leases if lease.held is not None]
+        renewed = await asyncio.gather(*(lease.renew() for lease in held))
+        lost = [lease for lease, ok in zip(held, renewed, strict=True) if not ok]
         for lease in lost:
-            log.error("%s; stopping at once, pods keep running", lease.error)
-            self._record(lease, f"{holder_name(lease.me)} stopped leading", EventType.WARNING)
+            log.error("%s; no change to node %s until it is held again", lease.error, lease.node)
+            self._record(
+                lease,
+                f"{holder_name(lease.me)} stopped leading node {lease.node}",
+                EventType.WARNING,
+            )
+        back = await self._acquire([lease for lease in self.leases if lease.held is None])
+        for lease in back:
+            if lease not in lost:
+                log.info("node %s: holding its lease again", lease.node)
+                self._record(lease, f"{holder_name(lease.me)} became leader")
+        if self.holds_majority():
+            return
+        log.error(
+            "holding the lease of less than a majority of the nodes: stopping at once, "
+            "pods keep running"
+        )
         await self._stop(stop_acting)
         await self._release_all()
 

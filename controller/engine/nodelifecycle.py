@@ -52,6 +52,7 @@ class NodeLifecycle:
         settings: NodeLifecycleSettings,
         *,
         evict: Evict,
+        forget: Callable[[PodKey], None],
         requeue: Callable[[PodKey], None],
         requeue_all: Callable[[], None],
         events: EventRecorder | None = None,
@@ -62,6 +63,12 @@ class NodeLifecycle:
         self._clock = clock
         self.settings = settings
         self._evict = evict
+        self._forget = forget
+        self.on_written_off: Callable[[], None] = lambda: None
+        """Called when a node never listed is written off (the engine may settle without it)."""
+        self.started_at: float | None = None
+        """When the engine started: a node never listed is silent since then."""
+        self._written_off: set[NodeName] = set()
         self._requeue = requeue
         self._requeue_all = requeue_all
         self._events = events
@@ -83,6 +90,8 @@ class NodeLifecycle:
             self._check_heartbeat(status, now)
         nodes = self._nodes.all()
         disrupted = not any(s.ready for s in nodes)
+        if not disrupted:
+            self._write_off_silent(now)
         if disrupted != self.evictions_paused:
             self.evictions_paused = disrupted
             if disrupted:
@@ -92,6 +101,31 @@ class NodeLifecycle:
                 self._evict_due(status, now)
             if status.draining:
                 self._check_drain(status.name)
+
+    def _write_off_silent(self, now: float) -> None:
+        """A node silent since start, past the grace period and the eviction timeout, no longer
+        holds up the others: without this, one dead host would keep a restarted controller
+        from acting anywhere."""
+        if self.started_at is None:
+            return
+        wait = self.settings.monitor_grace_seconds + self.settings.pod_eviction_timeout_seconds
+        if now - self.started_at < wait:
+            return
+        silent = [n for n in self._nodes.never_listed() if n not in self._written_off]
+        for node in sorted(silent):
+            message = f"not listed since the controller started {now - self.started_at:.0f}s ago"
+            self._nodes.write_off(node, now, message)
+            self._written_off.add(node)
+            log.warning(
+                "node %s: %s; acting without it (its ReplicaSets' pods are replaced "
+                "elsewhere, its bare pods wait for it)",
+                node,
+                message,
+            )
+            if self._events is not None:
+                record_node_event(self._events, node, "NodeNotReady")
+        if silent:
+            self.on_written_off()
 
     def _check_heartbeat(self, status: NodeStatus, now: float) -> None:
         heartbeat = status.last_heartbeat
@@ -135,6 +169,12 @@ class NodeLifecycle:
 
     def node_known(self, node: NodeName) -> None:
         """The node was listed again after an outage: clear what was replaced meanwhile first."""
+        if node in self._written_off:  # its ReplicaSet pods were replaced without being seen
+            self._written_off.discard(node)
+            for key in self._cache.keys_on(node):
+                if self._desired.get(key) is None and self._owned(key):
+                    self._forget(key)
+                    self.evicted.setdefault(node, set()).add(key)
         left = self._left_behind(node)
         if not left:
             self.evicted.pop(node, None)
@@ -145,6 +185,9 @@ class NodeLifecycle:
         )
         for key in sorted(left):
             self._requeue(key)
+
+    def _owned(self, key: PodKey) -> bool:
+        return any(c.identity.owner for c in self._cache.containers_for(key) if c.is_sandbox)
 
     def _left_behind(self, node: NodeName) -> set[PodKey]:
         on_node = self._cache.keys_on(node)

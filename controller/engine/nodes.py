@@ -21,7 +21,7 @@ import attrs
 from controller.config import CapacityOverrides, NodeSettings
 from controller.decide.nodelost import UNREACHABLE_TAINTS
 from controller.model.meta import NodeName
-from controller.model.observed import NodeCapacity
+from controller.model.observed import EngineInfo, NodeCapacity
 from controller.model.placement import Taint
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
@@ -46,6 +46,10 @@ class NodeStatus:
     """When `ready` last changed (None: never was Ready)."""
     last_failure: str = ""
     """Why the last relist failed (kept while the node answers again, for the NotReady story)."""
+    written_off: bool = False
+    """Never listed since start, and silent past the grace period and the eviction timeout:
+    the controller acts without it (see nodelifecycle); pods it may hold are not recreated
+    elsewhere, except a ReplicaSet's, which are replaced as if evicted."""
     draining: bool = False
     """Back after an outage, with pods replaced meanwhile still there: no pod is placed on it
     and nothing of its own pods runs again until those are gone (see nodelifecycle)."""
@@ -64,7 +68,12 @@ class NodeStatus:
     def unreachable(self) -> bool:
         """NotReady because the engine stopped answering (Kubernetes' unreachable taint), not
         because the node is still preparing."""
-        return not self.ready and self.last_heartbeat is not None
+        return not self.ready and (self.last_heartbeat is not None or self.written_off)
+
+    @property
+    def engine(self) -> EngineInfo | None:
+        """Who the node's engine is (ID, version, OS, kernel), read with its capacity."""
+        return self.capacity.engine if self.capacity is not None else None
 
 
 def node_status(settings: NodeSettings) -> NodeStatus:
@@ -98,6 +107,8 @@ class NodeRegistry:
     def relisted(self, name: NodeName) -> bool:
         """A relist of `name` succeeded; True when the node was not known before."""
         self._listed.add(name)
+        if self._nodes[name].written_off:
+            self._nodes[name] = attrs.evolve(self._nodes[name], written_off=False)
         if name in self._known:
             return False
         self._known.add(name)
@@ -112,8 +123,22 @@ class NodeRegistry:
         return frozenset(self._known)
 
     def all_listed(self) -> bool:
-        """Every node was relisted successfully at least once since start."""
-        return self._listed >= self._nodes.keys()
+        """Every node was relisted successfully at least once since start, or written off."""
+        return self._listed | self.written_off() >= self._nodes.keys()
+
+    def never_listed(self) -> frozenset[NodeName]:
+        return frozenset(self._nodes.keys() - self._listed)
+
+    def written_off(self) -> frozenset[NodeName]:
+        """Nodes never listed that the controller acts without (see `NodeStatus.written_off`)."""
+        return frozenset(
+            n for n, s in self._nodes.items() if s.written_off and n not in self._listed
+        )
+
+    def write_off(self, name: NodeName, now: float, message: str) -> None:
+        self._nodes[name] = attrs.evolve(
+            self._nodes[name], written_off=True, last_transition=now, message=message
+        )
 
     def mark(self, name: NodeName, ready: bool, now: float, message: str = "") -> bool:
         """Record a heartbeat (Ready) or a verdict of NotReady; True when readiness changed."""

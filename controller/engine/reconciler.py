@@ -128,6 +128,7 @@ class PodReconciler:
             image_pull=self._image_pull,
             known_nodes=self._nodes.known() if self.settled else frozenset(),
             may_create=self.settled and self._nodes.all_listed(),
+            unlisted_nodes=self._nodes.written_off(),
             draining_nodes=self._nodes.draining(),
         )
 

@@ -365,6 +365,11 @@ class ReplicaSetController:
         self._enqueue_pod(desired.key)
         return name
 
+    def forget(self, key: PodKey) -> None:
+        """A pod found on a node that came back after the controller acted without it: it was
+        replaced meanwhile, so it is never restored, only removed."""
+        self._deleted.add(key)
+
     def evict(self, key: PodKey) -> bool:
         """Delete a pod of a ReplicaSet from a lost node, so that its owner replaces it on a
         Ready one; False (and nothing done) for a pod no ReplicaSet owns."""

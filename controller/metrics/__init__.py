@@ -25,7 +25,6 @@ from controller.metrics.controller import ControllerMetrics
 from controller.metrics.manifests import FILE_STATES, ManifestCollector, ManifestFilesSource
 from controller.metrics.objects import (
     DeploymentsSource,
-    NodeLike,
     NodesSource,
     ObjectCollector,
     PodsSource,
@@ -38,7 +37,6 @@ __all__ = [
     "DeploymentsSource",
     "ManifestCollector",
     "ManifestFilesSource",
-    "NodeLike",
     "NodesSource",
     "ObjectCollector",
     "PodsSource",

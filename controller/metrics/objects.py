@@ -5,20 +5,19 @@ at every scrape, so a deleted object's series are simply absent from the next sc
 kube-state-metrics: timestamps in Unix seconds, CPU in cores, memory in bytes, one-hot gauges with
 every state listed (exactly one is 1), and `<none>` in the owner labels of an object without owner.
 
-Node capacity and allocatable are the engine's `NCPU` and `MemTotal` (Docker's `/info`); Podyard
-reserves nothing, so allocatable equals capacity.
+Nodes' families live in `nodes`, read from the same node views as the API.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from controller.model.observed import NodeCapacity
+from controller.metrics.nodes import node_families
+from controller.model.nodes import NodeView
 from controller.model.pod import ResourceList
 from controller.model.status import (
     ConditionType,
@@ -31,27 +30,10 @@ from controller.model.status import (
 )
 from controller.model.workload_status import DeploymentView, OwnerRef, ReplicaSetView
 
-
-class NodeLike(Protocol):
-    """What the node metrics read of a node (the engine's `NodeStatus` fits)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def ready(self) -> bool: ...
-
-    @property
-    def host_ip(self) -> str: ...
-
-    @property
-    def capacity(self) -> NodeCapacity | None: ...
-
-
 PodsSource = Callable[[], Sequence[PodView]]
 ReplicaSetsSource = Callable[[], Sequence[ReplicaSetView]]
 DeploymentsSource = Callable[[], Sequence[DeploymentView]]
-NodesSource = Callable[[], Sequence[NodeLike]]
+NodesSource = Callable[[], Sequence[NodeView]]
 
 NONE = "<none>"
 """kube-state-metrics' value for the owner labels of an object that has no owner."""
@@ -124,7 +106,7 @@ class ObjectCollector(Collector):
         pods: Sequence[PodView],
         replicasets: Sequence[ReplicaSetView],
         deployments: Sequence[DeploymentView],
-        nodes: Sequence[NodeLike],
+        nodes: Sequence[NodeView],
     ) -> list[Metric]:
         families: list[Metric] = []
         if self._pods:
@@ -388,43 +370,8 @@ def deployment_families(views: Sequence[DeploymentView]) -> list[Metric]:
     ]  # fmt: skip
 
 
-NODE_INFO_LABELS = [
-    "node", "kernel_version", "os_image", "container_runtime_version", "kubelet_version",
-    "kubeproxy_version", "provider_id", "pod_cidr", "system_uuid", "internal_ip",
-]  # fmt: skip
-
-
-def node_families(nodes: Sequence[NodeLike]) -> list[Metric]:
-    """Node info and Ready condition; labels Podyard has no data for are "" (as in ksm)."""
-    info = _gauge("kube_node_info", "Information about a cluster node.", NODE_INFO_LABELS)
-    condition = _gauge(
-        "kube_node_status_condition",
-        "The condition of a cluster node.",
-        ["node", "condition", "status"],
-    )
-    resources = ["node", "resource", "unit"]
-    capacity = _gauge(
-        "kube_node_status_capacity", "The capacity for different resources of a node.", resources
-    )
-    allocatable = _gauge(
-        "kube_node_status_allocatable",
-        "The allocatable for different resources of a node that are available for scheduling.",
-        resources,
-    )
-    for node in nodes:
-        info.add_metric([node.name, "", "", "", "", "", "", "", "", node.host_ip], 1)
-        for state, value in _one_hot(node.ready):
-            condition.add_metric([node.name, "Ready", state], value)
-        if node.capacity is not None:
-            for family in (capacity, allocatable):
-                family.add_metric([node.name, "cpu", "core"], node.capacity.cpu_cores)
-                family.add_metric([node.name, "memory", "byte"], node.capacity.memory_bytes)
-    return [info, condition, capacity, allocatable]
-
-
 __all__ = [
     "DeploymentsSource",
-    "NodeLike",
     "NodesSource",
     "ObjectCollector",
     "PodsSource",

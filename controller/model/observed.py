@@ -135,11 +135,29 @@ class RuntimeEvent:
 
 
 @attrs.frozen
+class EngineInfo:
+    """Who a node's engine is, from the same `/info` answer as its capacity: what Kubernetes
+    shows as a node's `nodeInfo`. Empty strings where the engine did not say."""
+
+    engine_id: str = ""
+    """Docker's `ID`: unique per engine (per data root), kept across its restarts."""
+    server_version: str = ""
+    operating_system: str = ""
+    """`OSType`: `linux` (Kubernetes' `operatingSystem`)."""
+    os_image: str = ""
+    """`OperatingSystem`: `Debian GNU/Linux 12 (bookworm)` (Kubernetes' `osImage`)."""
+    kernel_version: str = ""
+    architecture: str = ""
+    """Go's name (`amd64`, `arm64`), as Kubernetes shows it; Docker reports `x86_64`."""
+
+
+@attrs.frozen
 class NodeCapacity:
-    """What a node's engine reports of its host (Docker's `NCPU` and `MemTotal`)."""
+    """What a node's engine reports of its host (Docker's `NCPU` and `MemTotal`), and itself."""
 
     cpu_cores: int
     memory_bytes: int
+    engine: EngineInfo | None = None
 
 
 @attrs.frozen

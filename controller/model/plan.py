@@ -60,6 +60,10 @@ class ContainerConfig:
     memory_limit_bytes: int | None = None
     cpu_limit_millis: int | None = None
     cpu_request_millis: int | None = None
+    pod_cgroup: bool = False
+    """The pod has pod-level resources: the sandbox's limits (the fields above) are the pod's,
+    and the pod's containers are created inside the sandbox's cgroup, or refused where the node
+    cannot do that (see runtime.dockercgroups)."""
     stop_grace_seconds: int = 30
     extra_labels: Mapping[str, str] = attrs.field(factory=dict)
     """Labels beyond the identity (the sandbox carries the pod's manifest)."""

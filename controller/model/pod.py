@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from fractions import Fraction
 
 import attrs
 
@@ -166,6 +167,31 @@ class PodSpec:
 
     def volume(self, name: str) -> Volume | None:
         return next((v for v in self.volumes if v.name == name), None)
+
+    def container_requests(self) -> ResourceList:
+        """The sum of the containers' effective requests, per resource (None where none asks)."""
+        cpu = [c.resources.effective_requests().cpu for c in self.containers]
+        memory = [c.resources.effective_requests().memory for c in self.containers]
+        cpu_set = [q.value for q in cpu if q is not None]
+        memory_set = [q.value for q in memory if q is not None]
+        return ResourceList(
+            cpu=Quantity.of_cpu(sum(cpu_set, Fraction(0))) if cpu_set else None,
+            memory=Quantity.of_bytes(sum(memory_set, Fraction(0))) if memory_set else None,
+        )
+
+    def effective_requests(self) -> ResourceList:
+        """What the pod asks of its node, as scheduling counts it (Kubernetes' PodRequests with
+        PodLevelResources): per resource, the pod-level request when set; else, with a pod-level
+        limit, the containers' sum if any container asks, else that limit (the API server's
+        defaulting of pod-level requests); else the containers' sum. None where nothing asks."""
+        summed = self.container_requests()
+        if self.resources is None:
+            return summed
+        pod, limits = self.resources.requests, self.resources.limits
+        return ResourceList(
+            cpu=pod.cpu or summed.cpu or limits.cpu,
+            memory=pod.memory or summed.memory or limits.memory,
+        )
 
 
 @attrs.frozen

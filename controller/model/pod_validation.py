@@ -1,7 +1,10 @@
 """A pod's value rules: containers, ports, resources, volumes and mounts, plus Docker's own limits.
 
 A container's probes are checked by `probe_validation`, called from here for every container, and
-the placement fields (nodeName, nodeSelector, tolerations, node affinity) by `placement_validation`.
+    errors += placement_errors(
+        path, spec.node_name, spec.node_selector, spec.affinity, spec.tolerations
+    )
+    return errors + pod_resource_errors(path, spec)
 
 `validate_pod` checks a Pod; `validate_pod_spec` checks a PodSpec at any path, so a workload's pod
 template (`spec.template.spec`) is held to exactly the rules its pods will be. Messages and paths
@@ -44,6 +47,11 @@ from controller.model.pod import (
     ResourceRequirements,
     Volume,
 )
+from controller.model.pod_resource_validation import (
+    DOCKER_MIN_CPU_MILLIS,
+    DOCKER_MIN_MEMORY,
+    pod_resource_errors,
+)
 from controller.model.probe_validation import probe_errors
 from controller.model.quantity import Quantity
 
@@ -54,10 +62,6 @@ _ENV_MSG = (
     "'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
 )
 
-DOCKER_MIN_MEMORY = 6 * 2**20
-"""Docker refuses smaller limits ("Minimum memory limit allowed is 6MB"); 0 would mean none."""
-DOCKER_MIN_CPU_MILLIS = 10
-"""Docker's smallest CPU limit is 0.01 CPU ("Range of CPUs is from 0.01 to ...")."""
 _WILDCARDS = frozenset({"0.0.0.0", "::"})
 
 
@@ -95,9 +99,10 @@ def validate_pod_spec(path: str, spec: PodSpec) -> list[FieldError]:
             )
         names.add(container.name)
         errors += _container(cpath, container, volumes, host_ports)
-    return errors + placement_errors(
+    errors += placement_errors(
         path, spec.node_name, spec.node_selector, spec.affinity, spec.tolerations
     )
+    return errors + pod_resource_errors(path, spec)
 
 
 def _volume(path: str, volume: Volume, seen: set[str]) -> list[FieldError]:

@@ -67,6 +67,23 @@ class Quantity:
             value = number * (_BINARY[suffix] if suffix in _BINARY else _DECIMAL[suffix])
         return cls(text=raw, value=value)
 
+    @classmethod
+    def of_cpu(cls, cores: Fraction) -> Quantity:
+        """A cpu amount as Kubernetes prints it: whole cores bare (`1`), else millicores (`500m`)."""
+        if cores.denominator == 1:
+            return cls(text=str(cores.numerator), value=cores)
+        return cls(text=f"{math.ceil(cores * 1000)}m", value=cores)
+
+    @classmethod
+    def of_bytes(cls, count: Fraction) -> Quantity:
+        """A memory amount as Kubernetes prints it: the largest binary suffix that divides it
+        exactly (`96Mi`), else plain bytes."""
+        whole = math.ceil(count)
+        for suffix, size in reversed(_BINARY.items()):
+            if whole and whole % size == 0:
+                return cls(text=f"{whole // size}{suffix}", value=count)
+        return cls(text=str(whole), value=count)
+
     def millis(self) -> int:
         """The value in thousandths, rounded up as Kubernetes does (`0.0001` CPU -> 1m)."""
         return math.ceil(self.value * 1000)

@@ -8,10 +8,11 @@ can search for them. Only values are checked here; structure (unknown fields, wr
 checked by serde before a `Pod` could exist. A pod template is checked by the very rules of a pod
 (`validate_pod_spec`), under `spec.template.spec`.
 
-This module is the entry point serde uses; the rules live in four modules, each with its traps:
+This module is the entry point serde uses; the rules live in five modules, each with its traps:
 - `meta_validation`: `FieldError` and its wording, Kubernetes' string formats (DNS-1123 names,
   qualified names, label values, port names) and ObjectMeta's rules, which every kind shares.
 - `pod_validation`: a pod's containers, ports, resources and volumes, and Docker's own limits.
+- `pod_resource_validation`: pod-level resources (`spec.resources`) against the containers' own.
 - `probe_validation`: liveness, readiness and startup probes (handlers, timings, ports).
 - `workload_validation`: ReplicaSet and Deployment names, selectors and strategies.
 """
@@ -32,12 +33,8 @@ from controller.model.meta_validation import (
     required,
     show_value,
 )
-from controller.model.pod_validation import (
-    DOCKER_MIN_CPU_MILLIS,
-    DOCKER_MIN_MEMORY,
-    validate_pod,
-    validate_pod_spec,
-)
+from controller.model.pod_resource_validation import DOCKER_MIN_CPU_MILLIS, DOCKER_MIN_MEMORY
+from controller.model.pod_validation import validate_pod, validate_pod_spec
 from controller.model.workload_validation import (
     MAX_DEPLOYMENT_NAME,
     MAX_REPLICASET_NAME,

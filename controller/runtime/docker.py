@@ -7,8 +7,9 @@ the container lifecycle. The rest lives beside it, each part with its own traps:
 connection and every call's deadline; `DockerRuntime` is one), `dockerbody` (the create request
 body), `dockervolumes` (pod volumes), `dockerimages` (pull policies and the pause image),
 `dockerprobes` (exec, HTTP and TCP probes), `dockerlease` (the engine lease), `dockerevents`
-(the reconnecting event stream), `dockersubpaths` (safe subPath mounts) and `dockerjson` (Docker's
-JSON to model types).
+(the reconnecting event stream), `dockersubpaths` (safe subPath mounts), `dockercgroups` (a pod's
+containers in its sandbox's cgroup, for pod-level resources) and `dockerjson` (Docker's JSON to
+model types).
 
 Traps this module deals with:
 
@@ -52,7 +53,7 @@ from typing import Any
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerError
 
-from controller.config import ImagePullSettings, RuntimeSettings
+from controller.config import ImagePullSettings, RuntimeSettings, TlsSettings
 from controller.model import labels
 from controller.model.errors import (
     ConfigRefused,
@@ -77,11 +78,13 @@ from controller.model.probes import ProbeAction, ProbeResult
 from controller.runtime import dockerlease, dockerprobes, dockervolumes
 from controller.runtime.dockerbody import container_body
 from controller.runtime.dockercalls import DockerCalls, _docker_message
+from controller.runtime.dockercgroups import PodCgroups
 from controller.runtime.dockerevents import RELIST, relay_events
 from controller.runtime.dockerimages import DockerImages
 from controller.runtime.dockerjson import (
     _mapping,
     _str_labels,
+    capacity_of,
     observe,
     parse_docker_time,
     parse_docker_time_ns,
@@ -115,11 +118,13 @@ class DockerRuntime(DockerCalls):
         settings: RuntimeSettings,
         docker_host: str | None = None,
         image_pull: ImagePullSettings | None = None,
+        tls: TlsSettings | None = None,
     ) -> None:
-        super().__init__(node, settings, docker_host)
+        super().__init__(node, settings, docker_host, tls)
         self._cache: dict[str, tuple[tuple[str, str], ObservedContainer]] = {}
         self._images = DockerImages(self, image_pull or ImagePullSettings())
         self._subpaths = DockerSubPaths(self, settings.subpath_dir)
+        self._pod_cgroups = PodCgroups(self)
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -129,13 +134,13 @@ class DockerRuntime(DockerCalls):
     # -- the port --------------------------------------------------------------------------------
 
     async def capacity(self) -> NodeCapacity:
-        """The host's CPU cores and memory, from the engine's `/info` (`NCPU`, `MemTotal`)."""
+        """The host's CPU cores and memory, from the engine's `/info` (`NCPU`, `MemTotal`), and
+        who the engine is (one call for both)."""
         try:
             info = await self.call("info", lambda d: d.system.info())
         except DockerError as exc:
             raise RuntimeFailure(f"{self._node}: info failed: {_docker_message(exc)}") from exc
-        data = _mapping(info)
-        return NodeCapacity(int(data.get("NCPU") or 0), int(data.get("MemTotal") or 0))
+        return capacity_of(_mapping(info))
 
     async def prepare_pause_image(self, configured: str) -> str:
         return await self._images.prepare_pause_image(configured)
@@ -248,8 +253,11 @@ class DockerRuntime(DockerCalls):
         return ContainerId(created.id)
 
     async def _container_body(self, config: ContainerConfig) -> dict[str, Any]:
-        """The body of `POST /containers/create` for `config` (subPaths mounted for it)."""
-        return await container_body(config, self._subpaths.source)
+        """The body of `POST /containers/create` for `config` (subPaths mounted for it, placed in
+        its pod's cgroup when the pod has pod-level resources)."""
+        body = await container_body(config, self._subpaths.source)
+        await self._pod_cgroups.place(config, body["HostConfig"])
+        return body
 
     async def start_container(self, container_id: ContainerId) -> None:
         self._forget(container_id)
@@ -308,6 +316,7 @@ class DockerRuntime(DockerCalls):
                 raise RuntimeFailure(
                     f"removal of container {container_id} failed: {_docker_message(exc)}"
                 ) from exc
+        await self._pod_cgroups.release(data)
         identity = labels.identity_from_labels(
             _str_labels(_mapping(data.get("Config")).get("Labels"))
         )

@@ -13,6 +13,9 @@ Traps this module deals with:
   gets `ImagePullSettings.pull_timeout_seconds`. A deadline hit or a failed connection (aiodocker
   reports it as `DockerError` status 900) is `EngineUnavailable`. aiodocker's own per-request float
   timeouts are not used (it warns about them); the HTTP session only bounds connection set-up.
+* **Addresses.** `unix://`, `tcp://` (TLS client certificates from the node's `tls`) and
+  `ssh://` (the docker CLI's `ssh HOST docker system dial-stdio`), see `endpoints`; a failed
+  ssh's own words are added to the call's error.
 * **DOCKER_HOST.** With no explicit address, aiodocker prefers a Docker *context* (DOCKER_CONTEXT or
   `currentContext` in ~/.docker/config.json) over DOCKER_HOST, unlike the docker CLI; this runtime
   reads DOCKER_HOST itself first so that it wins, as users expect.
@@ -28,7 +31,6 @@ Traps this module deals with:
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -36,9 +38,11 @@ import aiodocker
 import aiohttp
 from aiodocker.exceptions import DockerError
 
-from controller.config import RuntimeSettings
+from controller.config import RuntimeSettings, TlsSettings
 from controller.model.errors import EngineUnavailable, RuntimeFailure
 from controller.model.meta import NodeName
+from controller.runtime.endpoints import open_client
+from controller.runtime.sshbridge import SshBridge
 
 T = TypeVar("T")
 
@@ -66,12 +70,18 @@ class DockerCalls:
     """One Docker engine's client and the deadline wrapper around every call made on it."""
 
     def __init__(
-        self, node: NodeName, settings: RuntimeSettings, docker_host: str | None = None
+        self,
+        node: NodeName,
+        settings: RuntimeSettings,
+        docker_host: str | None = None,
+        tls: TlsSettings | None = None,
     ) -> None:
         self._node = node
         self._settings = settings
         self._docker_host = docker_host
+        self._tls = tls
         self._docker: aiodocker.Docker | None = None
+        self._bridge: SshBridge | None = None
         self._closed = False
 
     @property
@@ -87,13 +97,12 @@ class DockerCalls:
         if self._closed:
             raise EngineUnavailable(f"{self._node}: the runtime is closed")
         if self._docker is None:
-            url = self._docker_host or os.environ.get("DOCKER_HOST") or None
+            timeout = aiohttp.ClientTimeout(sock_connect=self._settings.call_timeout_seconds)
             try:
-                self._docker = aiodocker.Docker(
-                    url=url,
-                    timeout=aiohttp.ClientTimeout(sock_connect=self._settings.call_timeout_seconds),
+                self._docker, self._bridge = open_client(
+                    self._docker_host, self._tls, timeout, self._node
                 )
-            except (ValueError, DockerError) as exc:
+            except (ValueError, OSError, DockerError) as exc:
                 raise EngineUnavailable(
                     f"{self._node}: no usable Docker engine address: {exc}"
                 ) from exc
@@ -122,12 +131,21 @@ class DockerCalls:
             ) from exc
         except DockerError as exc:
             if exc.status == NO_CONNECTION:
-                raise EngineUnavailable(f"{self._node}: {what}: {_docker_message(exc)}") from exc
+                said = await self._explain()
+                raise EngineUnavailable(
+                    f"{self._node}: {what}: {_docker_message(exc)}{said}"
+                ) from exc
             raise
         except (aiohttp.ClientError, OSError) as exc:
+            said = await self._explain()
             raise EngineUnavailable(
-                f"{self._node}: {what}: connection to the Docker engine failed: {exc!r}"
+                f"{self._node}: {what}: connection to the Docker engine failed: {exc!r}{said}"
             ) from exc
+
+    async def _explain(self) -> str:
+        """What the ssh under a failed call said, as ` (ssh exited ...)`, or ""."""
+        said = await self._bridge.explain() if self._bridge is not None else ""
+        return f" ({said})" if said else ""
 
     async def inspect_raw(self, container_id: str) -> dict[str, Any] | None:
         """Docker's inspect JSON, or None when there is no such container."""
@@ -156,5 +174,10 @@ class DockerCalls:
     async def close(self) -> None:
         self._closed = True
         docker, self._docker = self._docker, None
+        bridge, self._bridge = self._bridge, None
         if docker is not None:
             await docker.close()
+            if bridge is not None:  # the bridge's connector is ours, not aiodocker's, to close
+                await docker.connector.close()
+        if bridge is not None:
+            await bridge.close()

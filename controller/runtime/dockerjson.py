@@ -2,7 +2,7 @@
 
 Everything here is a function of its arguments (no engine calls), so the mapping is unit-tested
 without an engine: Docker's RFC 3339 nanosecond times (and its "never", `0001-01-01T00:00:00Z`),
-its container states folded into `RunState`, labels read back into an identity (a container without
+its container states folded into `RunState`, `/info` into a node's capacity and engine info, labels read back into an identity (a container without
 Podyard's labels maps to None and is never seen above the runtime) and event attributes to a
 PodRef.
 """
@@ -16,7 +16,13 @@ from typing import Any
 
 from controller.model import labels
 from controller.model.meta import ContainerId, NodeName, PodRef, PodUid
-from controller.model.observed import ContainerRole, ObservedContainer, RunState
+from controller.model.observed import (
+    ContainerRole,
+    EngineInfo,
+    NodeCapacity,
+    ObservedContainer,
+    RunState,
+)
 
 _STATES = {
     "created": RunState.CREATED,
@@ -167,3 +173,26 @@ def _ip(network: Mapping[str, Any]) -> str | None:
             return str(address)
     address = network.get("IPAddress")
     return str(address) if address else None
+
+
+_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
+"""Docker reports the kernel's machine name; Kubernetes shows Go's architecture names."""
+
+
+def capacity_of(info: Mapping[str, Any]) -> NodeCapacity:
+    """`NodeCapacity` from the engine's `/info` JSON; missing fields read as 0 or ""."""
+
+    def text(key: str) -> str:
+        value = info.get(key)
+        return value if isinstance(value, str) else ""
+
+    arch = text("Architecture")
+    engine = EngineInfo(
+        engine_id=text("ID"),
+        server_version=text("ServerVersion"),
+        operating_system=text("OSType"),
+        os_image=text("OperatingSystem"),
+        kernel_version=text("KernelVersion"),
+        architecture=_ARCHITECTURES.get(arch, arch),
+    )
+    return NodeCapacity(int(info.get("NCPU") or 0), int(info.get("MemTotal") or 0), engine)

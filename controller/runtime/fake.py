@@ -9,6 +9,10 @@ containers are invisible and refuse stop/remove. Time comes from the injected cl
 (`behaviour`) fire on clock timers, so tests move time instead of sleeping. Probes succeed on a
 running container and fail on any other, unless `probe_results` scripts them.
 
+A pod with pod-level resources is placed as on a real engine: its sandbox under `/podyard`, its
+containers under the sandbox (`cgroup_parent` of a record), or refused with the real engine's
+reason when `cgroup_driver`/`cgroup_version` say the node cannot.
+
 Every operation is recorded in `calls`, so tests can assert what was (not) done. `faults` makes
 an operation raise what a test chooses (a bug's exception, not only the engine's errors), and
 `ignores_term` makes a container's stop wait out its whole grace period on the clock, as a process
@@ -58,6 +62,7 @@ from controller.model.probes import (
     ProbeAction,
     ProbeResult,
 )
+from controller.runtime.dockercgroups import POD_CGROUP_ROOT, pod_cgroup_refusal
 
 RELIST = "relist"
 
@@ -111,6 +116,8 @@ class _Record:
     oom: bool = False
     error: str = ""
     ip: str | None = None
+    cgroup_parent: str = ""
+    """Docker's CgroupParent as the create set it (a pod with pod-level resources)."""
 
 
 class FakeRuntime:
@@ -130,6 +137,9 @@ class FakeRuntime:
         """Event-loop turns each create takes: a slow engine, while everything else runs on."""
         self.refused_configs: set[str] = set()
         """Manifest container names whose create the engine refuses as a bad configuration."""
+        self.cgroup_driver: str | None = "cgroupfs"
+        self.cgroup_version: str | None = "1"
+        """What /info reports: the pod-level resources of a pod are refused unless cgroupfs/1."""
         self.behaviour = behaviour
         self.sandbox_start_failures = 0
         """Sandbox starts still to fail (fault injection), each as a port Docker cannot bind."""
@@ -260,10 +270,30 @@ class FakeRuntime:
             sandbox = self._by_name(config.join_sandbox)
             if sandbox is None:
                 raise CreateFailed(f"No such container: {config.join_sandbox}")
+        cgroup_parent = self._cgroup_parent(config)
         cid = ContainerId(f"{next(self._ids):012x}")
-        self.containers[cid] = _Record(cid, config, RunState.CREATED, self._clock.now())
+        self.containers[cid] = _Record(
+            cid, config, RunState.CREATED, self._clock.now(), cgroup_parent=cgroup_parent
+        )
         self._emit(self.containers[cid], "create")
         return cid
+
+    def _cgroup_parent(self, config: ContainerConfig) -> str:
+        """As `dockercgroups.PodCgroups.place` does it on a real engine."""
+        if not config.pod_cgroup:
+            return ""
+        refusal = pod_cgroup_refusal(self._node, self.cgroup_driver, self.cgroup_version)
+        if config.join_sandbox is None:
+            return "" if refusal else POD_CGROUP_ROOT
+        if refusal:
+            raise ConfigRefused(refusal)
+        sandbox = self._by_name(config.join_sandbox)
+        if sandbox is None or sandbox.cgroup_parent != POD_CGROUP_ROOT:
+            raise ConfigRefused(
+                f"spec.resources: the pod's sandbox {config.join_sandbox} was "
+                "created without the pod's cgroup"
+            )
+        return f"{POD_CGROUP_ROOT}/{sandbox.id}"
 
     async def start_container(self, container_id: ContainerId) -> None:
         self._check(f"start {container_id}")

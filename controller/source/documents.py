@@ -33,6 +33,7 @@ MAX_DOCUMENTS = 100
 MAX_DEPTH = 64
 _DOC_START = re.compile(r"^---(?=[ \t\r]|$)", re.MULTILINE)
 _TAG = "tag:yaml.org,2002:"
+_LAST_STEP = re.compile(r"(\[[^\[\]]*\]|\.[^.\[\]]*)$")
 _PLAIN_TAGS = {f"{_TAG}{name}" for name in ("null", "bool", "int", "float", "str")}
 
 
@@ -167,6 +168,14 @@ def build_value(node: Node, path: str, lines: dict[str, int], offset: int) -> An
         return yaml.SafeLoader.yaml_constructors[node.tag](_SCALARS, node)
     except (ValueError, KeyError, yaml.YAMLError):  # `!!int abc`, `!!bool maybe`
         raise DocumentError(line, f"invalid {node.tag} value {node.value!r}") from None
+
+
+def line_for(path: str, lines: dict[str, int]) -> int:
+    """Line of `path`, else of its nearest recorded ancestor, else of the document."""
+    while path not in lines and path:
+        match = _LAST_STEP.search(path)
+        path = path[: match.start()] if match else ""
+    return lines.get(path, 1)
 
 
 _SCALARS = yaml.SafeLoader("")

@@ -23,7 +23,6 @@ Traps (one bad file must not hurt the others; the parts' docstrings hold their o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,7 +36,13 @@ from controller.serde import (
     structure_pod,
     structure_replicaset,
 )
-from controller.source.documents import MAX_DEPTH, MAX_DOCUMENTS, build_value, parse_documents
+from controller.source.documents import (
+    MAX_DEPTH,
+    MAX_DOCUMENTS,
+    build_value,
+    line_for,
+    parse_documents,
+)
 from controller.source.files import (
     MAX_FILE_BYTES,
     SUFFIXES,
@@ -71,8 +76,6 @@ __all__ = [
     "load_file",
     "manifest_files",
 ]
-
-_LAST_STEP = re.compile(r"(\[[^\[\]]*\]|\.[^.\[\]]*)$")
 
 KINDS: dict[str, Callable[[object], ManifestObject]] = {
     "Pod": structure_pod,
@@ -177,7 +180,7 @@ def _load_object(
 ) -> None:
     def located(path: str, message: str) -> ManifestError:
         full = _join(prefix, path)
-        return ManifestError(relative, _line_for(full, lines), full, message)
+        return ManifestError(relative, line_for(full, lines), full, message)
 
     def error(path: str, message: str) -> None:
         errors.append(located(path, message))
@@ -194,7 +197,7 @@ def _load_object(
         return
     structure = KINDS.get(kind)
     if structure is None:
-        line = _line_for(_join(prefix, "kind"), lines)
+        line = line_for(_join(prefix, "kind"), lines)
         errors.append(ManifestError(relative, line, prefix, f"kind {kind} is not supported yet"))
         return
     try:
@@ -203,8 +206,8 @@ def _load_object(
         found = [located(field.path, field.message) for field in exc.errors]
         errors.extend(sorted(found, key=lambda e: e.line))  # stable: same line keeps its order
         return
-    start = _line_for(prefix, lines)
-    name_line = _line_for(_join(prefix, "metadata.name"), lines)
+    start = line_for(prefix, lines)
+    name_line = line_for(_join(prefix, "metadata.name"), lines)
     objects.append((LoadedObject(relative, index, start, obj), name_line))
 
 
@@ -212,11 +215,3 @@ def _join(prefix: str, path: str) -> str:
     if not prefix or not path:
         return prefix or path
     return prefix + path if path.startswith("[") else f"{prefix}.{path}"
-
-
-def _line_for(path: str, lines: dict[str, int]) -> int:
-    """Line of `path`, else of its nearest recorded ancestor, else of the document."""
-    while path not in lines and path:
-        match = _LAST_STEP.search(path)
-        path = path[: match.start()] if match else ""
-    return lines.get(path, 1)

@@ -66,7 +66,7 @@ async def test_only_the_holder_acts_and_a_loss_stops_it_leaving_pods(harness: Ha
     calls_before = len(harness.runtime.calls)
     await a.step(harness.engine.start, harness.engine.stop)  # a wakes: its deadline passed
     assert not a.acting
-    assert "a_id-a stopped leading" in [e.message for e in events.list()]
+    assert "a_id-a stopped leading node node-a" in [e.message for e in events.list()]
     await harness.settle()
     after = harness.runtime.calls[calls_before:]
     assert not [c for c in after if c.startswith(("stop ", "remove ", "create ", "start "))]
@@ -151,3 +151,39 @@ async def test_with_several_nodes_it_acts_only_holding_all_and_gives_back_a_part
     assert x.acting
     assert acting.starts == 1
     assert [v.held for v in x.views()] == [True, True]
+
+
+async def test_with_three_nodes_a_majority_acts_and_a_dead_node_fences_only_itself(
+    harness: Harness,
+) -> None:
+    others = [FakeRuntime(n, harness.clock) for n in ("node-b", "node-c")]
+    me = LeaseHolder(id="id-x", host="x", pid=1, manifests="/srv", api="")
+    leases = [
+        NodeLease(r, me, SETTINGS, harness.clock.now, holder_gone=lambda _: False)
+        for r in (harness.runtime, *others)
+    ]
+    x, acting = Leadership(leases, SETTINGS), Acting()
+    others[1].down = True  # node-c is dead from the start
+    await x.step(acting.start, acting.stop)
+    await harness.settle()
+    assert x.acting  # two of three is a majority
+    assert [x.may_act(n) for n in ("node-a", "node-b", "node-c")] == [True, True, False]
+
+    others[1].down = False  # back: its lease is taken at the next look, the fence lifts
+    await x.step(acting.start, acting.stop)
+    assert x.may_act("node-c")
+
+    others[0].down = True  # node-b dies while acting: only node-b is fenced
+    for _ in range(10):
+        harness.clock.advance(SETTINGS.retry_period_seconds)
+        await x.step(acting.start, acting.stop)
+    assert x.acting
+    assert [x.may_act(n) for n in ("node-a", "node-b", "node-c")] == [True, False, True]
+    assert acting.stops == 0
+
+    harness.runtime.down = True  # and node-a too: one of three is not a majority
+    for _ in range(10):
+        harness.clock.advance(SETTINGS.retry_period_seconds)
+        await x.step(acting.start, acting.stop)
+    assert not x.acting
+    assert acting.stops == 1

@@ -35,13 +35,28 @@ class TwoNodes:
             NodeName(n): FakeRuntime(n, self.clock, images=[IMAGE, PAUSE], behaviour=run_forever)
             for n in NODES
         }
-        self.engine = Engine(
+        self.engine = self._new_engine()
+
+    def _new_engine(self) -> Engine:
+        return Engine(
             dict(self.runtimes),
             self.clock,
             engine=EngineSettings(),
             runtime=RuntimeSettings(pause_image=PAUSE, relist_interval_seconds=3600),
             node_lifecycle=NodeLifecycleSettings(GRACE, EVICTION, check_interval_seconds=3600),
         )
+
+    async def restart_controller(self) -> None:
+        """A new controller on the same engines (the old one gone, as after SIGKILL)."""
+        replicasets = [(e.rs, e.source) for e in self.engine.replicasets.declared.values()]
+        bare = [p for p in self.engine.desired.all() if not p.owner]
+        await self.engine.stop()
+        for runtime in self.runtimes.values():
+            runtime._events = asyncio.Queue()
+        self.engine = self._new_engine()
+        self.engine.set_replicasets(replicasets)
+        self.engine.set_desired(bare)
+        await self.engine.start()
 
     async def settle(self) -> None:
         quiet = 0
@@ -218,3 +233,34 @@ async def test_nothing_is_evicted_while_no_node_is_ready(nodes: TwoNodes) -> Non
         runtime.down = False
     await nodes.tick(3)
     assert nodes.running("node-a") | nodes.running("node-b") == before  # nothing replaced
+
+
+async def test_a_controller_started_while_a_node_is_dead_acts_without_it_after_the_timeouts(
+    nodes: TwoNodes,
+) -> None:
+    nodes.engine.set_replicasets([(replicaset(replicas=4), "rs.yaml")])
+    nodes.engine.set_desired([desired(pod("solo")), desired(pod("duo"))])
+    await nodes.engine.start()
+    await nodes.tick(2)
+    on_b = nodes.running("node-b")
+    bare_on_b = nodes.running("node-b", "app")
+    assert len(on_b) == 2
+    assert len(bare_on_b) == 1  # one bare pod on each node
+    nodes.runtimes[NodeName("node-b")].down = True
+    await nodes.restart_controller()
+    await nodes.tick(GRACE + EVICTION - 5)
+    assert not nodes.engine.settled  # node-b may still answer: nothing decided without it
+    await nodes.tick(10)
+    assert nodes.engine.settled
+    assert len(nodes.running("node-a")) == 4  # the ReplicaSet made whole on node-a
+    (waiting,) = bare_on_b
+    view = nodes.view(waiting)
+    assert view.node is None  # not made again elsewhere: it may run on node-b
+    assert "not listed since the controller started" in view.status.conditions[0].message
+    assert waiting not in nodes.running("node-a", "app")
+
+    nodes.runtimes[NodeName("node-b")].down = False
+    await nodes.tick(3)
+    assert not nodes.running("node-b") & on_b  # what was replaced meanwhile is gone
+    assert len(nodes.running("node-a") | nodes.running("node-b")) == 4
+    assert nodes.running("node-b", "app") == bare_on_b  # the bare pod carries on there

@@ -6,7 +6,6 @@ controller process is the product as users start it, with `--nodes` instead of o
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 from collections.abc import Callable, Sequence
@@ -15,18 +14,15 @@ from typing import Any
 
 from tests.integration.dockerd import PrivateDockerd
 from tests.integration.harness import ControllerProcess, podyard_containers, subpath_dir_of
+from tests.integration.harness import write_nodes_file as write_nodes_file_of
 
-NODE_NAMES = ("node-1", "node-2", "node-3")
+NODE_NAMES = ("n1", "n2", "n3")
+"""The names `write_nodes_file` gives the engines, in order."""
 
 
-def write_nodes_file(path: Path, engines: Sequence[PrivateDockerd], **extra: Any) -> Path:
-    """`nodes:` with one entry per engine, named `node-1`, `node-2`, ... (JSON is YAML)."""
-    nodes = [
-        {"name": name, "dockerHost": engine.docker_host, **extra}
-        for name, engine in zip(NODE_NAMES, engines, strict=False)
-    ]
-    path.write_text(json.dumps({"nodes": nodes}, indent=2) + "\n")
-    return path
+def write_nodes_file(path: Path, engines: Sequence[PrivateDockerd]) -> Path:
+    """`nodes:` with one entry per engine, named `n1`, `n2`, ... in order."""
+    return write_nodes_file_of(path, [engine.docker_host for engine in engines])
 
 
 class ClusterProcess(ControllerProcess):
@@ -35,16 +31,7 @@ class ClusterProcess(ControllerProcess):
     def __init__(
         self, nodes_file: Path, first_engine: str, manifests: Path, log: Path, *extra: str
     ) -> None:
-        super().__init__(first_engine, manifests, log, *extra)
-        self.nodes_file = nodes_file
-
-    def argv(self) -> list[str]:
-        args = super().argv()
-        # one engine's flags give way to the nodes file
-        for flag in ("--docker-host", "--node-name"):
-            at = args.index(flag)
-            del args[at : at + 2]
-        return [*args, "--nodes", str(self.nodes_file)]
+        super().__init__(first_engine, manifests, log, *extra, nodes=nodes_file)
 
     def get_or_none(self, path: str) -> Any:
         try:

@@ -57,7 +57,7 @@ import socket
 import subprocess
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -423,7 +423,9 @@ class PrivateDockerd:
         *,
         base_dir: Path | str = DEFAULT_BASE_DIR,
         dockerd: str = "dockerd",
+        extra_args: Sequence[str] = (),
     ) -> None:
+        """`extra_args` go to dockerd after the slot's own (another `--host`, TLS flags)."""
         if not _NAME_RE.match(name):
             raise ValueError(f"engine name must match {_NAME_RE.pattern}, not {name!r}")
         if not 1 <= subnet_index <= 254:
@@ -445,6 +447,7 @@ class PrivateDockerd:
         self.pidfile = self.dir / "docker.pid"
         self.containerd_pidfile = self.exec_root / "containerd" / "containerd.pid"
         self._dockerd = dockerd
+        self._extra_args = tuple(extra_args)
         self._proc: subprocess.Popen[bytes] | None = None
         self._locks: list[IO[str]] = []
         self._firewall_comment = f"podyard-it {self.bridge}"
@@ -694,6 +697,7 @@ class PrivateDockerd:
             "--ip-forward=false",
             "--ip-masq=false",
             "--userland-proxy=true",
+            *self._extra_args,
         ]
 
     def _daemon_config(self) -> dict[str, str]:
@@ -933,6 +937,7 @@ def start_private_dockerd(
     indexes: Iterable[int] = range(1, 255),
     base_dir: Path | str = DEFAULT_BASE_DIR,
     timeout: float = 60.0,
+    extra_args: Sequence[str] = (),
 ) -> PrivateDockerd:
     """Start a private engine in the first free slot (``<name_prefix><n>``, subnet ``n``).
 
@@ -942,7 +947,9 @@ def start_private_dockerd(
     reap_stale_engines(base_dir)
     busy: list[str] = []
     for index in indexes:
-        engine = PrivateDockerd(f"{name_prefix}{index}", index, base_dir=base_dir)
+        engine = PrivateDockerd(
+            f"{name_prefix}{index}", index, base_dir=base_dir, extra_args=extra_args
+        )
         try:
             engine.start(timeout)
         except SlotBusyError as exc:

@@ -163,6 +163,17 @@ def exec_in(docker_host: str, container_id: str, script: str) -> str:
     return docker_cli(docker_host, "exec", container_id, "sh", "-c", script).strip()
 
 
+def write_nodes_file(path: Path, docker_hosts: Sequence[str], extra: str = "") -> Path:
+    """A nodes file of one node per engine, named n1, n2, ... in order; `extra` (YAML lines
+    indented for a node's fields) is added to every node."""
+    lines = ["nodes:"]
+    for index, host in enumerate(docker_hosts, start=1):
+        lines += [f"- name: n{index}", f"  dockerHost: {json.dumps(host)}"]
+        lines += [line for line in extra.splitlines() if line.strip()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -172,12 +183,18 @@ def free_port() -> int:
 class ControllerProcess:
     """`podyard run` as a child process, its log kept in a file for assertions."""
 
-    def __init__(self, docker_host: str, manifests: Path, log: Path, *extra: str) -> None:
+    def __init__(
+        self, docker_host: str, manifests: Path, log: Path, *extra: str, nodes: Path | None = None
+    ) -> None:
+        """With `nodes` (a nodes file, see `write_nodes_file`), the controller runs on the nodes
+        it lists instead of one node `NODE` on `docker_host` (which then only names the folder
+        for subPath mounts)."""
         self.port = free_port()
         self.docker_host = docker_host
         self.manifests = manifests
         self.log = log
         self.extra = extra
+        self.nodes = nodes
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -194,10 +211,11 @@ class ControllerProcess:
             str(self.manifests),
             "--listen",
             f"127.0.0.1:{self.port}",
-            "--docker-host",
-            self.docker_host,
-            "--node-name",
-            NODE,
+            *(
+                ("--docker-host", self.docker_host, "--node-name", NODE)
+                if self.nodes is None
+                else ("--nodes", str(self.nodes))
+            ),
             "--pause-image",
             PAUSE_IMAGE,
             "--relist-interval",
@@ -224,6 +242,10 @@ class ControllerProcess:
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(self.server + path, timeout=5) as response:
             return json.load(response)
+
+    def get_text(self, path: str) -> str:
+        with urllib.request.urlopen(self.server + path, timeout=5) as response:
+            return str(response.read().decode())
 
     def ready(self) -> bool:
         try:

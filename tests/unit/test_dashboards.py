@@ -27,6 +27,7 @@ import yaml
 from controller.metrics import ControllerMetrics, make_registry
 from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName, ObjectMeta, PodRef, PodUid
+from controller.model.placement import Taint, TaintEffect
 from controller.model.pod import ResourceList, ResourceRequirements
 from controller.model.quantity import Quantity
 from controller.model.status import (
@@ -56,8 +57,8 @@ from controller.model.workloads import (
     ReplicaSetSpec,
     TemplateMeta,
 )
-from tests.factories import MetricsNode as Node
 from tests.factories import container, pod
+from tests.factories import metrics_node as Node
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 RULES = DASHBOARDS / "alerts" / "podyard-rules.yaml"
@@ -242,7 +243,8 @@ def _registry() -> Any:
             created_at=1_700_000_000.0,
         )
     ]
-    nodes = [Node("local", True, "127.0.0.1"), Node("far", False, "10.0.0.2")]
+    taint = Taint("dedicated", TaintEffect.NO_SCHEDULE, "db")
+    nodes = [Node("local", True, "127.0.0.1"), Node("far", False, "10.0.0.2", (taint,))]
     files = [
         ManifestFileStatus("web.yaml", "ok", objects=2),
         ManifestFileStatus("bad.yaml", "invalid", errors=("bad.yaml:3: spec: required",)),

@@ -8,11 +8,15 @@ import subprocess
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from controller.metrics import make_registry
 from controller.model.meta import NodeName, ObjectMeta, PodRef, PodUid
+from controller.model.nodes import KUBE_VERSION, NodeResources
+from controller.model.observed import EngineInfo
+from controller.model.placement import Taint, TaintEffect
 from controller.model.pod import Pod, ResourceList, ResourceRequirements
 from controller.model.quantity import Quantity
 from controller.model.status import (
@@ -42,8 +46,8 @@ from controller.model.workloads import (
     ReplicaSetSpec,
     TemplateMeta,
 )
-from tests.factories import MetricsNode as Node
 from tests.factories import container, pod
+from tests.factories import metrics_node as Node
 
 
 def _view(
@@ -314,19 +318,52 @@ def test_deployment_replicas_and_conditions() -> None:
 
 
 def test_nodes_info_and_ready_condition() -> None:
-    nodes = [Node("local", True, "127.0.0.1"), Node("far", False, "10.0.0.2")]
+    taint = Taint("dedicated", TaintEffect.NO_SCHEDULE, "db")
+    nodes = [
+        attrs.evolve(
+            Node("local", True, "127.0.0.1"),
+            labels={"kubernetes.io/hostname": "local", "topology.kubernetes.io/zone": "a"},
+            engine=EngineInfo(server_version="20.10.24", kernel_version="6.1", os_image="Debian"),
+            allocatable=NodeResources(cpu_millis=1500, memory_bytes=1 << 30, pods=20),
+        ),
+        Node("far", False, "10.0.0.2", (taint,)),
+        Node("lost", None, "10.0.0.3"),
+    ]
     s = _series(_scrape(_registry(nodes=nodes)))
     info = {i["node"]: i for i in _names(s, "kube_node_info")}
     assert info["local"]["internal_ip"] == "127.0.0.1"
+    assert info["local"]["container_runtime_version"] == "docker://20.10.24"
+    assert (info["local"]["kernel_version"], info["local"]["os_image"]) == ("6.1", "Debian")
+    assert info["local"]["kubelet_version"] == KUBE_VERSION
     assert info["far"]["container_runtime_version"] == ""
+    assert _value(s, "kube_node_created", node="far") == 1_700_000_000
+    labels = {i["node"]: i for i in _names(s, "kube_node_labels")}
+    assert labels["local"] == {
+        "node": "local",
+        "label_kubernetes_io_hostname": "local",
+        "label_topology_kubernetes_io_zone": "a",
+    }
+    assert labels["far"] == {"node": "far"}
+    assert _names(s, "kube_node_spec_taint") == [
+        {"node": "far", "key": "dedicated", "value": "db", "effect": "NoSchedule"}
+    ]
+    assert _value(s, "kube_node_spec_unschedulable", node="local") == 0
     cond = "kube_node_status_condition"
     assert _value(s, cond, node="local", condition="Ready", status="true") == 1
     assert _value(s, cond, node="far", condition="Ready", status="false") == 1
     assert _value(s, cond, node="far", condition="Ready", status="true") == 0
     assert _value(s, cond, node="far", condition="Ready", status="unknown") == 0
-    for family in ("kube_node_status_capacity", "kube_node_status_allocatable"):
-        assert _value(s, family, node="local", resource="cpu", unit="core") == 2
-        assert _value(s, family, node="local", resource="memory", unit="byte") == 4 << 30
+    assert _value(s, cond, node="far", condition="MemoryPressure", status="false") == 1
+    for condition in ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure"):
+        assert _value(s, cond, node="lost", condition=condition, status="unknown") == 1
+    capacity, allocatable = "kube_node_status_capacity", "kube_node_status_allocatable"
+    assert _value(s, capacity, node="local", resource="cpu", unit="core") == 2
+    assert _value(s, capacity, node="local", resource="memory", unit="byte") == 4 << 30
+    assert _value(s, capacity, node="local", resource="pods", unit="integer") == 110
+    assert _value(s, allocatable, node="local", resource="cpu", unit="core") == 1.5
+    assert _value(s, allocatable, node="local", resource="memory", unit="byte") == 1 << 30
+    assert _value(s, allocatable, node="local", resource="pods", unit="integer") == 20
+    assert _value(s, allocatable, node="far", resource="pods", unit="integer") == 110
 
 
 def test_no_sources_means_no_object_families() -> None:
