@@ -11,12 +11,15 @@ import attrs
 import pytest
 
 from controller.config import CapacityOverrides, EngineSettings, NodeSettings, RuntimeSettings
+from controller.decide.scheduling import DEFAULT_MAX_PODS, Allocatable
 from controller.engine.engine import Engine
+from controller.engine.nodeinfo import allocatable
+from controller.engine.nodes import node_status
 from controller.engine.ports import FakeClock
 from controller.model.desired import DesiredPod
 from controller.model.events import EventType
 from controller.model.meta import NodeName, ObjectMeta
-from controller.model.observed import RunState
+from controller.model.observed import NodeCapacity, RunState
 from controller.model.pod import PodSpec, ResourceList, ResourceRequirements
 from controller.model.quantity import Quantity
 from controller.model.status import ConditionType, PodPhase
@@ -186,3 +189,13 @@ async def test_a_pod_pinned_by_node_name_goes_there(cluster: MakeCluster) -> Non
     await start(c, [pinned])
     await c.advance(1)
     assert c.node_of("pinned") == "n3"
+
+
+def test_allocatable_is_the_override_else_the_engine_and_zero_is_unknown() -> None:
+    settings = NodeSettings("n1", capacity=CapacityOverrides(cpu_millis=1500, pods=8))
+    status = attrs.evolve(node_status(settings), capacity=NodeCapacity(4, 8 << 30))
+    assert allocatable(status) == Allocatable(1500, 8 << 30, 8)
+    unread = node_status(NodeSettings("n1"))
+    assert allocatable(unread) == Allocatable(None, None, DEFAULT_MAX_PODS)
+    zero = attrs.evolve(unread, capacity=NodeCapacity(0, 0))
+    assert allocatable(zero) == Allocatable(None, None, DEFAULT_MAX_PODS)

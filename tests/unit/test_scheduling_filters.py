@@ -300,11 +300,10 @@ def test_requests_pod_level_wins_per_resource_and_limits_default_requests() -> N
         Requests(250, 64 * MI),
         Requests(350, 64 * MI + 200 * MI),
     )
-    # a pod-level limit alone: the API server defaults the pod's request to what the
-    # containers ask when any does, else to the limit
+    # a pod-level limit alone: the request defaults to the containers' sum where one asks
     pod_level = PodSpec(containers=(a, b), resources=resources(memory="128Mi"))
     assert pod_requests(pod_level) == (Requests(250, 64 * MI), Requests(350, 64 * MI))
-    nobody_asks = PodSpec(containers=(b,), resources=resources(memory="128Mi"))
-    assert pod_requests(nobody_asks) == (Requests(0, 128 * MI), Requests(100, 128 * MI))
+    alone = PodSpec(containers=(b,), resources=resources(cpu="2", memory="128Mi"))
+    assert pod_requests(alone) == (Requests(2000, 128 * MI), Requests(2000, 128 * MI))
     d = desired(pod("web", containers=[a, b]))
     assert pod_facts(d).requests == Requests(250, 64 * MI)
