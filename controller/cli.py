@@ -348,25 +348,8 @@ def get_objects(args: argparse.Namespace) -> int:
         items = body["items"]
         if resource is EVENTS:  # kubectl sorts events by when they were last seen
             items = sorted(items, key=lambda e: e.get("lastTimestamp") or "")
-    if args.output == "json":
-        print(json.dumps(body, indent=4))
-        return 0
-    if args.output == "yaml":
-        print(yaml.safe_dump(body, sort_keys=False), end="")
-        return 0
-    if not items:
-        where = "" if args.all_namespaces else f" in {args.namespace} namespace."
-        print(f"No resources found{where}", file=sys.stderr)
-        return 0
-    wide = args.output == "wide"
-    now = time.time()
-    rows = [resource.row(obj, now, wide=wide) for obj in items]
-    columns = resource.wide_columns if wide else resource.columns
-    if args.all_namespaces:
-        columns = ("NAMESPACE", *columns)
-        rows = [[obj["metadata"]["namespace"], *r] for obj, r in zip(items, rows, strict=True)]
-    print(render(columns, rows), end="")
-    return 0
+    where = "" if args.all_namespaces else f" in {args.namespace} namespace."
+    return _print_objects(args, resource, body, items, where, with_namespace=args.all_namespaces)
 
 
 def _get_cluster_objects(args: argparse.Namespace, resource: Resource, base: str) -> int:
@@ -377,6 +360,19 @@ def _get_cluster_objects(args: argparse.Namespace, resource: Resource, base: str
     else:
         body = _fetch(f"{base}/{resource.plural}" + _selectors(args))
         items = body["items"]
+    return _print_objects(args, resource, body, items, "", with_namespace=False)
+
+
+def _print_objects(
+    args: argparse.Namespace,
+    resource: Resource,
+    body: Any,
+    items: list[Any],
+    where: str,
+    *,
+    with_namespace: bool,
+) -> int:
+    """What `podyard get` prints of what it fetched: JSON, YAML or kubectl's table."""
     if args.output == "json":
         print(json.dumps(body, indent=4))
         return 0
@@ -384,12 +380,16 @@ def _get_cluster_objects(args: argparse.Namespace, resource: Resource, base: str
         print(yaml.safe_dump(body, sort_keys=False), end="")
         return 0
     if not items:
-        print("No resources found", file=sys.stderr)
+        print(f"No resources found{where}", file=sys.stderr)
         return 0
     wide = args.output == "wide"
     now = time.time()
+    rows = [resource.row(obj, now, wide=wide) for obj in items]
     columns = resource.wide_columns if wide else resource.columns
-    print(render(columns, [resource.row(obj, now, wide=wide) for obj in items]), end="")
+    if with_namespace:
+        columns = ("NAMESPACE", *columns)
+        rows = [[obj["metadata"]["namespace"], *r] for obj, r in zip(items, rows, strict=True)]
+    print(render(columns, rows), end="")
     return 0
 
 

@@ -7,7 +7,7 @@ steps that stop at each timer, settling after each, so backoff timers fire exact
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
 import pytest
 
@@ -31,6 +31,34 @@ PAUSE = "localhost/podyard-pause:1"
 UNWATCHED_NODES = NodeLifecycleSettings(monitor_grace_seconds=1e9)
 """Fake time jumps hours while no relist runs (their interval is real time): no heartbeat is
 missed for that. Node health has its own tests (test_node_lifecycle)."""
+
+
+async def settle_engine(
+    engine: Engine, runtimes: Iterable[FakeRuntime], *, turns: int = 5000, quiet_turns: int = 20
+) -> None:
+    """Let every queued reconcile and event run until nothing moved for `quiet_turns` turns."""
+    quiet = 0
+    for _ in range(turns):
+        await asyncio.sleep(0)
+        busy = not engine.idle() or any(not r._events.empty() for r in runtimes)
+        quiet = 0 if busy else quiet + 1
+        if quiet >= quiet_turns:
+            return
+    raise AssertionError("engine did not settle")
+
+
+async def advance_clock(
+    clock: FakeClock, seconds: float, settle: Callable[[], Awaitable[None]]
+) -> None:
+    """Move fake time in steps that stop at each timer, settling after each, so timers fire
+    exactly when due."""
+    remaining = seconds
+    while remaining > 1e-9:
+        due = clock.next_timer()
+        step = remaining if due is None else min(remaining, max(due - clock.now(), 0.0))
+        clock.advance(step)
+        remaining -= step
+        await settle()
 
 
 class Harness:
@@ -69,23 +97,10 @@ class Harness:
         await self.start(desired)
 
     async def settle(self) -> None:
-        quiet = 0
-        for _ in range(5000):
-            await asyncio.sleep(0)
-            busy = not self.engine.idle() or not self.runtime._events.empty()
-            quiet = 0 if busy else quiet + 1
-            if quiet >= 20:
-                return
-        raise AssertionError("engine did not settle")
+        await settle_engine(self.engine, [self.runtime])
 
     async def advance(self, seconds: float) -> None:
-        remaining = seconds
-        while remaining > 1e-9:
-            due = self.clock.next_timer()
-            step = remaining if due is None else min(remaining, max(due - self.clock.now(), 0.0))
-            self.clock.advance(step)
-            remaining -= step
-            await self.settle()
+        await advance_clock(self.clock, seconds, self.settle)
 
     def view(self, name: str = "web", namespace: str = "default") -> PodView:
         for view in self.engine.pod_views():

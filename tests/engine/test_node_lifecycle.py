@@ -19,7 +19,7 @@ from controller.model.observed import RunState
 from controller.model.placement import TaintEffect, Toleration, TolerationOperator
 from controller.model.status import ConditionType, PodPhase, PodView
 from controller.runtime.fake import FakeRuntime, run_forever
-from tests.engine.conftest import PAUSE
+from tests.engine.conftest import PAUSE, settle_engine
 from tests.engine.test_replicaset_engine import replicaset
 from tests.factories import IMAGE, desired, pod
 
@@ -59,13 +59,7 @@ class TwoNodes:
         await self.engine.start()
 
     async def settle(self) -> None:
-        quiet = 0
-        for _ in range(5000):
-            await asyncio.sleep(0)
-            quiet = 0 if not self.engine.idle() else quiet + 1
-            if quiet >= 20:
-                return
-        raise AssertionError("engine did not settle")
+        await settle_engine(self.engine, self.runtimes.values())
 
     async def tick(self, seconds: float) -> None:
         """Time passes: every node is relisted (the down one fails), the lifecycle looks."""

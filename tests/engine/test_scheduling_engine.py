@@ -3,7 +3,6 @@ an unschedulable pod says why once, and is placed as soon as room appears."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 
@@ -31,7 +30,7 @@ from controller.model.workloads import (
     TemplateMeta,
 )
 from controller.runtime.fake import FakeRuntime, run_forever
-from tests.engine.conftest import PAUSE
+from tests.engine.conftest import PAUSE, UNWATCHED_NODES, advance_clock, settle_engine
 from tests.factories import IMAGE, container, desired, pod
 
 NODES = [NodeName("n1"), NodeName("n2"), NodeName("n3")]
@@ -57,26 +56,14 @@ class Cluster:
             },
             engine=EngineSettings(),
             runtime=RuntimeSettings(pause_image=PAUSE, relist_interval_seconds=3600),
+            node_lifecycle=UNWATCHED_NODES,
         )
 
     async def settle(self) -> None:
-        quiet = 0
-        for _ in range(20000):
-            await asyncio.sleep(0)
-            events = any(not r._events.empty() for r in self.runtimes.values())
-            quiet = 0 if (not self.engine.idle() or events) else quiet + 1
-            if quiet >= 40:
-                return
-        raise AssertionError("engine did not settle")
+        await settle_engine(self.engine, self.runtimes.values(), turns=20000, quiet_turns=40)
 
     async def advance(self, seconds: float) -> None:
-        remaining = seconds
-        while remaining > 1e-9:
-            due = self.clock.next_timer()
-            step = remaining if due is None else min(remaining, max(due - self.clock.now(), 0.0))
-            self.clock.advance(step)
-            remaining -= step
-            await self.settle()
+        await advance_clock(self.clock, seconds, self.settle)
 
     def running_per_node(self) -> Counter[str]:
         return Counter(
