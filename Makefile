@@ -9,7 +9,7 @@
 #   make faults-long the fault suite as a soak: 100 kills, a 60 s freeze, 120 s behind the
 #                    faulty socket
 #   make run         run the controller on ./manifests (RUN_ARGS passed through)
-#   make bench       start-up benchmark
+#   make bench       benchmarks: start-up, folder latency, a node's death (about 6 minutes)
 #   make clean       remove the virtualenv and tool caches
 #   make clean-pods  remove every container and volume that Podyard labelled, and the engine lease
 
@@ -69,6 +69,7 @@ run: setup
 bench: setup
 	$(BIN)/python bench/startup.py $(BENCH_ARGS)
 	$(BIN)/python bench/folder_latency.py
+	$(BIN)/python bench/node_death.py --pods 30
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache \

@@ -34,6 +34,7 @@ from controller.config import (
     RuntimeSettings,
     SupervisionSettings,
 )
+from controller.engine.backoffevents import BackoffEvents
 from controller.engine.baseline import running_baseline
 from controller.engine.deployments import DeploymentController
 from controller.engine.events import EventRecorder
@@ -59,7 +60,7 @@ from controller.model.events import EventType, ObjectReference
 from controller.model.health import HealthCheck
 from controller.model.manifests import RunningObject
 from controller.model.meta import NodeName, ObjectKey, PodKey, PodUid
-from controller.model.status import PodView, Waiting, WaitingReason
+from controller.model.status import PodView
 from controller.model.telemetry import ControllerName, ReconcileResult
 from controller.model.workloads import Deployment, ReplicaSet
 
@@ -74,9 +75,6 @@ POD_WORKERS_TASK = "pod-workers"
 MAX_CHANGING_PASSES = 25
 """Consecutive passes that changed the engine before a key is slowed down: a guard against a plan
 that never converges (a bug), so it cannot spin a core."""
-
-
-PULL_FAILURES = (WaitingReason.ERR_IMAGE_PULL, WaitingReason.IMAGE_PULL_BACK_OFF)
 
 
 class Engine:
@@ -213,8 +211,9 @@ class Engine:
         self.starts = PodStartTracker(self.desired, self.cache, clock, self.metrics)
         self.replicasets.protected = self.reconciler.protected
         self._changing: dict[PodKey, int] = {}
-        self._backoffs: dict[PodKey, frozenset[tuple[str, str, int]]] = {}
-        """Per pod, the back-off waits already reported (one BackOff event per wait)."""
+        self.backoff_events = BackoffEvents(
+            self.reconciler.views, self.notes.for_key, self._pod_event
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self.on_baseline: Callable[[tuple[RunningObject, ...]], None] | None = None
         """Given the pods found running once every node was listed; whoever takes it calls
@@ -527,9 +526,9 @@ class Engine:
         self.queue.forget(key)
         if outcome.requeue_after is not None:
             self.queue.add_after(key, outcome.requeue_after)
-            self._step("back-off events", self._report_backoff, key)
+            self._step("back-off events", self.backoff_events.report, key)
             return ReconcileResult.REQUEUE_AFTER
-        self._backoffs.pop(key, None)
+        self.backoff_events.forget(key)
         return ReconcileResult.SUCCESS
 
     def _pod_event(
@@ -544,38 +543,3 @@ class Engine:
     ) -> None:
         obj = ObjectReference("Pod", key.namespace, key.name, uid)
         self.events.record(obj, type, reason, message, host=node or "")
-
-    def _report_backoff(self, key: PodKey) -> None:
-        """A pod left waiting: one `BackOff` per container per back-off wait, not per pass."""
-        views = self.reconciler.views([key])
-        ref = views[0].ref if views else None
-        if ref is None:
-            self._backoffs.pop(key, None)
-            return
-        view = views[0]
-        notes = self.notes.for_key(key)
-        waits: set[tuple[str, str, int]] = set()
-        for status in view.status.container_statuses:
-            state = status.state
-            if not isinstance(state, Waiting):
-                continue
-            if state.reason == WaitingReason.CRASH_LOOP_BACK_OFF:
-                waits.add((status.name, state.reason, status.restart_count))
-            elif state.reason in PULL_FAILURES and (note := notes.get(status.name)):
-                # ErrImagePull shows for a second after the failure, then ImagePullBackOff
-                waits.add((status.name, WaitingReason.IMAGE_PULL_BACK_OFF, note.failures))
-        seen = self._backoffs.get(key, frozenset())
-        for name, reason, _ in sorted(waits - seen):
-            if reason == WaitingReason.CRASH_LOOP_BACK_OFF:
-                message = f"Back-off restarting failed container {name} in pod {key.name}"
-            else:
-                message = f'Back-off pulling image "{_image(view, name)}"'
-            self._pod_event(key, EventType.WARNING, "BackOff", message, uid=ref.uid, node=view.node)
-        if waits:
-            self._backoffs[key] = frozenset(waits)
-        else:
-            self._backoffs.pop(key, None)
-
-
-def _image(view: PodView, container: str) -> str:
-    return next((c.image for c in view.pod.spec.containers if c.name == container), "")

@@ -161,10 +161,6 @@ class NodeRegistry:
     def set_draining(self, name: NodeName, draining: bool) -> None:
         self._nodes[name] = attrs.evolve(self._nodes[name], draining=draining)
 
-    def schedulable(self) -> tuple[NodeName, ...]:
-        """Nodes new pods may be bound to (see `NodeStatus.schedulable`)."""
-        return tuple(sorted(n for n, s in self._nodes.items() if s.schedulable))
-
     def draining(self) -> frozenset[NodeName]:
         return frozenset(n for n, s in self._nodes.items() if s.draining)
 
