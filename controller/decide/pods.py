@@ -5,10 +5,9 @@ The kubelet's computePodActions, for Podyard:
 1. No desired pod: tear every instance down (SIGTERM, grace, SIGKILL, remove, volumes).
 2. Instances whose pod spec hash differs from the manifest (a bare pod whose spec was edited) are torn
    down first; the replacement is created only once they are gone, so host ports are free.
-3. No instance: create one (volumes, sandbox, containers) with the uid handed in.
-   Placing it is scheduling's (decide.scheduling, kube-scheduler's filters and scores over the
-   `nodes` handed in); when no node can take it the plan says why (`unschedulable`) and no
-   sandbox is attempted.
+3. No instance: create one (volumes, sandbox, containers) with the uid handed in (decide.podcreate:
+   placing it is scheduling's; when no node can take it the plan says why and no sandbox is
+   attempted).
 4. The instance's sandbox is dead (never started, or died): rebuild the pod (stop containers, wait
    out the sandbox backoff, remove the dead sandbox, new sandbox, containers anew), unless the pod is
    finished or its policy is Never and its containers already ran.
@@ -23,135 +22,55 @@ no failure, however long, grows a pod's footprint on the engine.
 Failures the engine does not record (image pulls, refused creates) come in as notes; a retry waits
 out the ImagePullBackOff before trying again, so a bad image never hot-loops.
 
-Knowledge before action: a key with a container or volume on a node that is not known (not relisted
-since start or since it was unreachable) gets no action at all, only a wait, since what the cache
-shows of that node may be stale; and no pod is created while some node was never listed (the pod
-may run there). The caller passes both facts in (`known_nodes`, `may_create`).
+Knowledge before action (decide.podinputs): nothing is done to a key with something on a node
+that is not known, or (unless it is being removed) on a node still draining after an outage; and
+no pod is created while some node was never listed. The caller passes these facts in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-import attrs
-
-from controller.config import BackoffSettings, ImagePullSettings
 from controller.decide import containers as cfg
 from controller.decide.instance import Instance, group_instances, orphan_volumes
-from controller.decide.restarts import exited, image_pull_delay, restart_delay, should_restart
+from controller.decide.podcreate import create_pod
+from controller.decide.podinputs import (
+    UNKNOWN_NODE_RECHECK_SECONDS,
+    PlanBuilder,
+    PodInputs,
+    ensure_volumes,
+    note_wait,
+    on_draining_nodes,
+    on_unknown_nodes,
+    stop_action,
+)
+from controller.decide.restarts import exited, restart_delay, should_restart
 from controller.decide.sandboxes import (
-    create_failure_delay,
     garbage,
     sandbox_dead,
     sandbox_retry_delay,
     sandbox_retry_due,
 )
-from controller.decide.scheduling import NodeInfo, pod_facts, schedule
 from controller.model.desired import DesiredPod
-from controller.model.meta import ContainerId, NodeName, PodKey, PodRef, PodUid
+from controller.model.meta import NodeName
 from controller.model.observed import (
     SANDBOX_CONTAINER_NAME,
-    FailureNote,
     ObservedContainer,
-    ObservedVolume,
     RunState,
 )
 from controller.model.plan import (
-    Action,
-    EnsureVolume,
     Plan,
     PlanReason,
     RemoveContainer,
     RemoveVolume,
     RunContainer,
     StartContainer,
-    StopContainers,
 )
 from controller.model.pod import RestartPolicy
-from controller.model.status import WaitingReason
-
-
-@attrs.frozen
-class PodInputs:
-    """Everything one decision reads; frozen snapshots taken by the reconciler."""
-
-    key: PodKey
-    desired: DesiredPod | None
-    containers: tuple[ObservedContainer, ...]
-    volumes: tuple[ObservedVolume, ...]
-    nodes: tuple[NodeInfo, ...]
-    """Every node with the pods assigned there, the assumed ones included (see
-    decide.scheduling); only read to place a pod that has nothing on any node."""
-    notes: Mapping[str, FailureNote]
-    now: float
-    new_uid: PodUid
-    pause_images: Mapping[NodeName, str]
-    """Sandbox image per node (the configured one, or the node's locally built fallback)."""
-    backoff: BackoffSettings = BackoffSettings()
-    image_pull: ImagePullSettings = ImagePullSettings()
-    known_nodes: frozenset[NodeName] | None = None
-    """Nodes whose containers the cache reflects (relisted since start, or since they were last
-    unreachable); None: all of them. Nothing is done to a pod with anything on another node."""
-    may_create: bool = True
-    """Every node was listed at least once since start, so a pod not seen does not exist."""
-    unlisted_nodes: frozenset[NodeName] = frozenset()
-    """Nodes never listed since start that the controller acts without: a bare pod not seen
-    may run there, so it is not made elsewhere (a ReplicaSet's pods are replaced)."""
-    draining_nodes: frozenset[NodeName] = frozenset()
-    """Nodes back from an outage still removing the pods replaced meanwhile: a pod with
-    something there waits, unless it is being removed (see engine.nodelifecycle)."""
-
-    def pause_image(self, node: NodeName) -> str:
-        return self.pause_images.get(node) or next(iter(self.pause_images.values()))
-
-
-class _Builder:
-    """Collects actions, reasons and the earliest wake-up while the planner walks the pod."""
-
-    def __init__(self, key: PodKey) -> None:
-        self.key = key
-        self.actions: list[Action] = []
-        self.reasons: list[PlanReason] = []
-        self.wake: float | None = None
-        self.unschedulable = ""
-
-    def add(self, reason: PlanReason, *actions: Action) -> None:
-        if not actions:
-            return
-        self.actions.extend(actions)
-        if reason not in self.reasons:
-            self.reasons.append(reason)
-
-    def wake_in(self, seconds: float) -> None:
-        seconds = max(seconds, 0.0)
-        self.wake = seconds if self.wake is None else min(self.wake, seconds)
-
-    def plan(self) -> Plan:
-        return Plan(
-            self.key, tuple(self.actions), tuple(self.reasons), self.wake, self.unschedulable
-        )
-
-
-UNKNOWN_NODE_RECHECK_SECONDS = 5.0
-"""How soon a pod held for want of knowledge is looked at again (a node that becomes known
-requeues every pod sooner)."""
-
-
-def on_unknown_nodes(inputs: PodInputs) -> frozenset[NodeName]:
-    """Nodes holding something of this pod that are not known now."""
-    if inputs.known_nodes is None:
-        return frozenset()
-    nodes = {c.node for c in inputs.containers} | {v.node for v in inputs.volumes}
-    return frozenset(nodes - inputs.known_nodes)
-
-
-def on_draining_nodes(inputs: PodInputs) -> bool:
-    """The pod has something on a node that is still removing what was replaced meanwhile."""
-    return any(c.node in inputs.draining_nodes for c in inputs.containers)
 
 
 def compute_pod_plan(inputs: PodInputs) -> Plan:
-    out = _Builder(inputs.key)
+    out = PlanBuilder(inputs.key)
     if on_unknown_nodes(inputs):
         out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # never act on what may be a stale picture
         return out.plan()
@@ -173,7 +92,7 @@ def compute_pod_plan(inputs: PodInputs) -> Plan:
     if stale:
         return out.plan()
     if current is None:
-        _create(out, inputs, desired)
+        create_pod(out, inputs, desired)
     else:
         _sync(out, inputs, desired, current)
     return out.plan()
@@ -188,96 +107,19 @@ def _current_instance(instances: Sequence[Instance], spec_hash: str) -> Instance
     return (live or matching)[-1]
 
 
-def _teardown(out: _Builder, instance: Instance, reason: PlanReason) -> None:
+def _teardown(out: PlanBuilder, instance: Instance, reason: PlanReason) -> None:
     """Stop apps together with their grace, then the sandbox, then remove everything."""
     running_apps = [c for c in instance.all_apps() if c.state is RunState.RUNNING]
     if running_apps:
         grace = max(c.identity.grace_seconds for c in running_apps)
-        out.add(reason, _stop(running_apps, grace, reason))
+        out.add(reason, stop_action(running_apps, grace, reason))
     running_sandboxes = [c for c in instance.sandboxes if c.state is RunState.RUNNING]
     if running_sandboxes:
-        out.add(reason, _stop(running_sandboxes, cfg.SANDBOX_STOP_GRACE, reason))
+        out.add(reason, stop_action(running_sandboxes, cfg.SANDBOX_STOP_GRACE, reason))
     for container in [*instance.all_apps(), *instance.sandboxes]:
         out.add(reason, RemoveContainer(container.node, container.id))
     for volume in instance.volumes:
         out.add(reason, RemoveVolume(volume.node, volume.name))
-
-
-def _stop(
-    containers: Sequence[ObservedContainer], grace: int, reason: PlanReason
-) -> StopContainers:
-    ids = tuple(ContainerId(c.id) for c in containers)
-    return StopContainers(containers[0].node, ids, grace, reason.value)
-
-
-def _ensure_volumes(
-    out: _Builder, desired: DesiredPod, node: NodeName, ref: PodRef, have: set[str]
-) -> None:
-    for volume in desired.pod.spec.volumes:
-        if volume.empty_dir is None or volume.name in have:
-            continue
-        memory, size = cfg.memory_volume_size(desired, volume.name)
-        name = cfg.volume_docker_name(ref, volume.name)
-        out.add(PlanReason.CREATE_POD, EnsureVolume(node, ref, volume.name, name, size, memory))
-
-
-UNSCHEDULABLE_RETRY_SECONDS = 5.0
-"""How often a pod no node can take is tried again (a pod that stops or goes, freeing room,
-requeues it sooner; so does a node that becomes known)."""
-
-PULL_FAILURES = frozenset(
-    {WaitingReason.ERR_IMAGE_PULL.value, WaitingReason.ERR_IMAGE_NEVER_PULL.value}
-)
-
-
-def _note_wait(inputs: PodInputs, name: str) -> float:
-    """Seconds still to wait before retrying a container whose pull or create failed; 0 = go.
-
-    Pulls wait out ImagePullBackOff; a sandbox the engine refused to create waits out the sandbox
-    backoff (its first retry at once, as after a sandbox that died)."""
-    note = inputs.notes.get(name)
-    if note is None:
-        return 0.0
-    if name == SANDBOX_CONTAINER_NAME and note.reason not in PULL_FAILURES:
-        delay = create_failure_delay(note.failures, inputs.backoff)
-    else:
-        delay = image_pull_delay(note.failures, inputs.image_pull)
-    return max(0.0, note.at + delay - inputs.now)
-
-
-def _create(out: _Builder, inputs: PodInputs, desired: DesiredPod) -> None:
-    if not inputs.may_create:
-        out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # it may run on a node not listed yet
-        return
-    if inputs.unlisted_nodes and not desired.owner:
-        names = ", ".join(sorted(inputs.unlisted_nodes))
-        out.unschedulable = (
-            f"node(s) {names} not listed since the controller started: the pod may run there"
-        )
-        out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)
-        return
-    placement = schedule(pod_facts(desired), inputs.nodes)
-    node = placement.node
-    if node is None:
-        out.unschedulable = placement.unschedulable
-        # nothing to bind to: node health, or a pod going away, requeues sooner
-        out.wake_in(UNSCHEDULABLE_RETRY_SECONDS)
-        return
-    wait = _note_wait(inputs, SANDBOX_CONTAINER_NAME)
-    if wait > 0:
-        out.wake_in(wait)
-        return
-    ref = PodRef(inputs.key.namespace, inputs.key.name, inputs.new_uid)
-    _ensure_volumes(out, desired, node, ref, set())
-    sandbox = cfg.sandbox_config(desired, ref, inputs.now, 0, inputs.pause_image(node))
-    out.add(PlanReason.CREATE_POD, RunContainer(node, sandbox))
-    for container in desired.pod.spec.containers:
-        wait = _note_wait(inputs, container.name)
-        if wait > 0:
-            out.wake_in(wait)
-            continue
-        config = cfg.app_config(desired, ref, inputs.now, container, 0, 0, 0.0)
-        out.add(PlanReason.CREATE_POD, RunContainer(node, config))
 
 
 def pod_finished(desired: DesiredPod, instance: Instance) -> bool:
@@ -292,7 +134,7 @@ def pod_finished(desired: DesiredPod, instance: Instance) -> bool:
     return True
 
 
-def _sync(out: _Builder, inputs: PodInputs, desired: DesiredPod, instance: Instance) -> None:
+def _sync(out: PlanBuilder, inputs: PodInputs, desired: DesiredPod, instance: Instance) -> None:
     sandbox = instance.sandbox
     node = instance.node
     if node is None:
@@ -304,7 +146,7 @@ def _sync(out: _Builder, inputs: PodInputs, desired: DesiredPod, instance: Insta
         if running:
             out.add(
                 PlanReason.COMPLETE_POD,
-                _stop(running, cfg.SANDBOX_STOP_GRACE, PlanReason.COMPLETE_POD),
+                stop_action(running, cfg.SANDBOX_STOP_GRACE, PlanReason.COMPLETE_POD),
             )
         return
     if sandbox_dead(sandbox):
@@ -315,22 +157,22 @@ def _sync(out: _Builder, inputs: PodInputs, desired: DesiredPod, instance: Insta
         out.add(PlanReason.START, StartContainer(sandbox.node, sandbox.id))
         return
     have = {v.volume_name for v in instance.volumes}
-    _ensure_volumes(out, desired, node, instance.ref, have)
+    ensure_volumes(out, desired, node, instance.ref, have)
     for container in desired.pod.spec.containers:
         _sync_container(out, inputs, desired, instance, container.name, sandbox)
     _drop_unknown_containers(out, desired, instance)
 
 
-def _collect_garbage(out: _Builder, instance: Instance) -> None:
+def _collect_garbage(out: PlanBuilder, instance: Instance) -> None:
     stop, remove = garbage(instance)
     for container in stop:
         grace = cfg.SANDBOX_STOP_GRACE if container.is_sandbox else container.identity.grace_seconds
-        out.add(PlanReason.CLEAN_UP, _stop([container], grace, PlanReason.CLEAN_UP))
+        out.add(PlanReason.CLEAN_UP, stop_action([container], grace, PlanReason.CLEAN_UP))
     for container in remove:
         out.add(PlanReason.CLEAN_UP, RemoveContainer(container.node, container.id))
 
 
-def _drop_unknown_containers(out: _Builder, desired: DesiredPod, instance: Instance) -> None:
+def _drop_unknown_containers(out: PlanBuilder, desired: DesiredPod, instance: Instance) -> None:
     names = {c.name for c in desired.pod.spec.containers}
     for name, lineage in instance.apps.items():
         if name in names:
@@ -339,14 +181,14 @@ def _drop_unknown_containers(out: _Builder, desired: DesiredPod, instance: Insta
         if running:
             out.add(
                 PlanReason.CLEAN_UP,
-                _stop(running, running[0].identity.grace_seconds, PlanReason.CLEAN_UP),
+                stop_action(running, running[0].identity.grace_seconds, PlanReason.CLEAN_UP),
             )
         for container in lineage:
             out.add(PlanReason.CLEAN_UP, RemoveContainer(container.node, container.id))
 
 
 def _rebuild(
-    out: _Builder, inputs: PodInputs, desired: DesiredPod, instance: Instance, node: NodeName
+    out: PlanBuilder, inputs: PodInputs, desired: DesiredPod, instance: Instance, node: NodeName
 ) -> None:
     """The sandbox died or never started: the whole pod restarts in a new one, as the kubelet does,
     once the sandbox backoff is due; the dead sandbox is removed in the same breath."""
@@ -356,12 +198,14 @@ def _rebuild(
     running_apps = [c for c in latest_apps if c is not None and c.state is RunState.RUNNING]
     if running_apps:
         grace = desired.pod.spec.termination_grace_period_seconds
-        out.add(PlanReason.REBUILD_SANDBOX, _stop(running_apps, grace, PlanReason.REBUILD_SANDBOX))
+        out.add(
+            PlanReason.REBUILD_SANDBOX, stop_action(running_apps, grace, PlanReason.REBUILD_SANDBOX)
+        )
     if policy is RestartPolicy.NEVER and ran_before:
         return  # the pod ends Failed: nothing of it may run again
     old = instance.sandbox
     due = sandbox_retry_due(old, inputs.backoff)
-    wait = max(due - inputs.now, _note_wait(inputs, SANDBOX_CONTAINER_NAME))
+    wait = max(due - inputs.now, note_wait(inputs, SANDBOX_CONTAINER_NAME))
     if wait > 0:
         out.wake_in(wait)
         return
@@ -373,7 +217,7 @@ def _rebuild(
         else 1 + max((c.identity.sandbox_attempt for c in instance.all_apps()), default=-1)
     )
     have = {v.volume_name for v in instance.volumes}
-    _ensure_volumes(out, desired, node, instance.ref, have)
+    ensure_volumes(out, desired, node, instance.ref, have)
     created_at = instance.created_at or inputs.now
     sandbox = cfg.sandbox_config(
         desired,
@@ -402,7 +246,7 @@ def _rebuild(
 
 
 def _sync_container(
-    out: _Builder,
+    out: PlanBuilder,
     inputs: PodInputs,
     desired: DesiredPod,
     instance: Instance,
@@ -413,7 +257,7 @@ def _sync_container(
     spec = next(c for c in desired.pod.spec.containers if c.name == name)
     sandbox_attempt = sandbox.identity.attempt
     if latest is None:
-        wait = _note_wait(inputs, name)
+        wait = note_wait(inputs, name)
         if wait > 0:
             out.wake_in(wait)
             return
@@ -426,7 +270,9 @@ def _sync_container(
     if latest.state is RunState.RUNNING:
         if stale:  # joined a sandbox that is gone: it no longer shares the pod's namespaces
             grace = latest.identity.grace_seconds
-            out.add(PlanReason.REBUILD_SANDBOX, _stop([latest], grace, PlanReason.REBUILD_SANDBOX))
+            out.add(
+                PlanReason.REBUILD_SANDBOX, stop_action([latest], grace, PlanReason.REBUILD_SANDBOX)
+            )
         return
     if latest.state is RunState.CREATED and not latest.failed_to_start:
         if not stale:
@@ -439,7 +285,7 @@ def _sync_container(
         return
     delay = restart_delay(latest, inputs.backoff)
     due = (latest.finished_at or latest.started_at or latest.created_at) + delay
-    wait = max(due - inputs.now, _note_wait(inputs, name))
+    wait = max(due - inputs.now, note_wait(inputs, name))
     if wait > 0:
         out.wake_in(wait)
         return

@@ -20,7 +20,8 @@ import attrs
 from controller.config import BackoffSettings, ImagePullSettings
 from controller.decide.instance import Instance, group_instances
 from controller.decide.nodelost import LostNode, lost_pod_status
-from controller.decide.pods import PodInputs, compute_pod_plan
+from controller.decide.podinputs import PodInputs
+from controller.decide.pods import compute_pod_plan
 from controller.decide.status import compute_pod_status
 from controller.engine.executor import Executor, PodEventSink
 from controller.engine.nodeinfo import NodeInfoBuilder

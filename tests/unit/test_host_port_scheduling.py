@@ -9,7 +9,8 @@ import pytest
 from controller.config import BackoffSettings, ImagePullSettings
 from controller.decide import containers as cfg
 from controller.decide.instance import group_instances
-from controller.decide.pods import PodInputs, compute_pod_plan
+from controller.decide.podinputs import PodInputs
+from controller.decide.pods import compute_pod_plan
 from controller.decide.scheduling import (
     AssignedPod,
     NodeInfo,

@@ -3,7 +3,8 @@ is not known, and no pod is created while some node was never listed."""
 
 from __future__ import annotations
 
-from controller.decide.pods import UNKNOWN_NODE_RECHECK_SECONDS, PodInputs, compute_pod_plan
+from controller.decide.podinputs import UNKNOWN_NODE_RECHECK_SECONDS, PodInputs
+from controller.decide.pods import compute_pod_plan
 from controller.decide.scheduling import NodeInfo
 from controller.model.meta import ContainerId, NodeName, PodKey, PodRef, PodUid
 from controller.model.observed import (

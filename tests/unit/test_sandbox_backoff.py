@@ -10,7 +10,8 @@ import pytest
 
 from controller.config import BackoffSettings
 from controller.decide import containers as cfg
-from controller.decide.pods import PodInputs, compute_pod_plan
+from controller.decide.podinputs import PodInputs
+from controller.decide.pods import compute_pod_plan
 from controller.decide.sandboxes import create_failure_delay
 from controller.decide.scheduling import NodeInfo
 from controller.model import labels
