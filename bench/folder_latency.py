@@ -22,7 +22,7 @@ import aiodocker
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from controller.runtime.images import build_local_images_on  # noqa: E402
+from controller.runtime.localimages import build_local_images_on  # noqa: E402
 from tests.integration.dockerd import start_private_dockerd  # noqa: E402
 from tests.integration.harness import ControllerProcess  # noqa: E402
 from tests.integration.manifests import pod_yaml  # noqa: E402

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from controller.config import NodeLifecycleSettings  # noqa: E402
-from controller.runtime.images import build_local_images_on  # noqa: E402
+from controller.runtime.localimages import build_local_images_on  # noqa: E402
 from tests.integration.dockerd import (  # noqa: E402
     DEMO_IMAGE,
     PAUSE_IMAGE,

@@ -37,8 +37,8 @@ from controller.config import EngineSettings, RuntimeSettings  # noqa: E402
 from controller.engine.engine import Engine  # noqa: E402
 from controller.engine.ports import SystemClock  # noqa: E402
 from controller.model.meta import NodeName  # noqa: E402
-from controller.runtime.docker import DockerRuntime  # noqa: E402
-from controller.runtime.images import build_local_images_on  # noqa: E402
+from controller.runtime.docker.runtime import DockerRuntime  # noqa: E402
+from controller.runtime.localimages import build_local_images_on  # noqa: E402
 from tests.integration.dockerd import (  # noqa: E402
     DEMO_IMAGE,
     PAUSE_IMAGE,

@@ -43,7 +43,7 @@ from controller.metrics.leases import LeaseCollector
 from controller.model.health import HealthCheck
 from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName
-from controller.runtime.docker import DockerRuntime
+from controller.runtime.docker.runtime import DockerRuntime
 from controller.source.loader import LoadedObject
 from controller.source.snapshot import Hold
 from controller.source.watcher import DesiredSnapshot, FolderSource

@@ -456,7 +456,7 @@ def validate_paths(args: argparse.Namespace) -> int:
 
 
 def build_images(args: argparse.Namespace) -> int:
-    from controller.runtime.images import build_local_images_on
+    from controller.runtime.localimages import build_local_images_on
 
     built = asyncio.run(build_local_images_on(None, demo=args.demo))
     for ref in built:

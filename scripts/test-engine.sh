@@ -34,7 +34,7 @@ shell)
     exec "$python" - "$@" <<'EOF'
 import asyncio, os, signal, subprocess, sys
 
-from controller.runtime.images import build_local_images_on
+from controller.runtime.localimages import build_local_images_on
 from tests.integration.dockerd import start_private_dockerd
 
 signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -19,12 +19,12 @@ from collections.abc import Iterable
 
 import attrs
 
-from controller.decide.deployment_plan import (
+from controller.decide.deployments.plan import (
     new_replicaset,
     revised_replicaset,
     scaled_replicaset,
 )
-from controller.decide.deployments import compute_deployment_plan
+from controller.decide.deployments.sync import compute_deployment_plan
 from controller.decide.replicasets import compute_replicaset_status
 from controller.engine.events import EventRecorder
 from controller.engine.ports import Clock, MetricsSink

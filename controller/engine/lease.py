@@ -1,7 +1,7 @@
 """One engine's lease as one controller sees it: acquire, renew, judge expiry, take over, release.
 
 Two controllers on one engine must never both act (each would delete the other's pods). Docker has
-no lock, so the lock is a container with a fixed name (see `runtime/dockerlease.py`): creating it
+no lock, so the lock is a container with a fixed name (see `runtime/docker/lease.py`): creating it
 is atomic, its labels say who holds it, and each renewal is a `start` that makes the engine stamp
 it anew. `Leadership` (leadership.py) drives one `NodeLease` per node; this class makes one step
 at a time and reads time only through the injected `monotonic`, so tests drive it with a fake.

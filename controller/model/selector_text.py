@@ -21,7 +21,7 @@ import enum
 
 import attrs
 
-from controller.model.meta_validation import (
+from controller.model.validation.meta import (
     FieldError,
     invalid,
     label_value_problems,

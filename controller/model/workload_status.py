@@ -2,7 +2,7 @@
 
 The engine condenses each pod into a `PodSummary` and each ReplicaSet a Deployment owns into an
 `OwnedReplicaSet`; the pure controllers in `controller.decide.replicasets` and
-`controller.decide.deployments` turn those into plans and statuses shaped like Kubernetes'
+`controller.decide.deployments.sync` turn those into plans and statuses shaped like Kubernetes'
 `ReplicaSetStatus` and `DeploymentStatus`. Annotation and label names are Kubernetes' own, so tools
 written for Kubernetes read them unchanged.
 

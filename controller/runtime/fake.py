@@ -62,7 +62,7 @@ from controller.model.probes import (
     ProbeAction,
     ProbeResult,
 )
-from controller.runtime.dockercgroups import POD_CGROUP_ROOT, pod_cgroup_refusal
+from controller.runtime.docker.cgroups import POD_CGROUP_ROOT, pod_cgroup_refusal
 
 RELIST = "relist"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from urllib.parse import SplitResult, urlsplit
 
-from controller.model.meta_validation import FieldError, invalid, show_value
+from controller.model.validation.meta import FieldError, invalid, show_value
 
 SCHEMES = ("unix", "tcp", "ssh")
 

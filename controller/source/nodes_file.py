@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from controller.config import CapacityOverrides, NodeSettings, TlsSettings
-from controller.model.meta_validation import (
+from controller.model.placement import Taint, TaintEffect
+from controller.model.quantity import Quantity, QuantityError
+from controller.model.validation.meta import (
     FieldError,
     invalid,
     label_errors,
@@ -44,8 +46,6 @@ from controller.model.meta_validation import (
     required,
     show_value,
 )
-from controller.model.placement import Taint, TaintEffect
-from controller.model.quantity import Quantity, QuantityError
 from controller.serde import field_path
 from controller.source.documents import build_value, line_for, parse_documents
 from controller.source.engine_address import engine_address, engine_identity

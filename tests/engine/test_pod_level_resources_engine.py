@@ -9,7 +9,7 @@ from controller.model.desired import DesiredPod
 from controller.model.pod import ResourceList, ResourceRequirements
 from controller.model.quantity import Quantity
 from controller.model.status import PodPhase, Waiting
-from controller.runtime.dockercgroups import POD_CGROUP_ROOT
+from controller.runtime.docker.cgroups import POD_CGROUP_ROOT
 from tests.engine.conftest import Harness
 from tests.factories import container, desired, pod
 

@@ -35,7 +35,7 @@ from types import FrameType
 import aiodocker
 import pytest
 
-from controller.runtime.images import build_local_images_on
+from controller.runtime.localimages import build_local_images_on
 from tests.integration.dockerd import (
     EngineError,
     PrivateDockerd,

@@ -31,7 +31,7 @@ from controller.model.meta import NodeName, PodKey
 from controller.model.observed import ObservedContainer
 from controller.model.pod import Pod
 from controller.model.status import PodView
-from controller.runtime.docker import DockerRuntime
+from controller.runtime.docker.runtime import DockerRuntime
 from tests.integration.dockerd import PAUSE_IMAGE
 
 T = TypeVar("T")

@@ -44,9 +44,9 @@ from controller.model.observed import (
 )
 from controller.model.plan import ContainerConfig, EnsureVolume, MountSpec, PortBinding
 from controller.model.pod import PullPolicy
-from controller.runtime import docker as docker_runtime
-from controller.runtime import images
-from controller.runtime.docker import RELIST, DockerRuntime
+from controller.runtime import localimages as images
+from controller.runtime.docker import runtime as docker_runtime
+from controller.runtime.docker.runtime import RELIST, DockerRuntime
 from tests.integration.harness import subpath_dir_of
 
 pytestmark = pytest.mark.integration

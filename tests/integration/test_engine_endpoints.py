@@ -21,8 +21,8 @@ import pytest
 from controller.config import RuntimeSettings, TlsSettings
 from controller.model.errors import EngineUnavailable
 from controller.model.meta import NodeName
-from controller.runtime.docker import DockerRuntime
-from controller.runtime.images import build_local_images_on
+from controller.runtime.docker.runtime import DockerRuntime
+from controller.runtime.localimages import build_local_images_on
 from tests.integration.dockerd import PrivateDockerd
 from tests.integration.harness import ControllerProcess, eventually
 from tests.integration.manifests import pod_yaml, write

@@ -20,7 +20,7 @@ import pytest
 from controller.config import RuntimeSettings
 from controller.engine.lease import local_holder
 from controller.model.errors import NameConflict, NotOurs
-from controller.runtime.docker import DockerRuntime
+from controller.runtime.docker.runtime import DockerRuntime
 from tests.integration.dockerd import PAUSE_IMAGE
 from tests.integration.harness import NODE, ControllerProcess, eventually, podyard_containers
 from tests.integration.manifests import pod_yaml, replicaset_yaml, write

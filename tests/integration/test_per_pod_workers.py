@@ -14,7 +14,7 @@ import time
 import aiodocker
 
 from controller.config import RuntimeSettings
-from controller.runtime.docker import DockerRuntime
+from controller.runtime.docker.runtime import DockerRuntime
 from tests.factories import container, pod
 from tests.integration.dockerd import DEMO_IMAGE
 from tests.integration.harness import NODE, Controller, eventually

@@ -20,7 +20,7 @@ import attrs
 from controller.model.pod import Container, Pod, ResourceList, ResourceRequirements, RestartPolicy
 from controller.model.quantity import Quantity
 from controller.model.status import Running, Terminated
-from controller.runtime.dockercgroups import POD_CGROUP_ROOT
+from controller.runtime.docker.cgroups import POD_CGROUP_ROOT
 from tests.factories import container, pod
 from tests.integration.dockerd import DEMO_IMAGE
 from tests.integration.harness import Controller, docker_cli, eventually

@@ -30,8 +30,8 @@ from controller.model.probes import (
     TCPSocketAction,
     URIScheme,
 )
-from controller.runtime.docker import DockerRuntime
-from controller.runtime.dockerprobes import MAX_OUTPUT_BYTES
+from controller.runtime.docker.probes import MAX_OUTPUT_BYTES
+from controller.runtime.docker.runtime import DockerRuntime
 from tests.integration.harness import eventually
 from tests.integration.test_docker_runtime import BUSYBOX, SLEEPER, PodHarness
 

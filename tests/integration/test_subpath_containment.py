@@ -22,7 +22,7 @@ from controller.model.observed import ContainerIdentity, ContainerRole
 from controller.model.plan import ContainerConfig, MountSpec
 from controller.model.pod import HostPathVolumeSource, PullPolicy, Volume, VolumeMount
 from controller.model.status import Waiting
-from controller.runtime.docker import DockerRuntime
+from controller.runtime.docker.runtime import DockerRuntime
 from tests.factories import container, pod, scratch_volume
 from tests.integration.dockerd import DEMO_IMAGE
 from tests.integration.harness import Controller, docker_cli, eventually, subpath_dir_of

@@ -18,7 +18,7 @@ from controller.model.meta import NodeName
 from controller.model.nodes import KUBE_VERSION, NodeResources
 from controller.model.observed import EngineInfo, NodeCapacity
 from controller.model.placement import Taint, TaintEffect
-from controller.runtime.dockerjson import capacity_of
+from controller.runtime.docker.json import capacity_of
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 CREATED = 1_700_000_000.0

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.decide.deployment_plan import (
+from controller.decide.deployments.plan import (
     DeploymentPlan,
     max_surge,
     max_unavailable,
@@ -25,7 +25,7 @@ from controller.decide.deployment_plan import (
     revised_replicaset,
     scaled_replicaset,
 )
-from controller.decide.deployments import compute_deployment_plan
+from controller.decide.deployments.sync import compute_deployment_plan
 from controller.decide.replicasets import compute_replicaset_plan, compute_replicaset_status
 from controller.model.meta import ObjectKey, ObjectMeta
 from controller.model.pod import Container, PodSpec

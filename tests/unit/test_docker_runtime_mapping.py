@@ -13,9 +13,9 @@ from controller.model.meta import NodeName, PodRef, PodUid
 from controller.model.observed import ContainerIdentity, ContainerRole, RunState
 from controller.model.plan import ContainerConfig, MountSpec, PortBinding
 from controller.model.pod import PortProtocol, PullPolicy
-from controller.runtime.docker import DockerRuntime, parse_docker_time, parse_docker_time_ns
-from controller.runtime.dockerbody import container_body
-from controller.runtime.dockerevents import container_event
+from controller.runtime.docker.body import container_body
+from controller.runtime.docker.events import container_event
+from controller.runtime.docker.runtime import DockerRuntime, parse_docker_time, parse_docker_time_ns
 
 REF = PodRef("ns", "web", PodUid("uid-1"))
 IDENTITY = ContainerIdentity(REF, "app", ContainerRole.APP, 2, "h", "ph", 1_700_000_000.5)
@@ -220,6 +220,6 @@ async def test_sub_path_on_a_remote_engine_is_refused() -> None:
 
 
 def observe_(data: dict[str, object]):  # type: ignore[no-untyped-def]
-    from controller.runtime.dockerjson import observe
+    from controller.runtime.docker.json import observe
 
     return observe(data, runtime().node)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from controller.model.pod import Pod, PodSpec
-from controller.model.pod_validation import validate_pod_spec
+from controller.model.validation.pod import validate_pod_spec
 from controller.serde import ManifestInvalid, structure_pod
 
 AFFINITY = "spec.affinity.nodeAffinity"

@@ -14,9 +14,9 @@ from controller.model.meta import NodeName, PodRef, PodUid
 from controller.model.observed import ContainerIdentity, ContainerRole
 from controller.model.plan import ContainerConfig
 from controller.model.pod import PullPolicy
-from controller.runtime.dockerbody import container_body
-from controller.runtime.dockercalls import DockerCalls
-from controller.runtime.dockercgroups import POD_CGROUP_ROOT, PodCgroups, pod_cgroup_refusal
+from controller.runtime.docker.body import container_body
+from controller.runtime.docker.calls import DockerCalls
+from controller.runtime.docker.cgroups import POD_CGROUP_ROOT, PodCgroups, pod_cgroup_refusal
 
 REF = PodRef("ns", "web", PodUid("uid-1"))
 SANDBOX = "podyard_POD_web_ns_uid-1_0"

@@ -12,8 +12,8 @@ from controller.cli import main
 from controller.decide import containers as cfg
 from controller.model.meta import PodRef, PodUid
 from controller.model.pod import Container, PodSpec, ResourceList, ResourceRequirements
-from controller.model.pod_resource_validation import pod_resource_errors
 from controller.model.quantity import Quantity
+from controller.model.validation.resources import pod_resource_errors
 from controller.serde.unstructure import pod_spec_hash
 from tests.factories import container, desired, pod
 

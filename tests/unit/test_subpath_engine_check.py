@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.runtime.dockersubpaths import _engine_namespace_refusal
+from controller.runtime.docker.subpaths import _engine_namespace_refusal
 
 SERVE = """
 import socket, sys, time

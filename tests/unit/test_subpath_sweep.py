@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from controller.config import RuntimeSettings
 from controller.model.meta import NodeName
-from controller.runtime.dockercalls import DockerCalls
-from controller.runtime.dockersubpaths import DockerSubPaths
+from controller.runtime.docker.calls import DockerCalls
+from controller.runtime.docker.subpaths import DockerSubPaths
 from controller.runtime.hostmounts import HostMounts
 
 

@@ -5,12 +5,6 @@ import attrs
 import pytest
 
 from controller.model.meta import ObjectMeta
-from controller.model.meta_validation import (
-    FieldError,
-    dns1123_label_problems,
-    port_name_problems,
-    qualified_name_problems,
-)
 from controller.model.pod import (
     Container,
     ContainerPort,
@@ -26,9 +20,15 @@ from controller.model.pod import (
     Volume,
     VolumeMount,
 )
-from controller.model.pod_validation import validate_pod
 from controller.model.quantity import Quantity
-from controller.model.workload_validation import (
+from controller.model.validation.meta import (
+    FieldError,
+    dns1123_label_problems,
+    port_name_problems,
+    qualified_name_problems,
+)
+from controller.model.validation.pod import validate_pod
+from controller.model.validation.workloads import (
     MAX_DEPLOYMENT_NAME,
     MAX_REPLICASET_NAME,
     validate_deployment,

@@ -5,8 +5,8 @@
 functions are Kubernetes' IsDNS1123Label, IsQualifiedName, IsValidLabelValue and friends: they take a
 string and return the messages for it (empty when valid), with no path, so any rule can attach them
 to its own field. `metadata_errors`, `label_errors` and `annotation_errors` hold ObjectMeta's rules,
-which pods, ReplicaSets and Deployments all obey. Kept apart from `pod_validation` and
-`workload_validation` because both depend on it and it depends on neither.
+which pods, ReplicaSets and Deployments all obey. Kept apart from `pod` and
+`workloads` because both depend on it and it depends on neither.
 """
 
 from __future__ import annotations

@@ -8,18 +8,19 @@ can search for them. Only values are checked here; structure (unknown fields, wr
 checked by serde before a `Pod` could exist. A pod template is checked by the very rules of a pod
 (`validate_pod_spec`), under `spec.template.spec`.
 
-This module is the entry point serde uses; the rules live in five modules, each with its traps:
-- `meta_validation`: `FieldError` and its wording, Kubernetes' string formats (DNS-1123 names,
+This package is the entry point serde uses; the rules live in six modules, each with its traps:
+- `meta`: `FieldError` and its wording, Kubernetes' string formats (DNS-1123 names,
   qualified names, label values, port names) and ObjectMeta's rules, which every kind shares.
-- `pod_validation`: a pod's containers, ports, resources and volumes, and Docker's own limits.
-- `pod_resource_validation`: pod-level resources (`spec.resources`) against the containers' own.
-- `probe_validation`: liveness, readiness and startup probes (handlers, timings, ports).
-- `workload_validation`: ReplicaSet and Deployment names, selectors and strategies.
+- `pod`: a pod's containers, ports, resources and volumes, and Docker's own limits.
+- `resources`: pod-level resources (`spec.resources`) against the containers' own.
+- `probes`: liveness, readiness and startup probes (handlers, timings, ports).
+- `workloads`: ReplicaSet and Deployment names, selectors and strategies.
+- `placement`: nodeName, nodeSelector, node affinity and tolerations.
 """
 
 from __future__ import annotations
 
-from controller.model.meta_validation import (
+from controller.model.validation.meta import (
     DNS1123_LABEL_MAX,
     DNS1123_SUBDOMAIN_MAX,
     MAX_ANNOTATIONS_BYTES,
@@ -33,9 +34,9 @@ from controller.model.meta_validation import (
     required,
     show_value,
 )
-from controller.model.pod_resource_validation import DOCKER_MIN_CPU_MILLIS, DOCKER_MIN_MEMORY
-from controller.model.pod_validation import validate_pod, validate_pod_spec
-from controller.model.workload_validation import (
+from controller.model.validation.pod import validate_pod, validate_pod_spec
+from controller.model.validation.resources import DOCKER_MIN_CPU_MILLIS, DOCKER_MIN_MEMORY
+from controller.model.validation.workloads import (
     MAX_DEPLOYMENT_NAME,
     MAX_REPLICASET_NAME,
     POD_NAME_SUFFIX,

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from controller.model.meta_validation import FieldError, invalid
 from controller.model.pod import PodSpec
 from controller.model.quantity import Quantity
+from controller.model.validation.meta import FieldError, invalid
 
 DOCKER_MIN_MEMORY = 6 * 2**20
 """Docker refuses smaller limits ("Minimum memory limit allowed is 6MB"); 0 would mean none."""

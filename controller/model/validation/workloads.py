@@ -15,7 +15,7 @@ Traps:
 
 from __future__ import annotations
 
-from controller.model.meta_validation import (
+from controller.model.validation.meta import (
     DNS1123_LABEL_MAX,
     FieldError,
     annotation_errors,
@@ -27,7 +27,7 @@ from controller.model.meta_validation import (
     qualified_name_problems,
     required,
 )
-from controller.model.pod_validation import validate_pod_spec
+from controller.model.validation.pod import validate_pod_spec
 from controller.model.workloads import (
     Deployment,
     DeploymentSpec,

@@ -75,13 +75,15 @@ from controller.model.observed import (
 from controller.model.plan import ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
 from controller.model.probes import ProbeAction, ProbeResult
-from controller.runtime import dockerlease, dockerprobes, dockervolumes
-from controller.runtime.dockerbody import container_body
-from controller.runtime.dockercalls import DockerCalls, _docker_message
-from controller.runtime.dockercgroups import PodCgroups
-from controller.runtime.dockerevents import RELIST, relay_events
-from controller.runtime.dockerimages import DockerImages
-from controller.runtime.dockerjson import (
+from controller.runtime.docker import lease as dockerlease
+from controller.runtime.docker import probes as dockerprobes
+from controller.runtime.docker import volumes as dockervolumes
+from controller.runtime.docker.body import container_body
+from controller.runtime.docker.calls import DockerCalls, _docker_message
+from controller.runtime.docker.cgroups import PodCgroups
+from controller.runtime.docker.events import RELIST, relay_events
+from controller.runtime.docker.images import DockerImages
+from controller.runtime.docker.json import (
     _mapping,
     _str_labels,
     capacity_of,
@@ -89,7 +91,7 @@ from controller.runtime.dockerjson import (
     parse_docker_time,
     parse_docker_time_ns,
 )
-from controller.runtime.dockersubpaths import DockerSubPaths
+from controller.runtime.docker.subpaths import DockerSubPaths
 
 __all__ = ["RELIST", "DockerRuntime", "parse_docker_time", "parse_docker_time_ns"]
 

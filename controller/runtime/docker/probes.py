@@ -52,8 +52,8 @@ from controller.model.probes import (
     ProbeAction,
     ProbeResult,
 )
-from controller.runtime.dockercalls import NO_CONNECTION, DockerCalls, _docker_message
-from controller.runtime.dockerjson import _mapping, _str_labels
+from controller.runtime.docker.calls import NO_CONNECTION, DockerCalls, _docker_message
+from controller.runtime.docker.json import _mapping, _str_labels
 
 __all__ = ["MAX_OUTPUT_BYTES", "USER_AGENT", "run_probe"]
 

@@ -37,7 +37,7 @@ from typing import Any
 from controller.model import labels
 from controller.model.errors import ConfigRefused
 from controller.model.plan import ContainerConfig, MountSpec
-from controller.runtime.dockerjson import _PROTOCOLS, _bind
+from controller.runtime.docker.json import _PROTOCOLS, _bind
 
 __all__ = ["CPU_PERIOD_MICROS", "MIN_CPU_QUOTA_MICROS", "SubPathSource", "container_body"]
 

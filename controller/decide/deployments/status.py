@@ -1,7 +1,7 @@
 """A Deployment's status and conditions: counts, Available, Progressing, ReplicaFailure, deadline.
 
 Kubernetes' calculateStatus (sync.go) and syncRolloutStatus (progress.go) as pure functions of the
-ReplicaSets' statuses as of `now`. Separate from the scaling steps (deployment_scaling.py) because
+ReplicaSets' statuses as of `now`. Separate from the scaling steps (scaling.py) because
 it resizes nothing: it says how the rollout stands and when to look at it again.
 
 * Status: counts summed over the ReplicaSets, Available while available >= replicas -
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from controller.decide.deployment_plan import UNLIMITED
+from controller.decide.deployments.plan import UNLIMITED
 from controller.model.workload_status import (
     ConditionReason,
     DeploymentStatus,

@@ -32,8 +32,8 @@ from controller.model import labels
 from controller.model.errors import CreateFailed, NotOurs, RuntimeFailure
 from controller.model.observed import ObservedVolume
 from controller.model.plan import EnsureVolume
-from controller.runtime.dockercalls import DockerCalls, _docker_message, _untyped
-from controller.runtime.dockerjson import _mapping, _pod_ref, _str_labels
+from controller.runtime.docker.calls import DockerCalls, _docker_message, _untyped
+from controller.runtime.docker.json import _mapping, _pod_ref, _str_labels
 
 __all__ = ["ensure_volume", "list_volumes", "remove_volume", "volume_mountpoint"]
 

@@ -4,7 +4,7 @@
 because it keeps its own state (which images were recently seen on the engine) and its own
 deadlines (a pull may take far longer than any other call), and maps failures to the image errors
 a pod's status reports (`ImageNeverPull`, `ImagePullFailed`, `ImageError`). Building the local
-pause and demo images FROM scratch is `controller.runtime.images`' job; this class only decides
+pause and demo images FROM scratch is `controller.runtime.localimages`' job; this class only decides
 when to ask for it.
 
 Traps this module deals with:
@@ -38,9 +38,9 @@ from controller.model.errors import (
     ImagePullFailed,
 )
 from controller.model.pod import PullPolicy
-from controller.runtime import images
-from controller.runtime.dockercalls import NO_CONNECTION, DockerCalls, _docker_message
-from controller.runtime.dockerjson import _stream_error
+from controller.runtime import localimages
+from controller.runtime.docker.calls import NO_CONNECTION, DockerCalls, _docker_message
+from controller.runtime.docker.json import _stream_error
 
 __all__ = ["IMAGE_PRESENT_TTL", "DockerImages"]
 
@@ -68,14 +68,16 @@ class DockerImages:
         docker = calls.client()
         pull_timeout = self._image_pull.pull_timeout_seconds
         deadline = (
-            pull_timeout + images.DEFAULT_BUILD_TIMEOUT + 4 * calls.settings.call_timeout_seconds
+            pull_timeout
+            + localimages.DEFAULT_BUILD_TIMEOUT
+            + 4 * calls.settings.call_timeout_seconds
         )
         try:
             async with asyncio.timeout(deadline):
-                return await images.ensure_pause_image(
+                return await localimages.ensure_pause_image(
                     docker, configured, log, pull_timeout=pull_timeout
                 )
-        except images.ImageBuildError as exc:
+        except localimages.ImageBuildError as exc:
             raise ImageError(exc.message) from exc
         except TimeoutError as exc:
             raise EngineUnavailable(

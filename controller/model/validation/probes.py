@@ -4,7 +4,7 @@
 (`spec.containers[0].livenessProbe.httpGet.port`) and wording: exactly one handler, no negative
 timing, `successThreshold` 1 for liveness and startup, `terminationGracePeriodSeconds` greater than
 0 and never on a readiness probe, a non-empty `exec.command`, a port number or IANA port name, and
-Go-style HTTP header names. Kept apart from `pod_validation` because only the probe types change it.
+Go-style HTTP header names. Kept apart from `pod` because only the probe types change it.
 
 Traps:
 - Timing fields of 0 never reach here: serde turns them into Kubernetes' defaults first, exactly
@@ -22,15 +22,6 @@ from __future__ import annotations
 
 import json
 
-from controller.model.meta_validation import (
-    FieldError,
-    http_header_name_problems,
-    invalid,
-    negative,
-    port_name_problems,
-    required,
-    show_value,
-)
 from controller.model.pod import Container
 from controller.model.probes import (
     ExecAction,
@@ -39,6 +30,15 @@ from controller.model.probes import (
     Probe,
     ProbeAction,
     ProbeKind,
+)
+from controller.model.validation.meta import (
+    FieldError,
+    http_header_name_problems,
+    invalid,
+    negative,
+    port_name_problems,
+    required,
+    show_value,
 )
 
 

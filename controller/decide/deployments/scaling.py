@@ -3,7 +3,7 @@
 `compute_deployment_plan` (deployments.py) picks the step; the steps here are Kubernetes' (sync.go,
 rolling.go, recreate.go in pkg/controller/deployment) and record every size they change in a
 `SyncSizes`, which becomes `plan.scale`. They are separate from the status logic
-(deployment_status.py) because they only decide sizes: they read the ReplicaSets' statuses and
+(status.py) because they only decide sizes: they read the ReplicaSets' statuses and
 never say how the rollout stands.
 
 * A scaling event (an active ReplicaSet was last scaled for a different `replicas`) is handled by
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from controller.decide.deployment_plan import UNLIMITED, max_surge
+from controller.decide.deployments.plan import UNLIMITED, max_surge
 from controller.model.workload_status import DeploymentStatus, OwnedReplicaSet
 from controller.model.workloads import DeploymentSpec, StrategyType
 

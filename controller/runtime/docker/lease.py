@@ -47,13 +47,13 @@ from controller.model.lease import (
     lease_labels,
 )
 from controller.model.meta import ContainerId
-from controller.runtime import images
-from controller.runtime.dockercalls import DockerCalls, _docker_message
-from controller.runtime.dockerjson import _mapping, _str_labels, parse_docker_time
+from controller.runtime import localimages
+from controller.runtime.docker.calls import DockerCalls, _docker_message
+from controller.runtime.docker.json import _mapping, _str_labels, parse_docker_time
 
 __all__ = ["LEASE_IMAGE", "create_lease", "read_lease", "remove_lease", "renew_lease"]
 
-LEASE_IMAGE = images.PAUSE_FALLBACK_IMAGE
+LEASE_IMAGE = localimages.PAUSE_FALLBACK_IMAGE
 LEASE_ENTRYPOINT = ["/catatonit", "-V"]
 """catatonit prints its version and exits 0 at once: a start that only stamps the container."""
 
@@ -77,10 +77,10 @@ def lease_body(holder: LeaseHolder, duration_seconds: float) -> dict[str, Any]:
 async def _ensure_lease_image(calls: DockerCalls) -> None:
     docker = calls.client()
     try:
-        if await images.image_exists(docker, LEASE_IMAGE):
+        if await localimages.image_exists(docker, LEASE_IMAGE):
             return
-        await images.build_pause_image(docker)
-    except images.ImageBuildError as exc:
+        await localimages.build_pause_image(docker)
+    except localimages.ImageBuildError as exc:
         raise RuntimeFailure(f"{calls.node}: the lease image: {exc.message}") from exc
     except DockerError as exc:
         raise RuntimeFailure(

@@ -41,8 +41,8 @@ from aiodocker.exceptions import DockerError
 from controller.config import RuntimeSettings, TlsSettings
 from controller.model.errors import EngineUnavailable, RuntimeFailure
 from controller.model.meta import NodeName
-from controller.runtime.endpoints import open_client
-from controller.runtime.sshbridge import SshBridge
+from controller.runtime.docker.endpoints import open_client
+from controller.runtime.docker.sshbridge import SshBridge
 
 T = TypeVar("T")
 

@@ -56,8 +56,8 @@ from aiodocker.exceptions import DockerError
 
 from controller.model.errors import ConfigRefused, CreateFailed, RuntimeFailure
 from controller.model.plan import ContainerConfig
-from controller.runtime.dockercalls import DockerCalls, _docker_message
-from controller.runtime.dockerjson import _mapping
+from controller.runtime.docker.calls import DockerCalls, _docker_message
+from controller.runtime.docker.json import _mapping
 
 __all__ = ["POD_CGROUP_ROOT", "VERDICT_SECONDS", "PodCgroups", "pod_cgroup_refusal"]
 

@@ -39,9 +39,9 @@ from aiodocker.exceptions import DockerError
 from controller.model.errors import ConfigRefused, CreateFailed, EngineUnavailable, RuntimeFailure
 from controller.model.plan import ContainerConfig, MountSpec
 from controller.runtime.beneath import Escape, open_beneath, split_sub_path
-from controller.runtime.dockercalls import DockerCalls, _docker_message
-from controller.runtime.dockerjson import _mapping
-from controller.runtime.dockervolumes import volume_mountpoint
+from controller.runtime.docker.calls import DockerCalls, _docker_message
+from controller.runtime.docker.json import _mapping
+from controller.runtime.docker.volumes import volume_mountpoint
 from controller.runtime.hostmounts import HostMounts
 
 __all__ = ["DockerSubPaths"]

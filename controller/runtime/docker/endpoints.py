@@ -27,7 +27,7 @@ import aiodocker
 import aiohttp
 
 from controller.config import TlsSettings
-from controller.runtime.sshbridge import SshBridge
+from controller.runtime.docker.sshbridge import SshBridge
 
 
 class SshBridgeConnector(aiohttp.UnixConnector):

@@ -17,15 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from controller.model.meta_validation import (
-    FieldError,
-    dns1123_subdomain_problems,
-    invalid,
-    label_errors,
-    label_value_problems,
-    qualified_name_problems,
-    required,
-)
 from controller.model.placement import (
     Affinity,
     NodeSelector,
@@ -35,6 +26,15 @@ from controller.model.placement import (
     TaintEffect,
     Toleration,
     TolerationOperator,
+)
+from controller.model.validation.meta import (
+    FieldError,
+    dns1123_subdomain_problems,
+    invalid,
+    label_errors,
+    label_value_problems,
+    qualified_name_problems,
+    required,
 )
 
 NODE_NAME_FIELD = "metadata.name"

@@ -37,8 +37,8 @@ from controller.model import labels
 from controller.model.errors import RuntimeFailure
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import RuntimeEvent
-from controller.runtime.dockercalls import DockerCalls, _docker_message, _untyped
-from controller.runtime.dockerjson import (
+from controller.runtime.docker.calls import DockerCalls, _docker_message, _untyped
+from controller.runtime.docker.json import (
     _mapping,
     _pod_ref,
     _since,

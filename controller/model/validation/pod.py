@@ -28,7 +28,16 @@ import re
 from fractions import Fraction
 from pathlib import PurePosixPath
 
-from controller.model.meta_validation import (
+from controller.model.pod import (
+    Container,
+    ContainerPort,
+    Pod,
+    PodSpec,
+    ResourceRequirements,
+    Volume,
+)
+from controller.model.quantity import Quantity
+from controller.model.validation.meta import (
     FieldError,
     invalid,
     metadata_errors,
@@ -38,22 +47,13 @@ from controller.model.meta_validation import (
     required,
     show_value,
 )
-from controller.model.placement_validation import placement_errors
-from controller.model.pod import (
-    Container,
-    ContainerPort,
-    Pod,
-    PodSpec,
-    ResourceRequirements,
-    Volume,
-)
-from controller.model.pod_resource_validation import (
+from controller.model.validation.placement import placement_errors
+from controller.model.validation.probes import probe_errors
+from controller.model.validation.resources import (
     DOCKER_MIN_CPU_MILLIS,
     DOCKER_MIN_MEMORY,
     pod_resource_errors,
 )
-from controller.model.probe_validation import probe_errors
-from controller.model.quantity import Quantity
 
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _ENV_MSG = (

@@ -4,9 +4,9 @@ Kubernetes' Deployment controller (pkg/controller/deployment), as a pure functio
 the sync itself: which ReplicaSet is new, which step the strategy takes, and the plan that results.
 The parts it calls live beside it, one concern each:
 
-* deployment_plan.py: the plan, the ReplicaSet to create, and the copies the caller writes;
-* deployment_scaling.py: scaling events, RollingUpdate, Recreate, revision history cleanup;
-* deployment_status.py: status, conditions and the progress deadline.
+* plan.py: the plan, the ReplicaSet to create, and the copies the caller writes;
+* scaling.py: scaling events, RollingUpdate, Recreate, revision history cleanup;
+* status.py: status, conditions and the progress deadline.
 
 The new ReplicaSet is the oldest one whose pod-template-hash equals the current template's hash.
 Its revision is raised to max(old revisions) + 1 when lower, so going back to an earlier template
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from controller.decide.deployment_plan import (
+from controller.decide.deployments.plan import (
     UNLIMITED,
     DeploymentPlan,
     NewReplicaSet,
@@ -38,7 +38,7 @@ from controller.decide.deployment_plan import (
     max_unavailable,
     new_replicaset,
 )
-from controller.decide.deployment_scaling import (
+from controller.decide.deployments.scaling import (
     SyncSizes,
     by_creation,
     history_cleanup,
@@ -49,7 +49,7 @@ from controller.decide.deployment_scaling import (
     reconcile_old,
     scale_for_replica_change,
 )
-from controller.decide.deployment_status import (
+from controller.decide.deployments.status import (
     calculate_status,
     deployment_complete,
     new_condition,
