@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from controller.model import labels
 from controller.model.desired import DesiredPod
+from controller.model.lifecycle import LifecycleHandler, handler_to_label
 from controller.model.meta import PodRef
 from controller.model.observed import (
     DEFAULT_HOST_IP,
@@ -223,7 +224,28 @@ def app_config(
         cpu_request_millis=requests.cpu.millis() if requests.cpu else None,
         pod_cgroup=desired.pod.spec.resources is not None,
         stop_grace_seconds=desired.pod.spec.termination_grace_period_seconds,
+        post_start=_post_start(container),
+        extra_labels=_pre_stop_label(container),
     )
+
+
+def _named_ports(container: Container) -> dict[str, int]:
+    return {p.name: p.container_port for p in container.ports if p.name}
+
+
+def _post_start(container: Container) -> LifecycleHandler | None:
+    """The postStart the executor runs after the start, a named port resolved."""
+    if container.lifecycle is None or container.lifecycle.post_start is None:
+        return None
+    return container.lifecycle.post_start.with_port_resolved(_named_ports(container))
+
+
+def _pre_stop_label(container: Container) -> dict[str, str]:
+    """The preStop as a label (see model.lifecycle): every stop finds it on the container."""
+    if container.lifecycle is None or container.lifecycle.pre_stop is None:
+        return {}
+    handler = container.lifecycle.pre_stop.with_port_resolved(_named_ports(container))
+    return {labels.PRE_STOP: handler_to_label(handler)}
 
 
 def memory_volume_size(desired: DesiredPod, volume_name: str) -> tuple[bool, int | None]:

@@ -40,6 +40,10 @@ POD_HOST_PORTS = "io.podyard.pod.host-ports"
 """On the sandbox: the host ports it binds (`127.0.0.1:8080/TCP,...`), so placing the next pod
 knows which ports each node holds without parsing every manifest."""
 
+PRE_STOP = "io.podyard.container.pre-stop"
+"""On an app container with a preStop hook: the handler (see `model.lifecycle`), so the hook runs
+before any stop, even once the pod's manifest is gone."""
+
 REQUIRED = (POD_NAMESPACE, POD_NAME, POD_UID, CONTAINER_NAME)
 
 

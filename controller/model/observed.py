@@ -11,6 +11,7 @@ import enum
 
 import attrs
 
+from controller.model.lifecycle import LifecycleHandler
 from controller.model.meta import ContainerId, NodeName, PodRef, PodUid
 
 
@@ -96,6 +97,8 @@ class ObservedContainer:
     """The sandbox's record of the manifest file behind the pod; empty on other containers."""
     host_ports: tuple[HostPort, ...] = ()
     """The sandbox's host ports (from its labels); empty on other containers."""
+    pre_stop: LifecycleHandler | None = None
+    """The container's preStop hook (from its label), run before it is stopped."""
 
     @property
     def pod(self) -> PodRef:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from controller.model.lifecycle import LifecycleHandler
 from controller.model.meta import ContainerId, NodeName, PodKey, PodRef
 from controller.model.observed import ContainerIdentity
 from controller.model.pod import PortProtocol, PullPolicy
@@ -65,6 +66,8 @@ class ContainerConfig:
     and the pod's containers are created inside the sandbox's cgroup, or refused where the node
     cannot do that (see runtime.dockercgroups)."""
     stop_grace_seconds: int = 30
+    post_start: LifecycleHandler | None = None
+    """Run by the executor right after the start; a failure kills the container."""
     extra_labels: Mapping[str, str] = attrs.field(factory=dict)
     """Labels beyond the identity (the sandbox carries the pod's manifest)."""
 

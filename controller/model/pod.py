@@ -17,6 +17,7 @@ from fractions import Fraction
 
 import attrs
 
+from controller.model.lifecycle import Lifecycle
 from controller.model.meta import ObjectMeta
 from controller.model.placement import Affinity, Toleration
 from controller.model.probes import Probe
@@ -114,6 +115,7 @@ class Container:
     liveness_probe: Probe | None = None
     readiness_probe: Probe | None = None
     startup_probe: Probe | None = None
+    lifecycle: Lifecycle | None = None
 
     def pull_policy(self) -> PullPolicy:
         """Kubernetes' default: Always for `:latest` or an untagged image, else IfNotPresent."""

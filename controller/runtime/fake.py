@@ -44,6 +44,7 @@ from controller.model.errors import (
     StartFailed,
 )
 from controller.model.lease import LEASE_NAME, LeaseHolder, LeaseRecord
+from controller.model.lifecycle import handler_from_label
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
     ContainerRole,
@@ -522,4 +523,5 @@ class FakeRuntime:
             if record.config.identity.container_name == "POD"
             else (),
             source=record.config.extra_labels.get(labels.POD_SOURCE, ""),
+            pre_stop=handler_from_label(record.config.extra_labels.get(labels.PRE_STOP)),
         )

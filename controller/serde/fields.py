@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from controller.model.lifecycle import Lifecycle, LifecycleHandler
 from controller.model.meta import ObjectMeta
 from controller.model.placement import Affinity, Taint
 from controller.model.pod import (
@@ -108,7 +109,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "resizePolicy",
             "restartPolicy",
             "restartPolicyRules",
-            "lifecycle",
             "securityContext",
             "stdin",
             "stdinOnce",
@@ -120,6 +120,8 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
     Affinity: frozenset({"podAffinity", "podAntiAffinity"}),
     Taint: frozenset({"timeAdded"}),
     Probe: frozenset({"grpc"}),
+    Lifecycle: frozenset({"stopSignal"}),
+    LifecycleHandler: frozenset({"tcpSocket"}),
     ResourceRequirements: frozenset({"claims"}),
     VolumeMount: frozenset({"recursiveReadOnly", "mountPropagation", "subPathExpr"}),
     Volume: frozenset(

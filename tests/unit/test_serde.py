@@ -367,7 +367,14 @@ NOT_SUPPORTED = [
         lambda d: c0(d).update(readinessProbe={"grpc": {"port": 9000, "service": "ready"}}),
         "spec.containers[0].readinessProbe.grpc",
     ),
-    (lambda d: c0(d).update(lifecycle={"preStop": {}}), "spec.containers[0].lifecycle"),
+    (
+        lambda d: c0(d).update(lifecycle={"preStop": {"tcpSocket": {"port": 80}}}),
+        "spec.containers[0].lifecycle.preStop.tcpSocket",
+    ),
+    (
+        lambda d: c0(d).update(lifecycle={"stopSignal": "SIGUSR1"}),
+        "spec.containers[0].lifecycle.stopSignal",
+    ),
     (lambda d: c0(d).update(stdin=True), "spec.containers[0].stdin"),
     (lambda d: c0(d).update(tty=True), "spec.containers[0].tty"),
     (

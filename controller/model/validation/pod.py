@@ -37,6 +37,7 @@ from controller.model.pod import (
     Volume,
 )
 from controller.model.quantity import Quantity
+from controller.model.validation.lifecycle import lifecycle_errors
 from controller.model.validation.meta import (
     FieldError,
     invalid,
@@ -99,6 +100,7 @@ def validate_pod_spec(path: str, spec: PodSpec) -> list[FieldError]:
             )
         names.add(container.name)
         errors += _container(cpath, container, volumes, host_ports)
+        errors += lifecycle_errors(cpath, container, spec.termination_grace_period_seconds)
     errors += placement_errors(
         path, spec.node_name, spec.node_selector, spec.affinity, spec.tolerations
     )

@@ -107,19 +107,21 @@ def _handler(path: str, probe: Probe, port_names: frozenset[str]) -> list[FieldE
         if not action.command:
             errors.append(required(f"{path}.exec.command"))
     elif isinstance(action, HTTPGetAction):
-        errors += _http_get(f"{path}.httpGet", action, port_names)
+        errors += http_get_errors(f"{path}.httpGet", action, port_names)
     else:
-        errors += _port(f"{path}.tcpSocket.port", action.port, port_names)
+        errors += port_errors(f"{path}.tcpSocket.port", action.port, port_names)
     return errors
 
 
-def _http_get(path: str, action: HTTPGetAction, port_names: frozenset[str]) -> list[FieldError]:
+def http_get_errors(
+    path: str, action: HTTPGetAction, port_names: frozenset[str]
+) -> list[FieldError]:
     errors: list[FieldError] = []
     if not action.path.startswith("/"):
         errors.append(
             invalid(f"{path}.path", action.path, "must be an absolute path (start with '/')")
         )
-    errors += _port(f"{path}.port", action.port, port_names)
+    errors += port_errors(f"{path}.port", action.port, port_names)
     for i, header in enumerate(action.http_headers):
         name_path = f"{path}.httpHeaders[{i}].name"
         errors += [
@@ -128,7 +130,7 @@ def _http_get(path: str, action: HTTPGetAction, port_names: frozenset[str]) -> l
     return errors
 
 
-def _port(path: str, port: PortRef, port_names: frozenset[str]) -> list[FieldError]:
+def port_errors(path: str, port: PortRef, port_names: frozenset[str]) -> list[FieldError]:
     """Kubernetes' ValidatePortNumOrName, then Podyard's own rule: a name must be the container's."""
     value = port.value
     if isinstance(value, int):

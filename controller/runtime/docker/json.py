@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.model import labels
+from controller.model.lifecycle import handler_from_label
 from controller.model.meta import ContainerId, NodeName, PodRef, PodUid
 from controller.model.observed import (
     ContainerRole,
@@ -163,6 +164,7 @@ def observe(data: Mapping[str, Any], node: NodeName) -> ObservedContainer | None
         if identity.role is ContainerRole.SANDBOX
         else (),
         source=container_labels.get(labels.POD_SOURCE, ""),
+        pre_stop=handler_from_label(container_labels.get(labels.PRE_STOP)),
     )
 
 
