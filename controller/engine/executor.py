@@ -11,7 +11,9 @@ Steps, per action kind:
                   be created or started is FailedCreatePodSandBox and ends the plan: no container
                   is made to join a sandbox that is not running; decide backs the pod off.
 3. StartContainer start a container created earlier (a crash between create and start).
-4. StopContainers stop together with the grace period (SIGTERM, then SIGKILL), re-read each.
+   A started app container's postStart runs next (see `hooks`): a failure stops it again.
+4. StopContainers stop together with the grace period (each its preStop first, see `hooks`, then
+                  SIGTERM, then SIGKILL), re-read each.
 5. RemoveContainer / RemoveVolume.
 
 Each step reports Kubernetes' pod events through `on_event`: Scheduled (a new instance's first
@@ -31,6 +33,7 @@ import logging
 from collections.abc import Mapping
 from typing import Protocol
 
+from controller.engine.hooks import HookRunner
 from controller.engine.ports import Clock, ContainerRuntime, MetricsSink, NoMetrics
 from controller.engine.stores import NoteBook, ObservedCache
 from controller.model.errors import (
@@ -135,6 +138,7 @@ class Executor:
         self._notes = notes
         self._clock = clock
         self._on_event: PodEventSink = on_event or _no_events
+        self._hooks = HookRunner(cache, clock, self._on_event)
 
     async def apply(self, plan: Plan) -> None:
         for number, action in enumerate(plan.actions, start=1):
@@ -163,7 +167,7 @@ class Executor:
                 self._killing(key, action)
                 await asyncio.gather(
                     *(
-                        runtime.stop_container(cid, action.grace_seconds)
+                        self._hooks.stop(key, runtime, cid, action.grace_seconds)
                         for cid in action.container_ids
                     )
                 )
@@ -240,6 +244,12 @@ class Executor:
             event(EventType.NORMAL, "Started", f"Started container {name}")
         else:
             event(EventType.WARNING, "Failed", f"Error: {start_error}")
+        if start_error is None and config.post_start is not None:
+            passed = await self._hooks.post_start(
+                key, runtime, container_id, config.post_start, config.stop_grace_seconds
+            )
+            if not passed:
+                await self._refresh(runtime, container_id)
 
     async def _start(self, runtime: ContainerRuntime, container_id: ContainerId) -> str | None:
         """Start and re-read a container; the start failure's message, or None."""

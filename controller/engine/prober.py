@@ -8,7 +8,8 @@ As the kubelet's prober workers:
   do not run until it passed) and stops once it passed.
 - Every failed run is a Warning `Unhealthy` event ("Readiness probe failed: ..."). A liveness or
   startup result that flips to failure kills the container ("Killing": "Container c failed liveness
-  probe, will be restarted") with the probe's `terminationGracePeriodSeconds` or the pod's, and the
+  probe, will be restarted") with the probe's `terminationGracePeriodSeconds` or the pod's (its
+  preStop first, see `hooks`), and the
   pod's restart policy and back-off take it from there, exactly as after a crash.
 - An engine that cannot be reached gives no verdict: the run is not counted either way.
 
@@ -30,6 +31,7 @@ import attrs
 
 from controller.decide.instance import group_instances
 from controller.engine.executor import PodEventSink
+from controller.engine.hooks import HookRunner
 from controller.engine.ports import Clock, ContainerRuntime, MetricsSink
 from controller.engine.stores import DesiredStore, ObservedCache
 from controller.model.errors import RuntimeFailure
@@ -104,6 +106,7 @@ class Prober:
         self._metrics = metrics
         self._workers: dict[tuple[ContainerId, ProbeKind], _Worker] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._hooks = HookRunner(cache, clock, on_event)
 
     # -- what the status reads ------------------------------------------------------------------
 
@@ -263,7 +266,7 @@ class Prober:
             grace = worker.container.identity.grace_seconds
         runtime = self._runtimes[worker.node]
         try:
-            await runtime.stop_container(worker.container.id, grace)
+            await self._hooks.stop(worker.key, runtime, worker.container.id, grace)
             observed = await runtime.inspect_container(worker.container.id)
         except RuntimeFailure as failure:
             log.warning(

@@ -7,7 +7,9 @@ running container or an outside process (`held_ports`) already binds fails the s
 unlabelled ("foreign")
 containers are invisible and refuse stop/remove. Time comes from the injected clock; scripted exits
 (`behaviour`) fire on clock timers, so tests move time instead of sleeping. Probes succeed on a
-running container and fail on any other, unless `probe_results` scripts them.
+running container and fail on any other, unless `probe_results` scripts them; an exec (a probe's or
+a lifecycle hook's) can be scripted by its command (`commands`: a result after some clock time),
+and every exec is logged with its clock time (`execs`).
 
 A pod with pod-level resources is placed as on a real engine: its sandbox under `/podyard`, its
 containers under the sandbox (`cgroup_parent` of a record), or refused with the real engine's
@@ -92,6 +94,15 @@ ProbeScript = Callable[[ProbeAction], ProbeResult] | ProbeResult
 test steps through a sequence, or reads its clock, to make a probe flap)."""
 
 
+@attrs.frozen
+class Command:
+    """A scripted exec (a probe's or a hook's, by its command): it runs `seconds` of the clock,
+    then ends with `result`; past the caller's timeout it is reported as timed out."""
+
+    result: ProbeResult = ProbeResult(True)
+    seconds: float = 0.0
+
+
 def probe_handler_kind(action: ProbeAction) -> str:
     """The handler's field name in a Probe: "exec", "http_get" or "tcp_socket"."""
     if isinstance(action, ExecAction):
@@ -163,6 +174,10 @@ class FakeRuntime:
         self.probe_results: dict[tuple[str, str], ProbeScript] = {}
         """Probe outcomes of running containers by (manifest container name, handler kind as
         `probe_handler_kind` names it); an unscripted probe of a running container succeeds."""
+        self.commands: dict[tuple[str, ...], Command] = {}
+        """Scripted execs by command, checked before `probe_results`."""
+        self.execs: list[tuple[float, str, tuple[str, ...]]] = []
+        """Every exec run in a running container: (clock time it began, container name, command)."""
         self._ids = itertools.count(1)
         self._ips = itertools.count(2)
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
@@ -405,12 +420,32 @@ class FakeRuntime:
             return ProbeResult(False, f"container {container_id} not found")
         if record.state is not RunState.RUNNING:
             return ProbeResult(False, f"container {record.config.docker_name} is not running")
+        if isinstance(action, ExecAction):
+            self.execs.append(
+                (self._clock.now(), record.config.identity.container_name, action.command)
+            )
+            command = self.commands.get(action.command)
+            if command is not None:
+                return await self._run_command(action, command, timeout)
         script = self.probe_results.get(
             (record.config.identity.container_name, probe_handler_kind(action))
         )
         if script is None:
             return ProbeResult(True)
         return script if isinstance(script, ProbeResult) else script(action)
+
+    async def _run_command(
+        self,
+        action: ExecAction,
+        command: Command,
+        timeout: float,  # noqa: ASYNC109 - the caller's deadline, on the fake clock
+    ) -> ProbeResult:
+        if command.seconds > timeout:
+            await self._wait_until(self._clock.now() + timeout)
+            return ProbeResult(False, f"command {' '.join(action.command)!r} timed out")
+        if command.seconds > 0:
+            await self._wait_until(self._clock.now() + command.seconds)
+        return command.result
 
     async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
         self._check("create_lease")
