@@ -6,11 +6,13 @@ preStop writes a file there first. A liveness probe the test fails on purpose ma
 stop the app (the prober's path, the same hook runner as deletion's and replacement's); a second
 container of the pod, never stopped, shows what the app saw. postStart: a hook that exits 3 kills
 every start of the container; the restart count grows, the events say FailedPostStartHook, and the
-restarts wait out the (shortened) CrashLoopBackOff.
+restarts wait out the (shortened) CrashLoopBackOff. Deletion: the engine's own event record shows
+the preStop exec start before the SIGTERM, which waited for the hook's 1 s.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -21,7 +23,7 @@ from controller.model.pod import Pod
 from controller.model.status import Terminated
 from controller.serde import structure_pod
 from tests.integration.dockerd import DEMO_IMAGE
-from tests.integration.harness import Controller, eventually, exec_in
+from tests.integration.harness import Controller, docker_cli, eventually, exec_in
 
 PRE_STOP_POD = f"""
 apiVersion: v1
@@ -143,3 +145,58 @@ async def test_a_failing_post_start_kills_and_restarts_with_backoff(
     assert last.finished_at is not None
     assert last.started_at is not None
     assert last.finished_at - last.started_at < 2.0  # stopped right after its hook failed
+
+
+LEAVING_POD = f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: leaving}}
+spec:
+  terminationGracePeriodSeconds: 10
+  containers:
+    - name: app
+      image: {DEMO_IMAGE}
+      command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+      lifecycle:
+        preStop:
+          exec: {{command: ["sh", "-c", "sleep 1; echo draining done"]}}
+"""
+
+
+def engine_events(docker_host: str, container_id: str, since: float) -> list[dict[str, Any]]:
+    """The engine's own record of what happened to a container (exec, kill, die), in order."""
+    text = docker_cli(
+        docker_host,
+        "events",
+        "--since",
+        f"{since:.3f}",
+        "--until",
+        f"{time.time():.3f}",
+        "--filter",
+        f"container={container_id}",
+        "--format",
+        "{{json .}}",
+    )
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+async def test_deleting_a_pod_runs_pre_stop_before_sigterm(
+    controller: Controller, docker_host: str
+) -> None:
+    await controller.start([manifest(LEAVING_POD)])
+    await controller.wait_running_ready("leaving", timeout=60)
+    (app,) = controller.running("leaving", "app")
+    deleted_at = time.time()
+    controller.set_pods([])
+    await eventually(
+        lambda: controller.containers("leaving") == (), timeout=30, what="the pod gone"
+    )
+    seen = engine_events(docker_host, app.id, deleted_at - 1)
+    hook = [e for e in seen if e["Action"].startswith("exec_start: sh -c sleep 1")]
+    sigterm = [
+        e for e in seen if e["Action"] == "kill" and e["Actor"]["Attributes"].get("signal") == "15"
+    ]
+    assert hook, [e["Action"] for e in seen]
+    assert sigterm, [e["Action"] for e in seen]
+    # The engine's clock: the hook began before SIGTERM, and SIGTERM waited for its 1 s sleep.
+    assert sigterm[0]["timeNano"] - hook[0]["timeNano"] >= 1_000_000_000
