@@ -35,9 +35,11 @@ async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> N
             rs = by_name(c, "/apis/apps/v1/replicasets")
             deploy = by_name(c, "/apis/apps/v1/deployments")
             probed = pods.get("probes", {}).get("status", {}).get("conditions", [])
+            hooked = pods.get("hooks", {}).get("status", {}).get("conditions", [])
             return (
                 phases.get("web") == "Running"
                 and any(c["type"] == "Ready" and c["status"] == "True" for c in probed)
+                and any(c["type"] == "Ready" and c["status"] == "True" for c in hooked)
                 and phases.get("countdown") == "Succeeded"
                 and rs.get("echo", {}).get("status", {}).get("readyReplicas") == 3
                 and deploy.get("hello", {}).get("status", {}).get("availableReplicas") == 2
@@ -59,5 +61,7 @@ async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> N
         assert len(names) == len(set(names)), names
         replaced = [e["message"] for e in events if "spec changed" in e["message"]]
         assert not replaced, replaced
+        hooks_failed = [e["message"] for e in events if e["reason"].endswith("Hook")]
+        assert not hooks_failed, hooks_failed  # the sample's postStart passed
     finally:
         c.stop()
