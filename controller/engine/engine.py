@@ -156,7 +156,7 @@ class Engine:
             image_pull or ImagePullSettings(),
             uid_factory,
             metrics=self.metrics,
-            probes=self.prober.states,
+            probes=lambda: self.executor.hooks.gate(self.prober.states()),
             on_event=self._pod_event,
             requeue=self.queue.add,
         )

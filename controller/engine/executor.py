@@ -138,7 +138,8 @@ class Executor:
         self._notes = notes
         self._clock = clock
         self._on_event: PodEventSink = on_event or _no_events
-        self._hooks = HookRunner(cache, clock, self._on_event)
+        self.hooks = HookRunner(cache, clock, self._on_event)
+        """Runs postStart and preStop; its `gate` hides containers still in their postStart."""
 
     async def apply(self, plan: Plan) -> None:
         for number, action in enumerate(plan.actions, start=1):
@@ -167,7 +168,7 @@ class Executor:
                 self._killing(key, action)
                 await asyncio.gather(
                     *(
-                        self._hooks.stop(key, runtime, cid, action.grace_seconds)
+                        self.hooks.stop(key, runtime, cid, action.grace_seconds)
                         for cid in action.container_ids
                     )
                 )
@@ -245,7 +246,7 @@ class Executor:
         else:
             event(EventType.WARNING, "Failed", f"Error: {start_error}")
         if start_error is None and config.post_start is not None:
-            passed = await self._hooks.post_start(
+            passed = await self.hooks.post_start(
                 key, runtime, container_id, config.post_start, config.stop_grace_seconds
             )
             if not passed:

@@ -7,7 +7,8 @@ probe, a failed postStart) runs its preStop first. Both run in the pod's own wor
 own task): a slow hook holds back its pod and nothing else.
 
 - **postStart** (`post_start`): run once the container started; the pod worker waits for it, so
-  the container is not probed and the pod's status is not written as Running until it returns.
+  the container is not probed before it returns, and `gate` shows it not started and not ready
+  meanwhile (Kubernetes shows it Waiting; here it is Running, not ready: the engine says it runs).
   Exec and httpGet use the probes' machinery (`ContainerRuntime.run_probe`): exit 0 or HTTP
   200-399 passes. A failure (non-zero exit, other status, unreachable, past its deadline) is a
   Warning `FailedPostStartHook` with the kubelet's message; the container is then stopped (its
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Protocol
 
 from controller.engine.ports import Clock, ContainerRuntime
@@ -46,7 +48,7 @@ from controller.model.events import EventType
 from controller.model.lifecycle import HookKind, LifecycleHandler, SleepAction
 from controller.model.meta import ContainerId, NodeName, PodKey
 from controller.model.observed import ObservedContainer, RunState
-from controller.model.probes import ProbeResult
+from controller.model.probes import ContainerProbeState, ProbeResult
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,16 @@ class HookRunner:
         self._clock = clock
         self._on_event = on_event
         self._post_start_timeout = post_start_timeout
+        self._post_starting: dict[ContainerId, float] = {}
+        """Containers whose postStart runs now, and since when."""
+
+    def gate(self, states: Mapping[str, ContainerProbeState]) -> dict[str, ContainerProbeState]:
+        """The probes' verdicts per container id, with every container whose postStart still
+        runs shown not started and not ready: the pod is not Ready before its hooks returned."""
+        out = dict(states)
+        for container_id, since in self._post_starting.items():
+            out[container_id] = ContainerProbeState(ready=False, started=False, changed_at=since)
+        return out
 
     async def run(
         self,
@@ -150,12 +162,15 @@ class HookRunner:
         observed = self._cache.get(runtime.node, container_id)
         if observed is None or observed.state is not RunState.RUNNING:
             return True  # exited at once: the restart policy handles it, no hook to run
+        self._post_starting[container_id] = self._clock.now()
         try:
             result = await self.run(
                 runtime, container_id, self.pod_ip(key, observed), handler, self._post_start_timeout
             )
         except RuntimeFailure as failure:
             result = ProbeResult(False, str(failure))
+        finally:
+            self._post_starting.pop(container_id, None)
         if result.success:
             return True
         name = observed.identity.container_name

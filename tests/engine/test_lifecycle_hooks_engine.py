@@ -203,3 +203,21 @@ async def test_a_failing_post_start_kills_the_container_and_restarts_it_with_bac
     status = harness.view().status.container_statuses[0]
     assert status.restart_count == len(starts) - 1
     assert all(r.exit_code == 143 for r in rt.find("app", running=False))
+
+
+async def test_the_pod_is_not_ready_while_post_start_runs(harness: Harness) -> None:
+    rt = harness.runtime
+    rt.commands[POST_START] = Command(seconds=5)
+    harness.engine.set_desired(
+        [desired(pod(containers=[hooked(post_start=exec_hook(POST_START))]))]
+    )
+    await harness.engine.start()
+    await turns_until(lambda: ran(harness, POST_START) != [], "postStart running")
+    status = harness.view().status.container_statuses[0]
+    assert not status.ready
+    assert not status.started
+    await advance_through(harness, 6)
+    status = harness.view().status.container_statuses[0]
+    assert status.ready
+    assert status.started
+    assert status.restart_count == 0
