@@ -171,8 +171,8 @@ class HookRunner:
             result = ProbeResult(False, str(failure))
         finally:
             self._post_starting.pop(container_id, None)
-        if result.success:
-            return True
+        if result.success or not await self._still_running(runtime, container_id):
+            return True  # it ended by itself meanwhile: a crash for the restart policy
         name = observed.identity.container_name
         uid = observed.identity.pod.uid
         message = hook_failure_message(
@@ -222,14 +222,23 @@ class HookRunner:
             )
         except RuntimeFailure as failure:
             result = ProbeResult(False, str(failure))
-        if result.success:
-            return
+        if result.success or not await self._still_running(runtime, observed.id):
+            return  # a container that ended meanwhile (a stale picture) is no failed hook
         name = observed.identity.container_name
         message = hook_failure_message(
             HookKind.PRE_STOP, handler, name, key, observed.identity.pod.uid, result.message
         )
         log.info("%s/%s: %s", key.namespace, key.name, message)
         self._event(key, observed, EventType.WARNING, "FailedPreStopHook", message)
+
+    async def _still_running(self, runtime: ContainerRuntime, container_id: ContainerId) -> bool:
+        try:
+            now = await runtime.inspect_container(container_id)
+        except RuntimeFailure:
+            return True  # cannot tell: report the failure as it came
+        if now is not None:
+            self._cache.upsert(now)
+        return now is not None and now.state is RunState.RUNNING
 
     def pod_ip(self, key: PodKey, container: ObservedContainer) -> str:
         """The IP of the sandbox `container` joined (a running one of its pod), or ""."""

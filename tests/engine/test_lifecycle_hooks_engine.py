@@ -221,3 +221,17 @@ async def test_the_pod_is_not_ready_while_post_start_runs(harness: Harness) -> N
     assert status.ready
     assert status.started
     assert status.restart_count == 0
+
+
+async def test_a_container_that_ends_during_its_pre_stop_is_no_failed_hook(
+    harness: Harness,
+) -> None:
+    rt = harness.runtime
+    rt.commands[PRE_STOP] = Command(ProbeResult(False, "container gone"), seconds=2)
+    await harness.start([desired(pod(containers=[hooked(pre_stop=exec_hook(PRE_STOP))]))])
+    (app,) = rt.find("app", running=True)
+    await delete_and_wait_for_the_stop(harness)
+    rt.exit(app.id, 0)  # it finished by itself while its hook ran
+    await advance_through(harness, 3)
+    assert rt.find("app") == []
+    assert event_count(harness, "FailedPreStopHook") == 0
