@@ -200,3 +200,50 @@ async def test_deleting_a_pod_runs_pre_stop_before_sigterm(
     assert sigterm, [e["Action"] for e in seen]
     # The engine's clock: the hook began before SIGTERM, and SIGTERM waited for its 1 s sleep.
     assert sigterm[0]["timeNano"] - hook[0]["timeNano"] >= 1_000_000_000
+
+
+def http_pod(name: str, path: str) -> str:
+    return f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+    - name: app
+      image: {DEMO_IMAGE}
+      command: ["sh", "-c"]
+      args:
+        - |
+          mkdir -p /www && echo bye > /www/quit.html
+          httpd -f -p 8080 -h /www &
+          trap 'exit 0' TERM
+          while true; do sleep 0.2; done
+      ports: [{{name: http, containerPort: 8080}}]
+      readinessProbe:
+        httpGet: {{path: /quit.html, port: http}}
+        periodSeconds: 1
+      lifecycle:
+        preStop:
+          httpGet: {{path: {path}, port: http}}
+"""
+
+
+async def test_an_http_pre_stop_reaches_the_pod_and_a_404_is_a_failed_hook(
+    controller: Controller,
+) -> None:
+    await controller.start(
+        [manifest(http_pod("http-ok", "/quit.html")), manifest(http_pod("http-404", "/nope"))]
+    )
+    await controller.wait_running_ready("http-ok", timeout=60)
+    await controller.wait_running_ready("http-404", timeout=60)
+    controller.set_pods([])
+    await eventually(
+        lambda: controller.containers("http-ok") == () and controller.containers("http-404") == (),
+        timeout=30,
+        what="both pods gone",
+    )
+    assert pod_events(controller, "http-ok", "FailedPreStopHook") == []
+    (failed,) = pod_events(controller, "http-404", "FailedPreStopHook")
+    assert failed.message.startswith('HTTP lifecycle hook (/nope) for Container "app"')
+    assert failed.message.endswith("HTTP probe failed with statuscode: 404")
