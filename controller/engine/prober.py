@@ -8,9 +8,9 @@ As the kubelet's prober workers:
   do not run until it passed) and stops once it passed.
 - Every failed run is a Warning `Unhealthy` event ("Readiness probe failed: ..."). A liveness or
   startup result that flips to failure kills the container ("Killing": "Container c failed liveness
-  probe, will be restarted") with the probe's `terminationGracePeriodSeconds` or the pod's (its
-  preStop first, see `hooks`), and the
-  pod's restart policy and back-off take it from there, exactly as after a crash.
+  probe, will be restarted") with the probe's `terminationGracePeriodSeconds` or the pod's, its
+  preStop first (see `hooks`), and the pod's restart policy and back-off take it from there,
+  exactly as after a crash.
 - An engine that cannot be reached gives no verdict: the run is not counted either way.
 
 Workers follow the pod reconciler: after every reconcile of a pod, `sync` starts workers for its
