@@ -9,10 +9,12 @@ import pytest
 from controller.config import RuntimeSettings
 from controller.model import labels
 from controller.model.errors import ConfigRefused
+from controller.model.lifecycle import LifecycleHandler, handler_to_label
 from controller.model.meta import NodeName, PodRef, PodUid
 from controller.model.observed import ContainerIdentity, ContainerRole, RunState
 from controller.model.plan import ContainerConfig, MountSpec, PortBinding
 from controller.model.pod import PortProtocol, PullPolicy
+from controller.model.probes import ExecAction
 from controller.runtime.docker.body import container_body
 from controller.runtime.docker.events import container_event
 from controller.runtime.docker.runtime import DockerRuntime, parse_docker_time, parse_docker_time_ns
@@ -223,3 +225,16 @@ def observe_(data: dict[str, object]):  # type: ignore[no-untyped-def]
     from controller.runtime.docker.json import observe
 
     return observe(data, runtime().node)
+
+
+def test_observe_reads_the_pre_stop_label() -> None:
+    handler = LifecycleHandler(exec=ExecAction(("sh", "-c", "drain")))
+    hooked = {**labels.identity_labels(IDENTITY), labels.PRE_STOP: handler_to_label(handler)}
+    base = {"Id": "abc", "Name": "/x", "State": {"Status": "running"}}
+    observed = observe_({**base, "Config": {"Labels": hooked}})
+    assert observed is not None
+    assert observed.pre_stop == handler
+    broken = {**hooked, labels.PRE_STOP: "{not json"}
+    tolerant = observe_({**base, "Config": {"Labels": broken}})
+    assert tolerant is not None  # a malformed hook label is no hook, the container still ours
+    assert tolerant.pre_stop is None
