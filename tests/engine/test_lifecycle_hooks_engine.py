@@ -235,3 +235,34 @@ async def test_a_container_that_ends_during_its_pre_stop_is_no_failed_hook(
     await advance_through(harness, 3)
     assert rt.find("app") == []
     assert event_count(harness, "FailedPreStopHook") == 0
+
+
+async def test_a_spec_change_runs_the_old_containers_pre_stop(harness: Harness) -> None:
+    rt = harness.runtime
+    old = hooked(pre_stop=exec_hook(PRE_STOP))
+    await harness.start([desired(pod(containers=[old]))])
+    (first,) = rt.find("app", running=True)
+    new = hooked(pre_stop=exec_hook(PRE_STOP), args=("v2",))
+    harness.engine.set_desired([desired(pod(containers=[new]))])
+    await turns_until(lambda: first.finished_at is not None, "the old container stopped")
+    await harness.settle()
+    (by_hook,) = [name for _at, name, cmd in rt.execs if cmd == PRE_STOP]
+    assert by_hook == "app"
+    assert rt.calls.index("run_probe app") < rt.calls.index(f"stop {first.id}")
+    (second,) = rt.find("app", running=True)
+    assert second.config.command == ("v2",)
+
+
+async def test_a_long_pre_stop_holds_back_only_its_own_pod(harness: Harness) -> None:
+    rt = harness.runtime
+    rt.commands[PRE_STOP] = Command(seconds=60)
+    slow = pod("slow", [hooked(pre_stop=exec_hook(PRE_STOP))], grace=90)
+    await harness.start([desired(slow)])
+    other = pod("other", [container("worker")])
+    harness.engine.set_desired([desired(other)])  # slow is deleted: its hook takes 60 s
+    await turns_until(lambda: ran(harness, PRE_STOP) != [], "preStop running")
+    await turns_until(lambda: len(rt.find("worker", running=True)) == 1, "the other pod running")
+    (app,) = rt.find("app")
+    assert app.finished_at is None  # still in its preStop
+    await advance_through(harness, 61)
+    assert rt.find("app") == []
