@@ -81,7 +81,7 @@ def pod_host_ports(desired: DesiredPod) -> tuple[HostPort, ...]:
         sorted(
             {
                 HostPort(port.host_ip or DEFAULT_HOST_IP, port.host_port, port.protocol.value)
-                for container in desired.pod.spec.containers
+                for container in desired.pod.spec.all_containers()
                 for port in container.ports
                 if port.host_port
             }
@@ -107,7 +107,7 @@ def sandbox_config(
             host_ip=port.host_ip or DEFAULT_HOST_IP,
             protocol=port.protocol,
         )
-        for container in spec.containers
+        for container in spec.all_containers()
         for port in container.ports
         if port.host_port
     )
@@ -186,6 +186,14 @@ def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[Mou
     return tuple(mounts)
 
 
+def container_role(spec: PodSpec, container: Container) -> ContainerRole:
+    """What a container of the pod is, as its label records it (so teardown knows without the
+    manifest which containers are sidecars to stop last)."""
+    if container not in spec.init_containers:
+        return ContainerRole.APP
+    return ContainerRole.SIDECAR if container.is_sidecar else ContainerRole.INIT
+
+
 def app_config(
     desired: DesiredPod,
     pod: PodRef,
@@ -204,7 +212,7 @@ def app_config(
             pod,
             created_at,
             container.name,
-            ContainerRole.APP,
+            container_role(desired.pod.spec, container),
             attempt,
             sandbox_attempt,
             backoff_seconds,

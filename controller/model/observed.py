@@ -17,6 +17,9 @@ from controller.model.meta import ContainerId, NodeName, PodRef, PodUid
 class ContainerRole(enum.StrEnum):
     SANDBOX = "sandbox"
     INIT = "init"
+    """An init container that runs to completion before the next one (and the apps) start."""
+    SIDECAR = "sidecar"
+    """An init container with `restartPolicy: Always`: runs beside the apps, stopped after them."""
     APP = "app"
 
 

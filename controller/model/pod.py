@@ -114,6 +114,12 @@ class Container:
     liveness_probe: Probe | None = None
     readiness_probe: Probe | None = None
     startup_probe: Probe | None = None
+    restart_policy: RestartPolicy | None = None
+    """Only `Always`, only on an init container: that makes it a native sidecar (validated)."""
+
+    @property
+    def is_sidecar(self) -> bool:
+        return self.restart_policy is RestartPolicy.ALWAYS
 
     def pull_policy(self) -> PullPolicy:
         """Kubernetes' default: Always for `:latest` or an untagged image, else IfNotPresent."""
@@ -151,6 +157,8 @@ class Volume:
 @attrs.frozen
 class PodSpec:
     containers: tuple[Container, ...]
+    init_containers: tuple[Container, ...] = ()
+    """Run in order before the app containers; those with `restartPolicy: Always` are sidecars."""
     restart_policy: RestartPolicy = RestartPolicy.ALWAYS
     hostname: str | None = None
     volumes: tuple[Volume, ...] = ()
@@ -164,6 +172,16 @@ class PodSpec:
     resources: ResourceRequirements | None = None
     """Pod-level requests and limits (PodLevelResources): the containers together never use
     more than these limits; the requests are what scheduling counts for the pod."""
+
+    def sidecars(self) -> tuple[Container, ...]:
+        return tuple(c for c in self.init_containers if c.is_sidecar)
+
+    def all_containers(self) -> tuple[Container, ...]:
+        """Init containers (sidecars among them) in order, then the app containers."""
+        return (*self.init_containers, *self.containers)
+
+    def container(self, name: str) -> Container | None:
+        return next((c for c in self.all_containers() if c.name == name), None)
 
     def volume(self, name: str) -> Volume | None:
         return next((v for v in self.volumes if v.name == name), None)

@@ -70,7 +70,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
     DeploymentSpec: frozenset({"paused", "podReplacementPolicy"}),
     PodSpec: frozenset(
         {
-            "initContainers",
             "ephemeralContainers",
             "activeDeadlineSeconds",
             "dnsPolicy",
@@ -106,7 +105,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
         {
             "envFrom",
             "resizePolicy",
-            "restartPolicy",
             "restartPolicyRules",
             "lifecycle",
             "securityContext",
