@@ -76,7 +76,7 @@ def _init_status_text(pod: JSON) -> str | None:
         if cs.get("name") in sidecars and cs.get("started"):
             continue
         if term is not None:
-            return "Init:" + (term.get("reason") or f"ExitCode:{term.get('exitCode', 0)}")
+            return "Init:" + str(term.get("reason") or f"ExitCode:{term.get('exitCode', 0)}")
         if waiting_reason and waiting_reason != "PodInitializing":
             return "Init:" + waiting_reason
         return f"Init:{i}/{total}"
