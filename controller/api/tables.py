@@ -70,7 +70,7 @@ def _init_status_text(pod: JSON) -> str | None:
     for i, cs in enumerate(inits):
         state = cs.get("state", {})
         term = state.get("terminated")
-        waiting_reason = state.get("waiting", {}).get("reason", "")
+        waiting_reason = str(state.get("waiting", {}).get("reason", ""))
         if term is not None and term.get("exitCode", 0) == 0:
             continue
         if cs.get("name") in sidecars and cs.get("started"):
