@@ -11,6 +11,8 @@ refuses them where the node cannot; see runtime.dockercgroups).
 
 from __future__ import annotations
 
+import attrs
+
 from controller.model import labels
 from controller.model.desired import DesiredPod
 from controller.model.meta import PodRef
@@ -194,6 +196,11 @@ def container_role(spec: PodSpec, container: Container) -> ContainerRole:
     return ContainerRole.SIDECAR if container.is_sidecar else ContainerRole.INIT
 
 
+def _init_index(spec: PodSpec, container: Container) -> int:
+    names = [c.name for c in spec.init_containers]
+    return names.index(container.name) if container.name in names else -1
+
+
 def app_config(
     desired: DesiredPod,
     pod: PodRef,
@@ -207,15 +214,18 @@ def app_config(
     requests = container.resources.effective_requests()
     return ContainerConfig(
         docker_name=docker_name(pod, container.name, attempt),
-        identity=_identity(
-            desired,
-            pod,
-            created_at,
-            container.name,
-            container_role(desired.pod.spec, container),
-            attempt,
-            sandbox_attempt,
-            backoff_seconds,
+        identity=attrs.evolve(
+            _identity(
+                desired,
+                pod,
+                created_at,
+                container.name,
+                container_role(desired.pod.spec, container),
+                attempt,
+                sandbox_attempt,
+                backoff_seconds,
+            ),
+            init_index=_init_index(desired.pod.spec, container),
         ),
         image=container.image,
         pull_policy=container.pull_policy(),

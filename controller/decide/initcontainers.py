@@ -113,8 +113,8 @@ def init_failed(spec: PodSpec, instance: Instance, sandbox_attempt: int) -> bool
 
 def stop_order(containers: Sequence[ObservedContainer]) -> list[list[ObservedContainer]]:
     """Running containers grouped in the order they are stopped: apps (and a regular init
-    container) together, then each sidecar alone, the last started first; sandboxes not here."""
+    container) together, then each sidecar alone, the last in `initContainers` first; sandboxes not here."""
     first = [c for c in containers if c.identity.role in (ContainerRole.APP, ContainerRole.INIT)]
     sidecars = [c for c in containers if c.identity.role is ContainerRole.SIDECAR]
-    sidecars.sort(key=lambda c: c.started_at or c.created_at, reverse=True)
+    sidecars.sort(key=lambda c: (c.identity.init_index, c.started_at or c.created_at), reverse=True)
     return ([first] if first else []) + [[s] for s in sidecars]

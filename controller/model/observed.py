@@ -75,6 +75,8 @@ class ContainerIdentity:
     sandbox_attempt: int = 0
     grace_seconds: int = 30
     """The pod's terminationGracePeriodSeconds, so a pod whose manifest is gone stops as asked."""
+    init_index: int = -1
+    """The place of an init container or sidecar in `initContainers`; -1 for the others."""
 
 
 @attrs.frozen
