@@ -243,8 +243,9 @@ def compute_pod_status(
     )
     init = init_progress(spec, instance, probes or {})
     pod_phase = phase(statuses, spec.restart_policy)
-    if not init.initialized:
+    if spec.init_containers:  # the kubelet's default waiting reason for such a pod
         statuses = tuple(initializing(s) for s in statuses)
+    if not init.initialized:
         pod_phase = PodPhase.FAILED if init.failed else PodPhase.PENDING
     init_statuses = tuple(
         initializing(
