@@ -12,6 +12,7 @@ from controller.api.tables import pod_row, pod_status_text
 from controller.model.observed import ContainerRole, RunState
 from controller.model.plan import ContainerConfig
 from controller.model.pod import Container, Pod, RestartPolicy
+from controller.model.probes import ExecAction, Probe, ProbeResult
 from controller.model.status import ConditionType, PodPhase, Running, Terminated
 from controller.runtime.fake import Exit
 from controller.serde.unstructure import pod_view_to_k8s
@@ -192,3 +193,22 @@ async def test_a_rebuilt_sandbox_runs_init_again_before_the_app(harness: Harness
     assert apps[0].started_at is not None
     assert setups[0].finished_at <= apps[0].started_at
     assert isinstance(h.view().status.container_statuses[0].state, Running)
+
+
+async def test_the_app_waits_for_the_sidecars_startup_probe(harness: Harness) -> None:
+    h = harness
+    answer = {"ok": False}
+    h.runtime.probe_results[("shipper", "exec")] = lambda _: ProbeResult(answer["ok"], "not yet")
+    startup = Probe(exec=ExecAction(("check",)), period_seconds=2, failure_threshold=100)
+    p = with_init(pod(), container("shipper", restart_policy=SIDECAR, startup_probe=startup))
+    await h.start([desired(p)])
+    await h.advance(10)
+    assert h.runtime.find("shipper", running=True)
+    assert h.runtime.find("app") == []
+    assert text(h) == "Init:0/1"
+    answer["ok"] = True
+    await h.advance(2)
+    assert h.runtime.find("app", running=True)
+    status = h.view().status.init_container_statuses[0]
+    assert status.started
+    assert initialized(h)
