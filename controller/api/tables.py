@@ -125,9 +125,19 @@ def _app_status_text(status: JSON, reason: str) -> str:
 
 
 def _restarts(pod: JSON, now: float) -> str:
+    """kubectl's RESTARTS: the init containers' while the pod initializes, else the app
+    containers' and the sidecars', with the age of the latest restart."""
+    status = pod.get("status", {})
+    sidecars = _sidecar_names(pod)
+    inits = status.get("initContainerStatuses", [])
+    if _init_status_text(pod) is not None and not _initialized(status):
+        counted = inits
+    else:
+        counted = [cs for cs in inits if cs.get("name") in sidecars]
+        counted += status.get("containerStatuses", [])
     total = 0
     last: float | None = None
-    for cs in pod.get("status", {}).get("containerStatuses", []):
+    for cs in counted:
         total += int(cs.get("restartCount", 0))
         finished = parse_time(cs.get("lastState", {}).get("terminated", {}).get("finishedAt"))
         if finished is not None and (last is None or finished > last):

@@ -145,3 +145,14 @@ def test_a_ready_sidecar_counts_in_the_ready_column() -> None:
         },
     }
     assert pod_row(pod, 0)[1:3] == ["1/2", "Running"]
+
+
+def test_restarts_count_init_containers_while_initializing_then_apps_and_sidecars() -> None:
+    crashing = {"waiting": {"reason": "CrashLoopBackOff"}}
+    initializing = _status(crashing)
+    initializing["status"]["initContainerStatuses"][0]["restartCount"] = 4
+    assert pod_row(initializing, 0)[3] == "4"
+    done = _status(DONE, app_state=RUNNING, initialized=True)
+    done["status"]["initContainerStatuses"][0]["restartCount"] = 4
+    done["status"]["containerStatuses"][0]["restartCount"] = 1
+    assert pod_row(done, 0)[3] == "1"
