@@ -156,3 +156,20 @@ def test_restarts_count_init_containers_while_initializing_then_apps_and_sidecar
     done["status"]["initContainerStatuses"][0]["restartCount"] = 4
     done["status"]["containerStatuses"][0]["restartCount"] = 1
     assert pod_row(done, 0)[3] == "1"
+
+
+def _with_cpu(c: Doc, cpu: str) -> Doc:
+    return {**c, "resources": {"requests": {"cpu": cpu}}}
+
+
+def test_requests_count_init_containers_as_kubernetes_does() -> None:
+    big_init = _with_cpu({"name": "setup", "image": "b:1"}, "2")
+    sidecar = _with_cpu({"name": "s", "image": "b:1", "restartPolicy": "Always"}, "250m")
+    app = _with_cpu({"name": "web", "image": "nginx:1.27"}, "500m")
+    # the largest init container outweighs the apps
+    assert structure_pod(doc(big_init, app=app)).spec.effective_requests().cpu.millis() == 2000  # type: ignore[union-attr]
+    # a sidecar counts with the apps, and with the init containers after it
+    spec = structure_pod(doc(sidecar, _with_cpu(big_init, "100m"), app=app)).spec
+    assert spec.effective_requests().cpu.millis() == 750  # type: ignore[union-attr]
+    spec = structure_pod(doc(sidecar, big_init, app=app)).spec
+    assert spec.effective_requests().cpu.millis() == 2250  # type: ignore[union-attr]
