@@ -301,8 +301,10 @@ def _sync_container(
         else:
             out.add(PlanReason.CLEAN_UP, RemoveContainer(latest.node, latest.id))
         return
-    if stale and latest.identity.role is ContainerRole.INIT:
-        # a new sandbox runs its init containers again, at once: the old run proves nothing
+    rerun = latest.identity.role is ContainerRole.INIT
+    if stale and (rerun or should_restart(policy, latest)):
+        # a new sandbox runs it again at once, as a rebuild does: its init containers (the old
+        # run proves nothing) and, after them, what the policy restarts
         config = cfg.app_config(
             desired,
             instance.ref,
@@ -310,9 +312,9 @@ def _sync_container(
             spec,
             latest.identity.attempt + 1,
             sandbox_attempt,
-            0.0,
+            0.0 if rerun else latest.identity.backoff_seconds,
         )
-        out.add(PlanReason.START, RunContainer(latest.node, config))
+        out.add(PlanReason.REBUILD_SANDBOX, RunContainer(latest.node, config))
         return
     if not should_restart(policy, latest):
         return

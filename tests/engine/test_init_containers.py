@@ -182,7 +182,7 @@ async def test_a_rebuilt_sandbox_runs_init_again_before_the_app(harness: Harness
     assert h.runtime.find("app", running=True)
     h.runtime.exit(h.runtime.find("POD")[0].id, 137)
     await h.settle()
-    await h.advance(30)
+    await h.advance(1)  # init again (1 s), then the app at once: no backoff for a rebuild
     sandbox = h.runtime.find("POD", running=True)[0]
     setups = [r for r in h.runtime.find("setup") if r.config.identity.sandbox_attempt == 1]
     apps = [r for r in h.runtime.find("app") if r.config.identity.sandbox_attempt == 1]
