@@ -12,7 +12,9 @@ The kubelet's computePodActions, for Podyard:
    out the sandbox backoff, remove the dead sandbox, new sandbox, containers anew), unless the pod is
    finished or its policy is Never and its containers already ran.
 5. Otherwise per container: start what was never started, restart the dead by policy once the
-   backoff is due, leave the running alone.
+   backoff is due, leave the running alone. Init containers and sidecars come first, in order,
+   and hold the app containers back until they are done (decide.initcontainers); a new or
+   rebuilt sandbox is made alone when the pod has init containers, which then run in it anew.
 6. All containers done for good: stop the sandbox (the kubelet does too), keep it for inspection.
 
 Whatever the path, garbage collection runs first (decide.sandboxes): older sandboxes and all but
