@@ -55,9 +55,57 @@ def human_duration(seconds: float) -> str:
     return f"{days}d"
 
 
+def _sidecar_names(pod: JSON) -> set[str]:
+    """Init containers with restartPolicy Always: kubectl counts them with the app containers."""
+    inits = pod.get("spec", {}).get("initContainers", [])
+    return {c.get("name", "") for c in inits if c.get("restartPolicy") == "Always"}
+
+
+def _init_status_text(pod: JSON) -> str | None:
+    """kubectl's printPod over the init containers: the first one not done decides the text
+    (`Init:1/2`, `Init:Error`, `Init:CrashLoopBackOff`, `Init:ExitCode:N`); None once all are."""
+    sidecars = _sidecar_names(pod)
+    inits = pod.get("status", {}).get("initContainerStatuses", [])
+    total = len(pod.get("spec", {}).get("initContainers", [])) or len(inits)
+    for i, cs in enumerate(inits):
+        state = cs.get("state", {})
+        term = state.get("terminated")
+        waiting_reason = str(state.get("waiting", {}).get("reason", ""))
+        if term is not None and term.get("exitCode", 0) == 0:
+            continue
+        if cs.get("name") in sidecars and cs.get("started"):
+            continue
+        if term is not None:
+            return "Init:" + str(term.get("reason") or f"ExitCode:{term.get('exitCode', 0)}")
+        if waiting_reason and waiting_reason != "PodInitializing":
+            return "Init:" + waiting_reason
+        return f"Init:{i}/{total}"
+    return None
+
+
+def _initialized(status: JSON) -> bool:
+    return any(
+        c.get("type") == "Initialized" and c.get("status") == "True"
+        for c in status.get("conditions", [])
+    )
+
+
 def pod_status_text(pod: JSON) -> str:
     status = pod.get("status", {})
     reason: str = status.get("reason") or status.get("phase") or "Unknown"
+    init_text = _init_status_text(pod)
+    if init_text is not None and not _initialized(status):
+        reason = init_text
+    else:
+        reason = _app_status_text(status, reason)
+    if pod.get("metadata", {}).get("deletionTimestamp"):
+        # kubectl's word for a pod deleted on a node that stopped answering (NodeLost)
+        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
+    return reason
+
+
+def _app_status_text(status: JSON, reason: str) -> str:
+    running = False
     for cs in reversed(status.get("containerStatuses", [])):
         state = cs.get("state", {})
         if state.get("waiting", {}).get("reason"):
@@ -65,16 +113,31 @@ def pod_status_text(pod: JSON) -> str:
         elif "terminated" in state:
             term = state["terminated"]
             reason = term.get("reason") or f"ExitCode:{term.get('exitCode', 0)}"
-    if pod.get("metadata", {}).get("deletionTimestamp"):
-        # kubectl's word for a pod deleted on a node that stopped answering (NodeLost)
-        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
+        elif "running" in state and cs.get("ready"):
+            running = True
+    if reason == "Completed" and running:  # kubectl: a container still runs, the pod is not done
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in status.get("conditions", [])
+        )
+        reason = "Running" if ready else "NotReady"
     return reason
 
 
 def _restarts(pod: JSON, now: float) -> str:
+    """kubectl's RESTARTS: the init containers' while the pod initializes, else the app
+    containers' and the sidecars', with the age of the latest restart."""
+    status = pod.get("status", {})
+    sidecars = _sidecar_names(pod)
+    inits = status.get("initContainerStatuses", [])
+    if _init_status_text(pod) is not None and not _initialized(status):
+        counted = inits
+    else:
+        counted = [cs for cs in inits if cs.get("name") in sidecars]
+        counted += status.get("containerStatuses", [])
     total = 0
     last: float | None = None
-    for cs in pod.get("status", {}).get("containerStatuses", []):
+    for cs in counted:
         total += int(cs.get("restartCount", 0))
         finished = parse_time(cs.get("lastState", {}).get("terminated", {}).get("finishedAt"))
         if finished is not None and (last is None or finished > last):
@@ -87,8 +150,11 @@ def _restarts(pod: JSON, now: float) -> str:
 def pod_row(pod: JSON, now: float, *, wide: bool = False) -> list[str]:
     meta = pod.get("metadata", {})
     statuses = pod.get("status", {}).get("containerStatuses", [])
-    total = len(pod.get("spec", {}).get("containers", [])) or len(statuses)
+    sidecars = _sidecar_names(pod)
+    inits = pod.get("status", {}).get("initContainerStatuses", [])
+    total = (len(pod.get("spec", {}).get("containers", [])) or len(statuses)) + len(sidecars)
     ready = sum(1 for cs in statuses if cs.get("ready"))
+    ready += sum(1 for cs in inits if cs.get("name") in sidecars and cs.get("ready"))
     row = [
         meta.get("name", ""),
         f"{ready}/{total}",

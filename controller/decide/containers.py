@@ -11,6 +11,8 @@ refuses them where the node cannot; see runtime.dockercgroups).
 
 from __future__ import annotations
 
+import attrs
+
 from controller.model import labels
 from controller.model.desired import DesiredPod
 from controller.model.lifecycle import LifecycleHandler, handler_to_label
@@ -82,7 +84,7 @@ def pod_host_ports(desired: DesiredPod) -> tuple[HostPort, ...]:
         sorted(
             {
                 HostPort(port.host_ip or DEFAULT_HOST_IP, port.host_port, port.protocol.value)
-                for container in desired.pod.spec.containers
+                for container in desired.pod.spec.all_containers()
                 for port in container.ports
                 if port.host_port
             }
@@ -108,7 +110,7 @@ def sandbox_config(
             host_ip=port.host_ip or DEFAULT_HOST_IP,
             protocol=port.protocol,
         )
-        for container in spec.containers
+        for container in spec.all_containers()
         for port in container.ports
         if port.host_port
     )
@@ -187,6 +189,19 @@ def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[Mou
     return tuple(mounts)
 
 
+def container_role(spec: PodSpec, container: Container) -> ContainerRole:
+    """What a container of the pod is, as its label records it (so teardown knows without the
+    manifest which containers are sidecars to stop last)."""
+    if container not in spec.init_containers:
+        return ContainerRole.APP
+    return ContainerRole.SIDECAR if container.is_sidecar else ContainerRole.INIT
+
+
+def _init_index(spec: PodSpec, container: Container) -> int:
+    names = [c.name for c in spec.init_containers]
+    return names.index(container.name) if container.name in names else -1
+
+
 def app_config(
     desired: DesiredPod,
     pod: PodRef,
@@ -200,15 +215,18 @@ def app_config(
     requests = container.resources.effective_requests()
     return ContainerConfig(
         docker_name=docker_name(pod, container.name, attempt),
-        identity=_identity(
-            desired,
-            pod,
-            created_at,
-            container.name,
-            ContainerRole.APP,
-            attempt,
-            sandbox_attempt,
-            backoff_seconds,
+        identity=attrs.evolve(
+            _identity(
+                desired,
+                pod,
+                created_at,
+                container.name,
+                container_role(desired.pod.spec, container),
+                attempt,
+                sandbox_attempt,
+                backoff_seconds,
+            ),
+            init_index=_init_index(desired.pod.spec, container),
         ),
         image=container.image,
         pull_policy=container.pull_policy(),

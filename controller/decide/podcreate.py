@@ -54,6 +54,8 @@ def create_pod(out: PlanBuilder, inputs: PodInputs, desired: DesiredPod) -> None
     ensure_volumes(out, desired, node, ref, set())
     sandbox = cfg.sandbox_config(desired, ref, inputs.now, 0, inputs.pause_image(node))
     out.add(PlanReason.CREATE_POD, RunContainer(node, sandbox))
+    if desired.pod.spec.init_containers:
+        return  # the init containers go first, one by one, once the sandbox runs (decide.pods)
     for container in desired.pod.spec.containers:
         wait = note_wait(inputs, container.name)
         if wait > 0:

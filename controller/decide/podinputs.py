@@ -27,6 +27,7 @@ from controller.model.observed import (
     ObservedVolume,
 )
 from controller.model.plan import Action, EnsureVolume, Plan, PlanReason, StopContainers
+from controller.model.probes import ContainerProbeState
 from controller.model.status import WaitingReason
 
 
@@ -59,6 +60,9 @@ class PodInputs:
     draining_nodes: frozenset[NodeName] = frozenset()
     """Nodes back from an outage still removing the pods replaced meanwhile: a pod with
     something there waits, unless it is being removed (see engine.nodelifecycle)."""
+    probes: Mapping[str, ContainerProbeState] = attrs.field(factory=dict)
+    """The prober's word per container id: a sidecar with a startup probe holds back the next
+    init container until it passed (decide.initcontainers)."""
 
     def pause_image(self, node: NodeName) -> str:
         return self.pause_images.get(node) or next(iter(self.pause_images.values()))

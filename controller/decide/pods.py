@@ -12,7 +12,9 @@ The kubelet's computePodActions, for Podyard:
    out the sandbox backoff, remove the dead sandbox, new sandbox, containers anew), unless the pod is
    finished or its policy is Never and its containers already ran.
 5. Otherwise per container: start what was never started, restart the dead by policy once the
-   backoff is due, leave the running alone.
+   backoff is due, leave the running alone. Init containers and sidecars come first, in order,
+   and hold the app containers back until they are done (decide.initcontainers); a new or
+   rebuilt sandbox is made alone when the pod has init containers, which then run in it anew.
 6. All containers done for good: stop the sandbox (the kubelet does too), keep it for inspection.
 
 Whatever the path, garbage collection runs first (decide.sandboxes): older sandboxes and all but
@@ -32,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from controller.decide import containers as cfg
+from controller.decide.initcontainers import init_failed, init_restart_policy, stop_order, walk
 from controller.decide.instance import Instance, group_instances, orphan_volumes
 from controller.decide.podcreate import create_pod
 from controller.decide.podinputs import (
@@ -55,6 +58,7 @@ from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName
 from controller.model.observed import (
     SANDBOX_CONTAINER_NAME,
+    ContainerRole,
     ObservedContainer,
     RunState,
 )
@@ -110,9 +114,9 @@ def _current_instance(instances: Sequence[Instance], spec_hash: str) -> Instance
 def _teardown(out: PlanBuilder, instance: Instance, reason: PlanReason) -> None:
     """Stop apps together with their grace, then the sandbox, then remove everything."""
     running_apps = [c for c in instance.all_apps() if c.state is RunState.RUNNING]
-    if running_apps:
-        grace = max(c.identity.grace_seconds for c in running_apps)
-        out.add(reason, stop_action(running_apps, grace, reason))
+    for group in stop_order(running_apps):  # apps first, then sidecars in reverse order
+        grace = max(c.identity.grace_seconds for c in group)
+        out.add(reason, stop_action(group, grace, reason))
     running_sandboxes = [c for c in instance.sandboxes if c.state is RunState.RUNNING]
     if running_sandboxes:
         out.add(reason, stop_action(running_sandboxes, cfg.SANDBOX_STOP_GRACE, reason))
@@ -125,6 +129,9 @@ def _teardown(out: PlanBuilder, instance: Instance, reason: PlanReason) -> None:
 def pod_finished(desired: DesiredPod, instance: Instance) -> bool:
     """Every container has run and ended, and the restart policy restarts none of them."""
     policy = desired.pod.spec.restart_policy
+    sandbox = instance.sandbox
+    if sandbox is not None and init_failed(desired.pod.spec, instance, sandbox.identity.attempt):
+        return True
     if policy is RestartPolicy.ALWAYS:
         return False
     for container in desired.pod.spec.containers:
@@ -141,12 +148,16 @@ def _sync(out: PlanBuilder, inputs: PodInputs, desired: DesiredPod, instance: In
         return
     _collect_garbage(out, instance)
     finished = pod_finished(desired, instance)
-    if finished:
-        running = instance.running()
-        if running:
+    if finished:  # sidecars still running stop in reverse order, then the sandbox
+        running = [c for c in instance.running() if not c.is_sandbox]
+        for group in stop_order(running):
+            grace = max(c.identity.grace_seconds for c in group)
+            out.add(PlanReason.COMPLETE_POD, stop_action(group, grace, PlanReason.COMPLETE_POD))
+        sandboxes = [c for c in instance.running() if c.is_sandbox]
+        if sandboxes:
             out.add(
                 PlanReason.COMPLETE_POD,
-                stop_action(running, cfg.SANDBOX_STOP_GRACE, PlanReason.COMPLETE_POD),
+                stop_action(sandboxes, cfg.SANDBOX_STOP_GRACE, PlanReason.COMPLETE_POD),
             )
         return
     if sandbox_dead(sandbox):
@@ -158,8 +169,16 @@ def _sync(out: PlanBuilder, inputs: PodInputs, desired: DesiredPod, instance: In
         return
     have = {v.volume_name for v in instance.volumes}
     ensure_volumes(out, desired, node, instance.ref, have)
-    for container in desired.pod.spec.containers:
-        _sync_container(out, inputs, desired, instance, container.name, sandbox)
+    spec = desired.pod.spec
+    init = walk(spec, instance, sandbox.identity.attempt, inputs.probes)
+    for container in init.to_sync:
+        policy = init_restart_policy(spec.restart_policy, container)
+        _sync_container(out, inputs, desired, instance, container.name, sandbox, policy)
+    if init.initialized:
+        for container in spec.containers:
+            _sync_container(
+                out, inputs, desired, instance, container.name, sandbox, spec.restart_policy
+            )
     _drop_unknown_containers(out, desired, instance)
 
 
@@ -173,7 +192,7 @@ def _collect_garbage(out: PlanBuilder, instance: Instance) -> None:
 
 
 def _drop_unknown_containers(out: PlanBuilder, desired: DesiredPod, instance: Instance) -> None:
-    names = {c.name for c in desired.pod.spec.containers}
+    names = {c.name for c in desired.pod.spec.all_containers()}
     for name, lineage in instance.apps.items():
         if name in names:
             continue
@@ -228,6 +247,8 @@ def _rebuild(
         sandbox_retry_delay(old, inputs.backoff),
     )
     out.add(PlanReason.REBUILD_SANDBOX, RunContainer(node, sandbox))
+    if desired.pod.spec.init_containers:
+        return  # init runs again in the new sandbox first: the next sync walks it (decide.init)
     for container in desired.pod.spec.containers:
         latest = instance.latest(container.name)
         if (
@@ -252,9 +273,11 @@ def _sync_container(
     instance: Instance,
     name: str,
     sandbox: ObservedContainer,
+    policy: RestartPolicy,
 ) -> None:
     latest = instance.latest(name)  # older ones are _collect_garbage's
-    spec = next(c for c in desired.pod.spec.containers if c.name == name)
+    spec = desired.pod.spec.container(name)
+    assert spec is not None  # the callers walk the spec's own containers
     sandbox_attempt = sandbox.identity.attempt
     if latest is None:
         wait = note_wait(inputs, name)
@@ -280,7 +303,21 @@ def _sync_container(
         else:
             out.add(PlanReason.CLEAN_UP, RemoveContainer(latest.node, latest.id))
         return
-    policy = desired.pod.spec.restart_policy
+    rerun = latest.identity.role is ContainerRole.INIT
+    if stale and (rerun or should_restart(policy, latest)):
+        # a new sandbox runs it again at once, as a rebuild does: its init containers (the old
+        # run proves nothing) and, after them, what the policy restarts
+        config = cfg.app_config(
+            desired,
+            instance.ref,
+            instance.created_at,
+            spec,
+            latest.identity.attempt + 1,
+            sandbox_attempt,
+            0.0 if rerun else latest.identity.backoff_seconds,
+        )
+        out.add(PlanReason.REBUILD_SANDBOX, RunContainer(latest.node, config))
+        return
     if not should_restart(policy, latest):
         return
     delay = restart_delay(latest, inputs.backoff)

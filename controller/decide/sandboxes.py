@@ -12,7 +12,8 @@ and a failed create leaves nothing behind to count).
 Garbage collection, as the kubelet's containerGC with MaxPerPodContainer 1: per container name the
 latest container is kept, and one dead predecessor only while the latest is alive (it is the
 `lastState` and what `logs --previous` reads); every older one goes, stopped first if it somehow
-runs. Every sandbox but the latest goes. So a pod holds at most 1 + 2 x containers containers, of
+runs. A finished init container is the latest of its name, so it is kept: it is the proof that
+the sandbox it ran in is initialized (decide.initcontainers), and removing it would run it again. Every sandbox but the latest goes. So a pod holds at most 1 + 2 x containers containers, of
 which at most containers + 1 are dead, whatever fails and for however long.
 """
 

@@ -27,6 +27,12 @@ from collections.abc import Mapping
 import attrs
 
 from controller.config import BackoffSettings, ImagePullSettings
+from controller.decide.initstatus import (
+    init_progress,
+    init_status_policy,
+    initialized_condition,
+    initializing,
+)
 from controller.decide.instance import Instance
 from controller.decide.restarts import (
     exit_code,
@@ -235,19 +241,44 @@ def compute_pod_status(
         )
         for c in spec.containers
     )
+    init = init_progress(spec, instance, probes or {})
     pod_phase = phase(statuses, spec.restart_policy)
+    if spec.init_containers:  # the kubelet's default waiting reason for such a pod
+        statuses = tuple(initializing(s) for s in statuses)
+    if not init.initialized:
+        pod_phase = PodPhase.FAILED if init.failed else PodPhase.PENDING
+    init_statuses = tuple(
+        initializing(
+            container_status(
+                c,
+                instance,
+                init_status_policy(spec.restart_policy, c, pod_phase),
+                notes.get(c.name),
+                now,
+                backoff,
+                pull,
+                probes,
+                no_sandbox,
+            )
+        )
+        for c in spec.init_containers
+    )
+    sidecar_statuses = [
+        s for s, c in zip(init_statuses, spec.init_containers, strict=True) if c.is_sidecar
+    ]
     sandbox = instance.sandbox if instance else None
     scheduled = instance is not None
-    all_ready = bool(statuses) and all(s.ready for s in statuses)
+    readiness = (*statuses, *sidecar_statuses)  # sidecars count in ContainersReady, as in 1.29+
+    all_ready = bool(statuses) and all(s.ready for s in readiness)
     if pod_phase in (PodPhase.SUCCEEDED, PodPhase.FAILED):
         all_ready = False
     transition = _last_transition(instance, probes or {})
     created = instance.created_at if instance else None
     reason = "" if all_ready else "ContainersNotReady"
-    message = "" if all_ready else _not_ready_message(statuses)
+    message = "" if all_ready else _not_ready_message(readiness)
     conditions = (
         PodCondition(ConditionType.POD_SCHEDULED, scheduled, created),
-        PodCondition(ConditionType.INITIALIZED, scheduled, created),
+        initialized_condition(scheduled, init, created),
         *(
             PodCondition(kind, all_ready, transition, reason, message)
             for kind in (ConditionType.CONTAINERS_READY, ConditionType.READY)
@@ -258,6 +289,7 @@ def compute_pod_status(
         phase=pod_phase,
         conditions=conditions,
         container_statuses=statuses,
+        init_container_statuses=init_statuses,
         pod_ip=pod_ip,
         host_ip=host_ip if scheduled else None,
         start_time=instance.created_at if instance else None,

@@ -74,4 +74,4 @@ def _waits(view: PodView, notes: Mapping[str, FailureNote]) -> set[Wait]:
 
 
 def _image(view: PodView, container: str) -> str:
-    return next((c.image for c in view.pod.spec.containers if c.name == container), "")
+    return next((c.image for c in view.pod.spec.all_containers() if c.name == container), "")

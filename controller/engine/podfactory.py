@@ -33,7 +33,7 @@ def desired_from_pod(pod: Pod, *, owner: str = "", source: str = "") -> DesiredP
     return DesiredPod(
         pod=pod,
         spec_hash=pod_spec_hash(pod.spec),
-        container_hashes={c.name: container_spec_hash(c) for c in pod.spec.containers},
+        container_hashes={c.name: container_spec_hash(c) for c in pod.spec.all_containers()},
         owner=owner,
         source=source,
         manifest=json.dumps(unstructure_pod(pod), sort_keys=True, separators=(",", ":")),

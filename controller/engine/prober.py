@@ -155,7 +155,7 @@ class Prober:
             return []
         instance = instances[-1]
         out = []
-        for spec in desired.pod.spec.containers:
+        for spec in (*desired.pod.spec.sidecars(), *desired.pod.spec.containers):
             latest = instance.latest(spec.name)
             if latest is None or latest.state is not RunState.RUNNING:
                 continue

@@ -131,6 +131,7 @@ class PodReconciler:
             may_create=self.settled and self._nodes.all_listed(),
             unlisted_nodes=self._nodes.written_off(),
             draining_nodes=self._nodes.draining(),
+            probes=self._probes(),
         )
 
     async def reconcile(self, key: PodKey) -> Outcome:

@@ -28,6 +28,9 @@ CONTAINER_ATTEMPT = "io.podyard.container.restart-count"
 CONTAINER_SPEC_HASH = "io.podyard.container.spec-hash"
 CONTAINER_BACKOFF = "io.podyard.container.backoff-seconds"
 SANDBOX_ATTEMPT = "io.podyard.sandbox.attempt"
+INIT_INDEX = "io.podyard.container.init-index"
+"""On init containers and sidecars only: the place in `initContainers`, so sidecars stop in
+reverse order even when the pod's manifest is gone."""
 VOLUME_NAME = "io.podyard.volume.name"
 POD_SOURCE = "io.podyard.pod.source"
 """On the sandbox: the manifest file (relative to the folder) that declared the pod or its owner.
@@ -63,6 +66,7 @@ def identity_labels(identity: ContainerIdentity) -> dict[str, str]:
         CONTAINER_BACKOFF: repr(identity.backoff_seconds),
         SANDBOX_ATTEMPT: str(identity.sandbox_attempt),
         POD_GRACE: str(identity.grace_seconds),
+        **({INIT_INDEX: str(identity.init_index)} if identity.init_index >= 0 else {}),
     }
 
 
@@ -84,6 +88,7 @@ def identity_from_labels(labels: Mapping[str, str]) -> ContainerIdentity | None:
             owner=labels.get(POD_OWNER, ""),
             sandbox_attempt=int(labels.get(SANDBOX_ATTEMPT, "0")),
             grace_seconds=int(labels.get(POD_GRACE, "30")),
+            init_index=int(labels.get(INIT_INDEX, "-1")),
         )
     except ValueError:
         return None

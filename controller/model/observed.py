@@ -18,6 +18,9 @@ from controller.model.meta import ContainerId, NodeName, PodRef, PodUid
 class ContainerRole(enum.StrEnum):
     SANDBOX = "sandbox"
     INIT = "init"
+    """An init container that runs to completion before the next one (and the apps) start."""
+    SIDECAR = "sidecar"
+    """An init container with `restartPolicy: Always`: runs beside the apps, stopped after them."""
     APP = "app"
 
 
@@ -73,6 +76,8 @@ class ContainerIdentity:
     sandbox_attempt: int = 0
     grace_seconds: int = 30
     """The pod's terminationGracePeriodSeconds, so a pod whose manifest is gone stops as asked."""
+    init_index: int = -1
+    """The place of an init container or sidecar in `initContainers`; -1 for the others."""
 
 
 @attrs.frozen

@@ -12,7 +12,7 @@ reads no termination message file; the README says so).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 
 import attrs
@@ -116,6 +116,12 @@ class Container:
     readiness_probe: Probe | None = None
     startup_probe: Probe | None = None
     lifecycle: Lifecycle | None = None
+    restart_policy: RestartPolicy | None = None
+    """Only `Always`, only on an init container: that makes it a native sidecar (validated)."""
+
+    @property
+    def is_sidecar(self) -> bool:
+        return self.restart_policy is RestartPolicy.ALWAYS
 
     def pull_policy(self) -> PullPolicy:
         """Kubernetes' default: Always for `:latest` or an untagged image, else IfNotPresent."""
@@ -153,6 +159,8 @@ class Volume:
 @attrs.frozen
 class PodSpec:
     containers: tuple[Container, ...]
+    init_containers: tuple[Container, ...] = ()
+    """Run in order before the app containers; those with `restartPolicy: Always` are sidecars."""
     restart_policy: RestartPolicy = RestartPolicy.ALWAYS
     hostname: str | None = None
     volumes: tuple[Volume, ...] = ()
@@ -167,18 +175,26 @@ class PodSpec:
     """Pod-level requests and limits (PodLevelResources): the containers together never use
     more than these limits; the requests are what scheduling counts for the pod."""
 
+    def sidecars(self) -> tuple[Container, ...]:
+        return tuple(c for c in self.init_containers if c.is_sidecar)
+
+    def all_containers(self) -> tuple[Container, ...]:
+        """Init containers (sidecars among them) in order, then the app containers."""
+        return (*self.init_containers, *self.containers)
+
+    def container(self, name: str) -> Container | None:
+        return next((c for c in self.all_containers() if c.name == name), None)
+
     def volume(self, name: str) -> Volume | None:
         return next((v for v in self.volumes if v.name == name), None)
 
     def container_requests(self) -> ResourceList:
-        """The sum of the containers' effective requests, per resource (None where none asks)."""
-        cpu = [c.resources.effective_requests().cpu for c in self.containers]
-        memory = [c.resources.effective_requests().memory for c in self.containers]
-        cpu_set = [q.value for q in cpu if q is not None]
-        memory_set = [q.value for q in memory if q is not None]
+        """The containers' effective requests per resource (None where none asks), as Kubernetes
+        adds them up with init containers: the app containers and sidecars together, or the
+        largest init container plus the sidecars started before it, whichever is more."""
         return ResourceList(
-            cpu=Quantity.of_cpu(sum(cpu_set, Fraction(0))) if cpu_set else None,
-            memory=Quantity.of_bytes(sum(memory_set, Fraction(0))) if memory_set else None,
+            cpu=_requests_total(self, "cpu", Quantity.of_cpu),
+            memory=_requests_total(self, "memory", Quantity.of_bytes),
         )
 
     def effective_requests(self) -> ResourceList:
@@ -194,6 +210,32 @@ class PodSpec:
             cpu=pod.cpu or summed.cpu or limits.cpu,
             memory=pod.memory or summed.memory or limits.memory,
         )
+
+
+def _requests_total(
+    spec: PodSpec, resource: str, make: Callable[[Fraction], Quantity]
+) -> Quantity | None:
+    def asked(container: Container) -> Fraction | None:
+        quantity: Quantity | None = getattr(container.resources.effective_requests(), resource)
+        return quantity.value if quantity is not None else None
+
+    found = False
+    running = Fraction(0)  # the sidecars started so far
+    peak = Fraction(0)  # the largest moment of initialization
+    for init in spec.init_containers:
+        value = asked(init)
+        found = found or value is not None
+        if init.is_sidecar:
+            running += value or 0
+            peak = max(peak, running)
+        else:
+            peak = max(peak, running + (value or 0))
+    apps = running
+    for container in spec.containers:
+        value = asked(container)
+        found = found or value is not None
+        apps += value or 0
+    return make(max(apps, peak)) if found else None
 
 
 @attrs.frozen

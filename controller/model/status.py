@@ -98,6 +98,8 @@ class PodStatus:
     phase: PodPhase
     conditions: tuple[PodCondition, ...] = ()
     container_statuses: tuple[ContainerStatus, ...] = ()
+    init_container_statuses: tuple[ContainerStatus, ...] = ()
+    """Per init container, in the spec's order (sidecars among them), as Kubernetes shows them."""
     pod_ip: str | None = None
     host_ip: str | None = None
     start_time: float | None = None

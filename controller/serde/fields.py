@@ -71,7 +71,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
     DeploymentSpec: frozenset({"paused", "podReplacementPolicy"}),
     PodSpec: frozenset(
         {
-            "initContainers",
             "ephemeralContainers",
             "activeDeadlineSeconds",
             "dnsPolicy",
@@ -107,7 +106,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
         {
             "envFrom",
             "resizePolicy",
-            "restartPolicy",
             "restartPolicyRules",
             "securityContext",
             "stdin",

@@ -22,7 +22,7 @@ from typing import Any
 
 from controller.model.identity import owner_reference
 from controller.model.pod import Container, Pod, PodSpec
-from controller.model.status import ContainerState, PodView, Running, Waiting
+from controller.model.status import ContainerState, ContainerStatus, PodView, Running, Waiting
 from controller.model.validation import TEMPLATE_HASH_LENGTH
 from controller.model.workloads import (
     Deployment,
@@ -204,20 +204,25 @@ def pod_view_to_k8s(view: PodView, *, deletion_timestamp: float | None = None) -
         out["podIPs"] = [{"ip": status.pod_ip}]
     if status.start_time is not None:
         out["startTime"] = rfc3339(status.start_time)
-    if status.container_statuses:
-        out["containerStatuses"] = [
-            {
-                "name": cs.name,
-                "image": cs.image,
-                "imageID": cs.image_id,
-                **({"containerID": _docker_id(cs.container_id)} if cs.container_id else {}),
-                "ready": cs.ready,
-                "started": cs.started,
-                "restartCount": cs.restart_count,
-                "state": _state(cs.state),
-                "lastState": _state(cs.last_state),
-            }
-            for cs in status.container_statuses
+    if status.init_container_statuses:
+        out["initContainerStatuses"] = [
+            _container_status(cs) for cs in status.init_container_statuses
         ]
+    if status.container_statuses:
+        out["containerStatuses"] = [_container_status(cs) for cs in status.container_statuses]
     pod["status"] = out
     return pod
+
+
+def _container_status(cs: ContainerStatus) -> dict[str, Any]:
+    return {
+        "name": cs.name,
+        "image": cs.image,
+        "imageID": cs.image_id,
+        **({"containerID": _docker_id(cs.container_id)} if cs.container_id else {}),
+        "ready": cs.ready,
+        "started": cs.started,
+        "restartCount": cs.restart_count,
+        "state": _state(cs.state),
+        "lastState": _state(cs.last_state),
+    }

@@ -41,6 +41,7 @@ async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> N
                 and any(c["type"] == "Ready" and c["status"] == "True" for c in probed)
                 and any(c["type"] == "Ready" and c["status"] == "True" for c in hooked)
                 and phases.get("countdown") == "Succeeded"
+                and phases.get("init-sidecar") == "Running"
                 and rs.get("echo", {}).get("status", {}).get("readyReplicas") == 3
                 and deploy.get("hello", {}).get("status", {}).get("availableReplicas") == 2
             )

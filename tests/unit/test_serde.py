@@ -406,8 +406,8 @@ NOT_SUPPORTED = [
         "spec.containers[0].resources.claims",
     ),
     (
-        lambda d: d["spec"].update(initContainers=[{"name": "i", "image": "x"}]),
-        "spec.initContainers",
+        lambda d: d["spec"].update(ephemeralContainers=[{"name": "i", "image": "x"}]),
+        "spec.ephemeralContainers",
     ),
     (lambda d: d["spec"].update(affinity={"podAffinity": {"x": {}}}), "spec.affinity.podAffinity"),
     (lambda d: d["spec"].update(hostNetwork=True), "spec.hostNetwork"),

@@ -37,6 +37,7 @@ from controller.model.pod import (
     Volume,
 )
 from controller.model.quantity import Quantity
+from controller.model.validation.initcontainers import app_container_errors, init_container_errors
 from controller.model.validation.lifecycle import lifecycle_errors
 from controller.model.validation.meta import (
     FieldError,
@@ -89,10 +90,14 @@ def validate_pod_spec(path: str, spec: PodSpec) -> list[FieldError]:
         volumes.add(volume.name)
     if not spec.containers:
         errors.append(required(f"{path}.containers"))
-    names: set[str] = set()
+    names: set[str] = set()  # unique across init and app containers, as in Kubernetes
     host_ports: list[tuple[int, str, str]] = []
-    for i, container in enumerate(spec.containers):
-        cpath = f"{path}.containers[{i}]"
+    listed = [("initContainers", c) for c in spec.init_containers]
+    listed += [("containers", c) for c in spec.containers]
+    counters = {"initContainers": 0, "containers": 0}
+    for field, container in listed:
+        cpath = f"{path}.{field}[{counters[field]}]"
+        counters[field] += 1
         errors += name_errors(f"{cpath}.name", container.name)
         if container.name in names:
             errors.append(
@@ -101,6 +106,10 @@ def validate_pod_spec(path: str, spec: PodSpec) -> list[FieldError]:
         names.add(container.name)
         errors += _container(cpath, container, volumes, host_ports)
         errors += lifecycle_errors(cpath, container, spec.termination_grace_period_seconds)
+        if field == "initContainers":
+            errors += init_container_errors(cpath, container)
+        else:
+            errors += app_container_errors(cpath, container)
     errors += placement_errors(
         path, spec.node_name, spec.node_selector, spec.affinity, spec.tolerations
     )
