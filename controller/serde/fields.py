@@ -30,9 +30,11 @@ from controller.model.pod import (
     EnvVar,
     HostPathType,
     Pod,
+    PodSecurityContext,
     PodSpec,
     ResourceList,
     ResourceRequirements,
+    SecurityContext,
     StorageMedium,
     Volume,
     VolumeMount,
@@ -77,10 +79,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "serviceAccountName",
             "serviceAccount",
             "automountServiceAccountToken",
-            "hostNetwork",
-            "hostPID",
-            "hostIPC",
-            "securityContext",
             "imagePullSecrets",
             "subdomain",
             "schedulerName",
@@ -109,7 +107,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "restartPolicy",
             "restartPolicyRules",
             "lifecycle",
-            "securityContext",
             "stdin",
             "stdinOnce",
             "tty",
@@ -117,6 +114,16 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
         }
     ),
     EnvVar: frozenset({"valueFrom"}),
+    SecurityContext: frozenset({"seLinuxOptions", "windowsOptions"}),
+    PodSecurityContext: frozenset(
+        {
+            "seLinuxOptions",
+            "windowsOptions",
+            "fsGroupChangePolicy",
+            "supplementalGroupsPolicy",
+            "seLinuxChangePolicy",
+        }
+    ),
     Affinity: frozenset({"podAffinity", "podAntiAffinity"}),
     Taint: frozenset({"timeAdded"}),
     Probe: frozenset({"grpc"}),
@@ -158,9 +165,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
 # Values of unsupported fields that ask for nothing Docker would not do anyway.
 _HARMLESS: dict[tuple[type, str], tuple[object, ...]] = {
     (PodSpec, "dnsPolicy"): ("ClusterFirst",),
-    (PodSpec, "hostNetwork"): (False,),
-    (PodSpec, "hostPID"): (False,),
-    (PodSpec, "hostIPC"): (False,),
     (PodSpec, "enableServiceLinks"): (True, False),
     (PodSpec, "setHostnameAsFQDN"): (False,),
     (PodSpec, "automountServiceAccountToken"): (False,),
@@ -203,7 +207,7 @@ ALWAYS_SHOWN = frozenset(
     }
 )
 """Always written by unstructure even when equal to the default (Kubernetes always shows them)."""
-_SPECIAL_NAMES = {"host_ip": "hostIP"}
+_SPECIAL_NAMES = {"host_ip": "hostIP", "host_pid": "hostPID", "host_ipc": "hostIPC"}
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

@@ -142,7 +142,7 @@ spec:
     - containerPort: "80"
   - name: side
     securityContext:
-      privileged: true
+      seLinuxOptions: {type: t}
     resources:
       limits:
         memory: 1Mi
@@ -153,7 +153,7 @@ spec:
         "web.yaml:10: spec.containers[0].ports[0].containerPort: "
         'Invalid value: "80": must be an integer',
         "web.yaml:11: spec.containers[1].image: Required value",
-        "web.yaml:12: spec.containers[1].securityContext: not supported",
+        "web.yaml:13: spec.containers[1].securityContext.seLinuxOptions: not supported",
         'web.yaml:17: spec.restartPolicy: Unsupported value: "Sometimes": '
         'supported values: "Always", "OnFailure", "Never"',
     ]

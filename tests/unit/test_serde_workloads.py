@@ -261,8 +261,10 @@ WRONG = [
         'Invalid value: "80": must be an integer',
     ),
     (
-        lambda d: tspec(d)["containers"][0].update(securityContext={"privileged": True}),
-        "spec.template.spec.containers[0].securityContext",
+        lambda d: tspec(d)["containers"][0].update(
+            securityContext={"windowsOptions": {"runAsUserName": "u"}}
+        ),
+        "spec.template.spec.containers[0].securityContext.windowsOptions",
         "not supported",
     ),
     (lambda d: tspec(d).update(bogus=1), "spec.template.spec.bogus", "unknown field"),
