@@ -286,7 +286,9 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port)
     await site.start()
     log.info("API listening on http://%s:%d", settings.api.listen_host, settings.api.listen_port)
-    folder = FolderSource(Path(settings.manifests_dir), settings.watch, applier)
+    folder = FolderSource(
+        Path(settings.manifests_dir), settings.watch, applier, pod_security=settings.pod_security
+    )
 
     def attach(engine: Engine) -> None:
         engine.on_baseline = folder.set_baseline  # the next snapshot after it settles the engine

@@ -53,6 +53,7 @@ from controller.api.tables import (
 )
 from controller.app import run_controller
 from controller.config import (
+    POD_SECURITY_LEVELS,
     ApiSettings,
     BackoffSettings,
     EngineSettings,
@@ -60,6 +61,7 @@ from controller.config import (
     LeaseSettings,
     NodeLifecycleSettings,
     NodeSettings,
+    PodSecuritySettings,
     RuntimeSettings,
     Settings,
     WatchSettings,
@@ -192,6 +194,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=RuntimeSettings().subpath_dir,
         help="where subPath mounts are made for the engine to bind (default %(default)s)",
     )
+    run.add_argument(
+        "--pod-security",
+        choices=POD_SECURITY_LEVELS,
+        default=PodSecuritySettings().level,
+        help="Pod Security level for namespaces without a pod-security.kubernetes.io/enforce "
+        "label (default %(default)s)",
+    )
+    run.add_argument(
+        "--allow-host-path",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="absolute host path under which the baseline level admits hostPath volumes "
+        "(repeatable; none by default)",
+    )
+    run.add_argument(
+        "--pod-pids-limit",
+        type=int,
+        default=RuntimeSettings().pids_limit,
+        help="processes each container may have at once, 0 for no limit (default %(default)s)",
+    )
     run.add_argument("--backoff-initial", type=_seconds, default=BackoffSettings().initial_seconds)
     run.add_argument("--backoff-max", type=_seconds, default=BackoffSettings().max_seconds)
     run.add_argument(
@@ -277,7 +300,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
             pause_image=args.pause_image,
             relist_interval_seconds=args.relist_interval,
             subpath_dir=args.subpath_dir,
+            pids_limit=args.pod_pids_limit or None,
         ),
+        pod_security=PodSecuritySettings(args.pod_security, tuple(args.allow_host_path)),
         api=ApiSettings(listen_host=host, listen_port=port),
         engine=EngineSettings(failed_pods_kept=args.failed_pods_kept),
         watch=WatchSettings(hold_seconds=args.hold_seconds, rescan_seconds=args.rescan_interval),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from controller.model.manifests import Namespace
 from controller.model.meta import ObjectMeta
 from controller.model.placement import Affinity, Taint
 from controller.model.pod import (
@@ -114,6 +115,7 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
         }
     ),
     EnvVar: frozenset({"valueFrom"}),
+    Namespace: frozenset({"spec"}),
     SecurityContext: frozenset({"seLinuxOptions", "windowsOptions"}),
     PodSecurityContext: frozenset(
         {
@@ -177,7 +179,9 @@ _HARMLESS: dict[tuple[type, str], tuple[object, ...]] = {
     (VolumeMount, "mountPropagation"): ("None",),
     (DeploymentSpec, "paused"): (False,),
 }
-IGNORED = frozenset({(Pod, "status"), (ReplicaSet, "status"), (Deployment, "status")})
+IGNORED = frozenset(
+    {(Namespace, "status"), (Pod, "status"), (ReplicaSet, "status"), (Deployment, "status")}
+)
 """(type, key) pairs dropped without a word: Kubernetes ignores `status` on create."""
 EMPTY_IF_MISSING = frozenset({(PodTemplateSpec, "metadata")})
 """Required in the model but optional in Kubernetes: a missing or null value means an empty object."""
@@ -194,6 +198,8 @@ ALWAYS_SHOWN = frozenset(
         (ReplicaSet, "kind"),
         (Deployment, "api_version"),
         (Deployment, "kind"),
+        (Namespace, "api_version"),
+        (Namespace, "kind"),
         (ObjectMeta, "namespace"),
         (ContainerPort, "protocol"),
         (PodSpec, "restart_policy"),
