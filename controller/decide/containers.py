@@ -11,6 +11,7 @@ refuses them where the node cannot; see runtime.dockercgroups).
 
 from __future__ import annotations
 
+from controller.decide.securitycontext import container_security, sandbox_security
 from controller.model import labels
 from controller.model.desired import DesiredPod
 from controller.model.meta import PodRef
@@ -139,6 +140,7 @@ def sandbox_config(
         cpu_request_millis=cpu_request,
         pod_cgroup=spec.resources is not None,
         stop_grace_seconds=SANDBOX_STOP_GRACE,
+        security=sandbox_security(spec),
         extra_labels={
             # written even when empty: a sandbox without it is read as an older one whose ports
             # come from its manifest
@@ -223,6 +225,7 @@ def app_config(
         cpu_request_millis=requests.cpu.millis() if requests.cpu else None,
         pod_cgroup=desired.pod.spec.resources is not None,
         stop_grace_seconds=desired.pod.spec.termination_grace_period_seconds,
+        security=container_security(desired.pod.spec, container),
     )
 
 

@@ -98,9 +98,11 @@ class VolumeMount:
 
 
 class SeccompProfileType(enum.StrEnum):
+    """`Localhost` (a profile file on the node) is not supported: Docker wants the profile's
+    content, not a path on the node."""
+
     RUNTIME_DEFAULT = "RuntimeDefault"
     UNCONFINED = "Unconfined"
-    LOCALHOST = "Localhost"
 
 
 @attrs.frozen

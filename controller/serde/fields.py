@@ -35,6 +35,7 @@ from controller.model.pod import (
     PodSpec,
     ResourceList,
     ResourceRequirements,
+    SeccompProfileType,
     SecurityContext,
     StorageMedium,
     Volume,
@@ -188,6 +189,7 @@ EMPTY_IF_MISSING = frozenset({(PodTemplateSpec, "metadata")})
 K8S_ONLY_VALUES: dict[type, tuple[str, ...]] = {
     HostPathType: ("Directory", "File", "FileOrCreate", "Socket", "CharDevice", "BlockDevice"),
     StorageMedium: ("HugePages",),
+    SeccompProfileType: ("Localhost",),
 }
 """Enum values Kubernetes accepts and Podyard does not: `not supported`, not merely unsupported."""
 ALWAYS_SHOWN = frozenset(

@@ -104,7 +104,7 @@ def admit_scan(scan: FolderScan, settings: PodSecuritySettings) -> FolderScan:
             if found is None:
                 kept.append(entry)
             else:
-                refused.append(ManifestError(loaded.file, entry[1], *found))
+                refused.append(ManifestError(loaded.file, entry[1], *found, refused=loaded.key))
         refused += [p for p in problems if p.file.as_posix() == name]
         if not refused:
             files[name] = file
