@@ -23,6 +23,8 @@ Traps:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 from controller.config import PodSecuritySettings
@@ -43,30 +45,31 @@ from controller.source.snapshot import Entry, FileScan, FolderScan
 _PLURALS = {"Pod": "pods", "ReplicaSet": "replicasets", "Deployment": "deployments"}
 
 
-def namespace_levels(scan: FolderScan) -> tuple[dict[str, Level], list[ManifestError]]:
+def namespace_levels(
+    objects: Iterable[LoadedObject],
+) -> tuple[dict[str, Level], list[ManifestError]]:
     """Each namespace's level from its Namespace object's enforce label, and bad labels."""
     levels: dict[str, Level] = {}
     problems: list[ManifestError] = []
-    for file in scan.files.values():
-        for loaded, _ in file.objects:
-            if loaded.kind != "Namespace":
-                continue
-            text = loaded.obj.metadata.labels.get(ENFORCE_LABEL)
-            if text is None:
-                continue
-            level = parse_level(text)
-            if level is None:
-                problems.append(
-                    ManifestError(
-                        loaded.file,
-                        loaded.line,
-                        f"metadata.labels[{ENFORCE_LABEL}]",
-                        f'Invalid value: "{text}": must be one of privileged, baseline, '
-                        "restricted; enforcing restricted",
-                    )
+    for loaded in objects:
+        if loaded.kind != "Namespace":
+            continue
+        text = loaded.obj.metadata.labels.get(ENFORCE_LABEL)
+        if text is None:
+            continue
+        level = parse_level(text)
+        if level is None:
+            problems.append(
+                ManifestError(
+                    loaded.file,
+                    loaded.line,
+                    f"metadata.labels[{ENFORCE_LABEL}]",
+                    f'Invalid value: "{text}": must be one of privileged, baseline, '
+                    "restricted; enforcing restricted",
                 )
-                level = Level.RESTRICTED
-            levels[loaded.obj.metadata.name] = level
+            )
+            level = Level.RESTRICTED
+        levels[loaded.obj.metadata.name] = level
     return levels, problems
 
 
@@ -91,7 +94,9 @@ def _template(obj: ReplicaSet | Deployment) -> tuple[str, PodSpec]:
 
 def admit_scan(scan: FolderScan, settings: PodSecuritySettings) -> FolderScan:
     """The scan with every refused object moved into its file's errors."""
-    levels, problems = namespace_levels(scan)
+    levels, problems = namespace_levels(
+        loaded for file in scan.files.values() for loaded, _ in file.objects
+    )
     default = Level(settings.level)
     files: dict[str, FileScan] = {}
     for name, file in scan.files.items():
@@ -115,3 +120,21 @@ def admit_scan(scan: FolderScan, settings: PodSecuritySettings) -> FolderScan:
         errors = tuple(sorted((*file.errors, *refused), key=lambda e: e.line))
         files[name] = attrs.evolve(file, objects=tuple(kept), errors=errors, declared=declared)
     return attrs.evolve(scan, files=files)
+
+
+def admit_loaded(
+    objects: list[LoadedObject], settings: PodSecuritySettings
+) -> tuple[list[LoadedObject], list[ManifestError]]:
+    """`podyard validate`'s admission of a loaded folder: the admitted objects and the refusals
+    (each at the line where its object starts)."""
+    levels, errors = namespace_levels(objects)
+    default = Level(settings.level)
+    admitted: list[LoadedObject] = []
+    for loaded in objects:
+        level = levels.get(loaded.obj.metadata.namespace, default)
+        found = refusal(loaded, PodSecurityPolicy(level, settings.allowed_host_paths))
+        if found is None:
+            admitted.append(loaded)
+        else:
+            errors.append(ManifestError(loaded.file, loaded.line, *found, refused=loaded.key))
+    return admitted, errors
