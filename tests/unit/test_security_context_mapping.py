@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+import pytest
 
 from controller.config import RuntimeSettings
 from controller.decide.securitycontext import container_security, sandbox_security
 from controller.model.meta import PodRef, PodUid
 from controller.model.observed import ContainerIdentity, ContainerRole
 from controller.model.plan import ContainerConfig, ContainerSecurity
-from controller.model.pod import PodSpec, PullPolicy
+from controller.model.pod import Pod, PodSpec, PullPolicy
 from controller.runtime.docker.security import add_defaults, add_security, check_non_root
-from controller.serde import structure_pod
+from controller.serde import ManifestInvalid, structure_pod
+from controller.serde.converter import converter
 
 IDENTITY = ContainerIdentity(
     PodRef("ns", "web", PodUid("u")), "app", ContainerRole.APP, 0, "h", "ph", 1.0
@@ -151,3 +153,60 @@ def test_run_as_non_root_is_judged_on_the_user_that_will_run() -> None:
     with_user = attrs.evolve(non_root, security=ContainerSecurity(run_as_non_root=True, user="5"))
     assert check_non_root(with_user, "") is None
     assert check_non_root(config(ContainerSecurity()), "") is None
+
+
+def test_security_fields_round_trip_in_kubernetes_names() -> None:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "hostNetwork": True,
+            "hostPID": True,
+            "hostIPC": True,
+            "securityContext": {
+                "runAsUser": 1,
+                "fsGroup": 2,
+                "sysctls": [{"name": "kernel.shm_rmid_forced", "value": "1"}],
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "x",
+                    "securityContext": {
+                        "capabilities": {"drop": ["ALL"]},
+                        "readOnlyRootFilesystem": True,
+                        "appArmorProfile": {"type": "Localhost", "localhostProfile": "p"},
+                    },
+                }
+            ],
+        },
+    }
+    pod = structure_pod(manifest)
+    shown = converter.unstructure(pod, Pod)
+    assert shown["spec"]["hostPID"] is True
+    assert shown["spec"]["securityContext"]["fsGroup"] == 2
+    assert shown["spec"]["containers"][0]["securityContext"]["appArmorProfile"] == {
+        "type": "Localhost",
+        "localhostProfile": "p",
+    }
+    assert structure_pod(shown) == pod
+
+
+def test_a_localhost_seccomp_profile_is_not_supported() -> None:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "securityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "a"}},
+            "containers": [{"name": "c", "image": "x"}],
+        },
+    }
+    with pytest.raises(ManifestInvalid) as info:
+        structure_pod(manifest)
+    assert [str(e) for e in info.value.errors] == [
+        'spec.securityContext.seccompProfile.type: Unsupported value: "Localhost": not '
+        'supported; supported values: "RuntimeDefault", "Unconfined"'
+    ]
