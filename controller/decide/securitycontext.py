@@ -72,6 +72,7 @@ def container_security(spec: PodSpec, container: Container) -> ContainerSecurity
         no_new_privileges=own is not None and own.allow_privilege_escalation is False,
         seccomp_unconfined=seccomp is not None and seccomp.type is SeccompProfileType.UNCONFINED,
         app_armor=_app_armor(app_armor),
+        unmasked_proc=own is not None and own.proc_mount == "Unmasked",
         run_as_non_root=bool(non_root),
         host_pid=spec.host_pid,
         host_ipc=spec.host_ipc,

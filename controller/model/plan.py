@@ -55,6 +55,9 @@ class ContainerSecurity:
     seccomp_unconfined: bool = False
     app_armor: str | None = None
     """`unconfined` or a loaded profile's name; None keeps the engine's default profile."""
+    unmasked_proc: bool = False
+    """procMount Unmasked: /proc and /sys without the runtime's masks (admitted only under the
+    "privileged" level)."""
     run_as_non_root: bool = False
     """Refuse to create the container when its effective user is root (checked on the image)."""
     sysctls: Mapping[str, str] = attrs.field(factory=dict)

@@ -101,10 +101,19 @@ def test_a_group_without_a_user_is_added_to_the_groups() -> None:
 
 def test_privileged_and_apparmor() -> None:
     pod_spec = spec(
-        {"securityContext": {"privileged": True, "appArmorProfile": {"type": "Unconfined"}}}
+        {
+            "securityContext": {
+                "privileged": True,
+                "appArmorProfile": {"type": "Unconfined"},
+                "procMount": "Unmasked",
+            }
+        }
     )
     host = body_of(container_security(pod_spec, pod_spec.containers[0]))["HostConfig"]
-    assert host == {"Privileged": True, "SecurityOpt": ["apparmor=unconfined"]}
+    assert host == {
+        "Privileged": True,
+        "SecurityOpt": ["apparmor=unconfined", "systempaths=unconfined"],
+    }
 
 
 def test_the_sandbox_takes_sysctls_and_the_host_namespaces() -> None:
@@ -210,3 +219,39 @@ def test_a_localhost_seccomp_profile_is_not_supported() -> None:
         'spec.securityContext.seccompProfile.type: Unsupported value: "Localhost": not '
         'supported; supported values: "RuntimeDefault", "Unconfined"'
     ]
+
+
+def test_malformed_security_values_are_refused_in_kubernetes_words() -> None:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "securityContext": {
+                "runAsUser": -1,
+                "sysctls": [{"name": "Bad Name", "value": "1"}],
+                "appArmorProfile": {"type": "Localhost"},
+            },
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "x",
+                    "securityContext": {"procMount": "Odd", "runAsGroup": 2147483648},
+                }
+            ],
+        },
+    }
+    with pytest.raises(ManifestInvalid) as info:
+        structure_pod(manifest)
+    found = {e.path: e.message for e in info.value.errors}
+    assert found["spec.securityContext.runAsUser"] == (
+        "Invalid value: -1: must be between 0 and 2147483647, inclusive"
+    )
+    assert found["spec.securityContext.sysctls[0].name"].startswith('Invalid value: "Bad Name"')
+    assert found["spec.securityContext.appArmorProfile.localhostProfile"].startswith(
+        "Required value"
+    )
+    assert found["spec.containers[0].securityContext.procMount"] == (
+        'Unsupported value: "Odd": supported values: "Default", "Unmasked"'
+    )
+    assert "spec.containers[0].securityContext.runAsGroup" in found

@@ -49,6 +49,8 @@ def add_security(config: ContainerConfig, body: dict[str, Any], host: dict[str, 
         options.append("seccomp=unconfined")
     if sec.app_armor is not None:
         options.append(f"apparmor={sec.app_armor}")
+    if sec.unmasked_proc:
+        options.append("systempaths=unconfined")
     if options:
         host["SecurityOpt"] = options
     if sec.sysctls:
