@@ -14,7 +14,7 @@ from typing import Any
 
 from tests.integration.dockerd import DEMO_IMAGE
 from tests.integration.harness import ControllerProcess, docker_cli, eventually
-from tests.integration.manifests import IDLE, write
+from tests.integration.manifests import IDLE, replicaset_yaml, write
 
 REFUSED = {
     "privileged": (
@@ -117,6 +117,11 @@ async def test_baseline_refuses_each_rule_and_admits_an_allowed_host_path(
         "    pod-security.kubernetes.io/enforce: privileged\n",
     )
     write(folder, "ops.yaml", pod_text("root", REFUSED["privileged"][0], namespace=ops))
+    write(
+        folder,
+        "rs.yaml",
+        replicaset_yaml("shell", 2).replace("containers:", "hostPID: true\n      containers:", 1),
+    )
     c = ControllerProcess(docker_host, folder, tmp_path / "c.log", "--allow-host-path", str(shared))
     processes.append(c)
     c.start()
@@ -146,7 +151,13 @@ async def test_baseline_refuses_each_rule_and_admits_an_allowed_host_path(
     refused_events = {
         e["involvedObject"]["name"]: e["message"] for e in events if e["reason"] == "FailedCreate"
     }
-    assert set(refused_events) == set(REFUSED)
+    assert set(refused_events) == {*REFUSED, "shell"}
+    assert refused_events["shell"] == (
+        'Error creating: replicasets "shell" is forbidden: violates PodSecurity '
+        '"baseline:latest": host namespaces (hostPID=true)'
+    )
+    assert status["rs.yaml"]["objects"] == 0
+    assert "shell" not in " ".join(names)
     assert refused_events["host-pid"].endswith("host namespaces (hostPID=true)")
     log = c.log.read_text()
     assert 'pods "sys-admin" is forbidden: violates PodSecurity "baseline:latest"' in log
