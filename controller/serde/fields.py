@@ -9,7 +9,7 @@ nothing, which keys are ignored, and which defaults are always written out.
 Traps:
 - A field Kubernetes has but Podyard does not implement says `not supported`, never `unknown field`,
   so users know the manifest is fine for Kubernetes. Such a field set to null, empty, or a value that
-  asks for nothing (`hostNetwork: false`, `dnsPolicy: ClusterFirst`, as `kubectl run --dry-run`
+  asks for nothing (`tty: false`, `dnsPolicy: ClusterFirst`, as `kubectl run --dry-run`
   writes) is accepted and ignored. `status` is ignored, as Kubernetes ignores it on create.
 - A pod template's `metadata` may only carry labels and annotations: its `name` and `namespace`
   (which Kubernetes ignores, as pods get generated names in the owner's namespace) are refused as
