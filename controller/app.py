@@ -30,7 +30,7 @@ from controller.config import Settings
 from controller.engine.engine import Engine
 from controller.engine.events import EventRecorder
 from controller.engine.fence import FencedRuntime
-from controller.engine.holds import report_held
+from controller.engine.holds import REFUSED_REASON, report_held
 from controller.engine.leadership import Leadership
 from controller.engine.lease import NodeLease, local_holder
 from controller.engine.metered import MeteredRuntime
@@ -109,6 +109,14 @@ class FolderApplier:
         for text, error in errors.items():
             if text not in self._errors:
                 (log.warning if error.ignored else log.error)("manifest: %s", text)
+                if error.refused is not None:  # Pod Security admission: an event on the object
+                    report_held(
+                        self._engine.events,
+                        self._engine.cache,
+                        [error.refused],
+                        f"Error creating: {error.message}",
+                        REFUSED_REASON,
+                    )
         for text in sorted(self._errors - errors.keys()):
             log.info("manifest problem resolved: %s", text)
         self._errors = set(errors)
@@ -286,7 +294,9 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port)
     await site.start()
     log.info("API listening on http://%s:%d", settings.api.listen_host, settings.api.listen_port)
-    folder = FolderSource(Path(settings.manifests_dir), settings.watch, applier)
+    folder = FolderSource(
+        Path(settings.manifests_dir), settings.watch, applier, pod_security=settings.pod_security
+    )
 
     def attach(engine: Engine) -> None:
         engine.on_baseline = folder.set_baseline  # the next snapshot after it settles the engine

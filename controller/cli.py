@@ -53,6 +53,7 @@ from controller.api.tables import (
 )
 from controller.app import run_controller
 from controller.config import (
+    POD_SECURITY_LEVELS,
     ApiSettings,
     BackoffSettings,
     EngineSettings,
@@ -60,11 +61,13 @@ from controller.config import (
     LeaseSettings,
     NodeLifecycleSettings,
     NodeSettings,
+    PodSecuritySettings,
     RuntimeSettings,
     Settings,
     WatchSettings,
 )
 from controller.model.meta import ObjectKey
+from controller.source.admission import admit_loaded
 from controller.source.loader import LoadedObject, ManifestError, load_directory, load_file
 from controller.source.nodes_file import NodesFileInvalid, load_nodes_file
 
@@ -192,6 +195,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=RuntimeSettings().subpath_dir,
         help="where subPath mounts are made for the engine to bind (default %(default)s)",
     )
+    run.add_argument(
+        "--pod-security",
+        choices=POD_SECURITY_LEVELS,
+        default=PodSecuritySettings().level,
+        help="Pod Security level for namespaces without a pod-security.kubernetes.io/enforce "
+        "label (default %(default)s)",
+    )
+    run.add_argument(
+        "--allow-host-path",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="absolute host path under which the baseline level admits hostPath volumes "
+        "(repeatable; none by default)",
+    )
+    run.add_argument(
+        "--pod-pids-limit",
+        type=int,
+        default=RuntimeSettings().pids_limit,
+        help="processes each container may have at once, 0 for no limit (default %(default)s)",
+    )
     run.add_argument("--backoff-initial", type=_seconds, default=BackoffSettings().initial_seconds)
     run.add_argument("--backoff-max", type=_seconds, default=BackoffSettings().max_seconds)
     run.add_argument(
@@ -247,6 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("paths", nargs="*", metavar="PATH", help="a manifest file or a folder")
     validate.add_argument("--nodes", metavar="FILE", help="also check a nodes file")
+    validate.add_argument(
+        "--pod-security",
+        choices=POD_SECURITY_LEVELS,
+        default=PodSecuritySettings().level,
+        help="Pod Security level to check pods against, as `run` does (default %(default)s)",
+    )
+    validate.add_argument(
+        "--allow-host-path",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="host path prefix admitted for hostPath volumes, as `run` does (repeatable)",
+    )
 
     images = sub.add_parser("images", help="local images")
     images_sub = images.add_subparsers(dest="images_command", required=True)
@@ -277,7 +314,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
             pause_image=args.pause_image,
             relist_interval_seconds=args.relist_interval,
             subpath_dir=args.subpath_dir,
+            pids_limit=args.pod_pids_limit or None,
         ),
+        pod_security=PodSecuritySettings(args.pod_security, tuple(args.allow_host_path)),
         api=ApiSettings(listen_host=host, listen_port=port),
         engine=EngineSettings(failed_pods_kept=args.failed_pods_kept),
         watch=WatchSettings(hold_seconds=args.hold_seconds, rescan_seconds=args.rescan_interval),
@@ -413,19 +452,29 @@ def _duplicates(loaded: list[tuple[LoadedObject, int]]) -> tuple[int, list[Manif
     return len(first), errors
 
 
-def check_path(path: Path) -> tuple[int, list[ManifestError]]:
-    """How many objects `path` (a file or a folder) declares validly, and its problems.
+def check_path(
+    path: Path, pod_security: PodSecuritySettings | None = None
+) -> tuple[int, list[ManifestError]]:
+    """How many objects `path` (a file or a folder) declares validly, and its problems, Pod
+    Security refusals included (a pod's level is its Namespace's label when that Namespace is
+    among what is checked, else the default level).
 
     File names in the problems start with `path` as given, so they can be opened from here.
     """
+    security = pod_security or PodSecuritySettings()
     if path.is_dir():
         result = load_directory(path)
-        return len(result.objects), [attrs.evolve(e, file=path / e.file) for e in result.errors]
+        admitted, refused = admit_loaded(result.objects, security)
+        errors = [attrs.evolve(e, file=path / e.file) for e in [*result.errors, *refused]]
+        return len(admitted), errors
     if not path.exists() and not path.is_symlink():
         return 0, [ManifestError(path, 0, "", "no such file or folder")]
     loaded, errors = load_file(path, Path(path.name))
     count, repeated = _duplicates(loaded)
-    return count, [attrs.evolve(e, file=path.parent / e.file) for e in [*errors, *repeated]]
+    admitted, refused = admit_loaded([obj for obj, _ in loaded], security)
+    count -= len(loaded) - len(admitted)
+    found = [*errors, *repeated, *refused]
+    return count, [attrs.evolve(e, file=path.parent / e.file) for e in found]
 
 
 def validate_paths(args: argparse.Namespace) -> int:
@@ -441,7 +490,8 @@ def validate_paths(args: argparse.Namespace) -> int:
             problems += len(invalid.errors)
             print(invalid)
     for given in args.paths:
-        count, errors = check_path(Path(given))
+        security = PodSecuritySettings(args.pod_security, tuple(args.allow_host_path))
+        count, errors = check_path(Path(given), security)
         valid += count
         for error in errors:
             if error.ignored:

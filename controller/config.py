@@ -68,10 +68,42 @@ class RuntimeSettings:
     that mostly wait (a stop in its grace period, a pull, a probe, the event stream) take no slot,
     so a pod waiting never holds up another pod's calls. A call that finds no free slot within
     `call_timeout_seconds` fails as if the engine did not answer."""
+    pids_limit: int | None = 1024
+    """Processes (and threads) each container may have at once (Docker's PidsLimit): a fork bomb
+    in one container must not exhaust the host's PIDs; 1024 is far above what a service needs.
+    None sets no limit."""
+    log_max_size: str = "10m"
+    """Size at which Docker rotates a container's log (json-file and local drivers only)."""
+    log_max_files: int = 3
+    """Rotated log files kept per container: with 10m, at most 30 MB of log per container."""
 
     def __attrs_post_init__(self) -> None:
         if self.calls_per_node < 1:
             raise ValueError("runtime: calls_per_node must be at least 1")
+        if self.pids_limit is not None and self.pids_limit < 1:
+            raise ValueError("runtime: pids_limit must be at least 1 (or None for no limit)")
+        if self.log_max_files < 1:
+            raise ValueError("runtime: log_max_files must be at least 1")
+
+
+POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
+
+
+@attrs.frozen
+class PodSecuritySettings:
+    """Pod Security admission of the folder's pods and pod templates (see decide.podsecurity)."""
+
+    level: str = "baseline"
+    """Level for namespaces without a `pod-security.kubernetes.io/enforce` label: Kubernetes'
+    "baseline" by default, as a folder anyone can write to must not be a root shell on the host."""
+    allowed_host_paths: tuple[str, ...] = ()
+    """Absolute host paths under which "baseline" admits hostPath volumes; none by default."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.level not in POD_SECURITY_LEVELS:
+            raise ValueError(f"pod security: level must be one of {', '.join(POD_SECURITY_LEVELS)}")
+        if any(not p.startswith("/") for p in self.allowed_host_paths):
+            raise ValueError("pod security: allowed host paths must be absolute")
 
 
 @attrs.frozen
@@ -269,3 +301,4 @@ class Settings:
     watch: WatchSettings = WatchSettings()
     lease: LeaseSettings = LeaseSettings()
     node_lifecycle: NodeLifecycleSettings = NodeLifecycleSettings()
+    pod_security: PodSecuritySettings = PodSecuritySettings()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import attrs
 
+from controller.decide.securitycontext import container_security, sandbox_security
 from controller.model import labels
 from controller.model.desired import DesiredPod
 from controller.model.lifecycle import LifecycleHandler, handler_to_label
@@ -142,6 +143,7 @@ def sandbox_config(
         cpu_request_millis=cpu_request,
         pod_cgroup=spec.resources is not None,
         stop_grace_seconds=SANDBOX_STOP_GRACE,
+        security=sandbox_security(spec),
         extra_labels={
             # written even when empty: a sandbox without it is read as an older one whose ports
             # come from its manifest
@@ -244,6 +246,7 @@ def app_config(
         stop_grace_seconds=desired.pod.spec.termination_grace_period_seconds,
         post_start=_post_start(container),
         extra_labels=_pre_stop_label(container),
+        security=container_security(desired.pod.spec, container),
     )
 
 

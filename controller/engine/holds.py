@@ -17,10 +17,17 @@ from controller.model.events import EventType, ObjectReference
 from controller.model.meta import ObjectKey, PodKey
 
 REASON = "ManifestHeld"
+REFUSED_REASON = "FailedCreate"
+"""A pod or template refused by Pod Security admission: the ReplicaSet controller's reason when
+the API server refuses its pod creates, used for a bare Pod as well."""
 
 
 def report_held(
-    events: EventRecorder, cache: ObservedCache, keys: Iterable[ObjectKey], message: str
+    events: EventRecorder,
+    cache: ObservedCache,
+    keys: Iterable[ObjectKey],
+    message: str,
+    reason: str = REASON,
 ) -> None:
     for key in keys:
         if key.kind == "Pod":
@@ -29,4 +36,4 @@ def report_held(
         else:
             uid = identity.object_uid(key.kind, key.namespace, key.name)
         obj = ObjectReference(key.kind, key.namespace, key.name, uid)
-        events.record(obj, EventType.WARNING, REASON, message)
+        events.record(obj, EventType.WARNING, reason, message)

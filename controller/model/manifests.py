@@ -1,10 +1,15 @@
-"""The state of each manifest file, as the API and the metrics show it."""
+"""The state of each manifest file, as the API and the metrics show it; and the Namespace kind.
+
+A folder's `kind: Namespace` carries only metadata (name and labels): Podyard reads its
+`pod-security.kubernetes.io/enforce` label (see decide.podsecurity) and nothing else; namespaces
+need not be declared to be used, as before.
+"""
 
 from __future__ import annotations
 
 import attrs
 
-from controller.model.meta import ObjectKey
+from controller.model.meta import ObjectKey, ObjectMeta
 
 
 @attrs.frozen
@@ -33,3 +38,12 @@ class RunningObject:
     file: str
     """The manifest file the pods were made from (their `io.podyard.pod.source` label)."""
     pods: int
+
+
+@attrs.frozen
+class Namespace:
+    """A Namespace object of the folder: its name and labels; it runs nothing."""
+
+    metadata: ObjectMeta
+    api_version: str = "v1"
+    kind: str = "Namespace"

@@ -42,6 +42,33 @@ class MountSpec:
 
 
 @attrs.frozen
+class ContainerSecurity:
+    """A container's securityContext in Docker-neutral words (see decide.securitycontext)."""
+
+    privileged: bool = False
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    user: str | None = None
+    """`uid` or `uid:gid`; None keeps the image's user."""
+    group_add: tuple[str, ...] = ()
+    read_only_root: bool = False
+    no_new_privileges: bool = False
+    seccomp_unconfined: bool = False
+    app_armor: str | None = None
+    """`unconfined` or a loaded profile's name; None keeps the engine's default profile."""
+    unmasked_proc: bool = False
+    """procMount Unmasked: /proc and /sys without the runtime's masks (admitted only under the
+    "privileged" level)."""
+    run_as_non_root: bool = False
+    """Refuse to create the container when its effective user is root (checked on the image)."""
+    sysctls: Mapping[str, str] = attrs.field(factory=dict)
+    """Pod sysctls, set on the sandbox, which owns the namespaces they belong to."""
+    host_network: bool = False
+    host_pid: bool = False
+    host_ipc: bool = False
+
+
+@attrs.frozen
 class ContainerConfig:
     """A container to create, in Docker-neutral words. Restart policy is always Docker's `no`."""
 
@@ -70,6 +97,7 @@ class ContainerConfig:
     """Run by the executor right after the start; a failure kills the container."""
     extra_labels: Mapping[str, str] = attrs.field(factory=dict)
     """Labels beyond the identity (the sandbox carries the pod's manifest)."""
+    security: ContainerSecurity = ContainerSecurity()
 
 
 @attrs.frozen

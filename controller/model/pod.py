@@ -98,6 +98,77 @@ class VolumeMount:
     sub_path: str = ""
 
 
+class SeccompProfileType(enum.StrEnum):
+    """`Localhost` (a profile file on the node) is not supported: Docker wants the profile's
+    content, not a path on the node."""
+
+    RUNTIME_DEFAULT = "RuntimeDefault"
+    UNCONFINED = "Unconfined"
+
+
+@attrs.frozen
+class SeccompProfile:
+    type: SeccompProfileType
+    localhost_profile: str | None = None
+
+
+class AppArmorProfileType(enum.StrEnum):
+    RUNTIME_DEFAULT = "RuntimeDefault"
+    UNCONFINED = "Unconfined"
+    LOCALHOST = "Localhost"
+
+
+@attrs.frozen
+class AppArmorProfile:
+    type: AppArmorProfileType
+    localhost_profile: str | None = None
+
+
+@attrs.frozen
+class Capabilities:
+    add: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Sysctl:
+    name: str
+    value: str
+
+
+@attrs.frozen
+class SecurityContext:
+    """A container's securityContext; None fields inherit the pod's (where Kubernetes has one)."""
+
+    privileged: bool | None = None
+    capabilities: Capabilities | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    run_as_non_root: bool | None = None
+    read_only_root_filesystem: bool | None = None
+    allow_privilege_escalation: bool | None = None
+    seccomp_profile: SeccompProfile | None = None
+    app_armor_profile: AppArmorProfile | None = None
+    proc_mount: str | None = None
+    """Only `Default` can be honoured (Docker masks /proc the default way); `Unmasked` is refused
+    by baseline and by validation alike."""
+
+
+@attrs.frozen
+class PodSecurityContext:
+    """The pod's securityContext: defaults for every container, plus pod-wide settings."""
+
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    run_as_non_root: bool | None = None
+    fs_group: int | None = None
+    """Added to every container's groups (Docker's GroupAdd); volumes are not chowned."""
+    supplemental_groups: tuple[int, ...] = ()
+    seccomp_profile: SeccompProfile | None = None
+    app_armor_profile: AppArmorProfile | None = None
+    sysctls: tuple[Sysctl, ...] = ()
+
+
 @attrs.frozen
 class Container:
     name: str
@@ -122,6 +193,8 @@ class Container:
     @property
     def is_sidecar(self) -> bool:
         return self.restart_policy is RestartPolicy.ALWAYS
+
+    security_context: SecurityContext | None = None
 
     def pull_policy(self) -> PullPolicy:
         """Kubernetes' default: Always for `:latest` or an untagged image, else IfNotPresent."""
@@ -174,6 +247,11 @@ class PodSpec:
     resources: ResourceRequirements | None = None
     """Pod-level requests and limits (PodLevelResources): the containers together never use
     more than these limits; the requests are what scheduling counts for the pod."""
+    security_context: PodSecurityContext | None = None
+    host_network: bool = False
+    """Only admitted under the "privileged" level; the sandbox then uses the host's network."""
+    host_pid: bool = False
+    host_ipc: bool = False
 
     def sidecars(self) -> tuple[Container, ...]:
         return tuple(c for c in self.init_containers if c.is_sidecar)

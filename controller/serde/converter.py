@@ -38,10 +38,12 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from controller.model.placement import NodeSelectorOperator, TaintEffect, TolerationOperator
 from controller.model.pod import (
+    AppArmorProfileType,
     HostPathType,
     PortProtocol,
     PullPolicy,
     RestartPolicy,
+    SeccompProfileType,
     StorageMedium,
 )
 from controller.model.probes import PortRef, Probe, URIScheme
@@ -320,6 +322,8 @@ _ENUMS = (
     TaintEffect,
     TolerationOperator,
     NodeSelectorOperator,
+    SeccompProfileType,
+    AppArmorProfileType,
 )
 for _enum in _ENUMS:
     converter.register_structure_hook(_enum, _enum_hook(_enum))

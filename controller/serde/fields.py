@@ -9,7 +9,7 @@ nothing, which keys are ignored, and which defaults are always written out.
 Traps:
 - A field Kubernetes has but Podyard does not implement says `not supported`, never `unknown field`,
   so users know the manifest is fine for Kubernetes. Such a field set to null, empty, or a value that
-  asks for nothing (`hostNetwork: false`, `dnsPolicy: ClusterFirst`, as `kubectl run --dry-run`
+  asks for nothing (`tty: false`, `dnsPolicy: ClusterFirst`, as `kubectl run --dry-run`
   writes) is accepted and ignored. `status` is ignored, as Kubernetes ignores it on create.
 - A pod template's `metadata` may only carry labels and annotations: its `name` and `namespace`
   (which Kubernetes ignores, as pods get generated names in the owner's namespace) are refused as
@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 
 from controller.model.lifecycle import Lifecycle, LifecycleHandler
+from controller.model.manifests import Namespace
 from controller.model.meta import ObjectMeta
 from controller.model.placement import Affinity, Taint
 from controller.model.pod import (
@@ -31,9 +32,12 @@ from controller.model.pod import (
     EnvVar,
     HostPathType,
     Pod,
+    PodSecurityContext,
     PodSpec,
     ResourceList,
     ResourceRequirements,
+    SeccompProfileType,
+    SecurityContext,
     StorageMedium,
     Volume,
     VolumeMount,
@@ -77,10 +81,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "serviceAccountName",
             "serviceAccount",
             "automountServiceAccountToken",
-            "hostNetwork",
-            "hostPID",
-            "hostIPC",
-            "securityContext",
             "imagePullSecrets",
             "subdomain",
             "schedulerName",
@@ -107,7 +107,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "envFrom",
             "resizePolicy",
             "restartPolicyRules",
-            "securityContext",
             "stdin",
             "stdinOnce",
             "tty",
@@ -115,6 +114,17 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
         }
     ),
     EnvVar: frozenset({"valueFrom"}),
+    Namespace: frozenset({"spec"}),
+    SecurityContext: frozenset({"seLinuxOptions", "windowsOptions"}),
+    PodSecurityContext: frozenset(
+        {
+            "seLinuxOptions",
+            "windowsOptions",
+            "fsGroupChangePolicy",
+            "supplementalGroupsPolicy",
+            "seLinuxChangePolicy",
+        }
+    ),
     Affinity: frozenset({"podAffinity", "podAntiAffinity"}),
     Taint: frozenset({"timeAdded"}),
     Probe: frozenset({"grpc"}),
@@ -158,9 +168,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
 # Values of unsupported fields that ask for nothing Docker would not do anyway.
 _HARMLESS: dict[tuple[type, str], tuple[object, ...]] = {
     (PodSpec, "dnsPolicy"): ("ClusterFirst",),
-    (PodSpec, "hostNetwork"): (False,),
-    (PodSpec, "hostPID"): (False,),
-    (PodSpec, "hostIPC"): (False,),
     (PodSpec, "enableServiceLinks"): (True, False),
     (PodSpec, "setHostnameAsFQDN"): (False,),
     (PodSpec, "automountServiceAccountToken"): (False,),
@@ -173,13 +180,16 @@ _HARMLESS: dict[tuple[type, str], tuple[object, ...]] = {
     (VolumeMount, "mountPropagation"): ("None",),
     (DeploymentSpec, "paused"): (False,),
 }
-IGNORED = frozenset({(Pod, "status"), (ReplicaSet, "status"), (Deployment, "status")})
+IGNORED = frozenset(
+    {(Namespace, "status"), (Pod, "status"), (ReplicaSet, "status"), (Deployment, "status")}
+)
 """(type, key) pairs dropped without a word: Kubernetes ignores `status` on create."""
 EMPTY_IF_MISSING = frozenset({(PodTemplateSpec, "metadata")})
 """Required in the model but optional in Kubernetes: a missing or null value means an empty object."""
 K8S_ONLY_VALUES: dict[type, tuple[str, ...]] = {
     HostPathType: ("Directory", "File", "FileOrCreate", "Socket", "CharDevice", "BlockDevice"),
     StorageMedium: ("HugePages",),
+    SeccompProfileType: ("Localhost",),
 }
 """Enum values Kubernetes accepts and Podyard does not: `not supported`, not merely unsupported."""
 ALWAYS_SHOWN = frozenset(
@@ -190,6 +200,8 @@ ALWAYS_SHOWN = frozenset(
         (ReplicaSet, "kind"),
         (Deployment, "api_version"),
         (Deployment, "kind"),
+        (Namespace, "api_version"),
+        (Namespace, "kind"),
         (ObjectMeta, "namespace"),
         (ContainerPort, "protocol"),
         (PodSpec, "restart_policy"),
@@ -203,7 +215,7 @@ ALWAYS_SHOWN = frozenset(
     }
 )
 """Always written by unstructure even when equal to the default (Kubernetes always shows them)."""
-_SPECIAL_NAMES = {"host_ip": "hostIP"}
+_SPECIAL_NAMES = {"host_ip": "hostIP", "host_pid": "hostPID", "host_ipc": "hostIPC"}
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

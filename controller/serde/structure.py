@@ -26,11 +26,13 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from controller.model.manifests import Namespace
 from controller.model.pod import Pod
 from controller.model.validation import (
     FieldError,
     show_value,
     validate_deployment,
+    validate_namespace,
     validate_pod,
     validate_replicaset,
 )
@@ -43,12 +45,13 @@ __all__ = [
     "ManifestInvalid",
     "ManifestObject",
     "structure_deployment",
+    "structure_namespace",
     "structure_object",
     "structure_pod",
     "structure_replicaset",
 ]
 
-ManifestObject = Pod | ReplicaSet | Deployment
+ManifestObject = Pod | ReplicaSet | Deployment | Namespace
 """Every kind a manifest may declare."""
 
 _T = TypeVar("_T")
@@ -153,10 +156,16 @@ def structure_deployment(data: object) -> Deployment:
     return _structure(data, Deployment, "apps/v1", "Deployment", validate_deployment)
 
 
+def structure_namespace(data: object) -> Namespace:
+    """A validated Namespace (`v1`, metadata only) from a manifest dict, or ManifestInvalid."""
+    return _structure(data, Namespace, "v1", "Namespace", validate_namespace)
+
+
 OBJECT_KINDS: Mapping[str, Callable[[object], ManifestObject]] = {
     "Pod": structure_pod,
     "ReplicaSet": structure_replicaset,
     "Deployment": structure_deployment,
+    "Namespace": structure_namespace,
 }
 """Kind -> structuring function, for every kind Podyard understands."""
 

@@ -33,6 +33,7 @@ from controller.serde import (
     ManifestInvalid,
     ManifestObject,
     structure_deployment,
+    structure_namespace,
     structure_pod,
     structure_replicaset,
 )
@@ -81,6 +82,7 @@ KINDS: dict[str, Callable[[object], ManifestObject]] = {
     "Pod": structure_pod,
     "ReplicaSet": structure_replicaset,
     "Deployment": structure_deployment,
+    "Namespace": structure_namespace,
 }
 """Kind -> structuring function; a kind missing here is reported as not supported yet."""
 

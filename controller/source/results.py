@@ -76,6 +76,8 @@ class ManifestError:
     path: str
     """Field path inside the document (`spec.containers[0].image`), or ""."""
     message: str
+    refused: ObjectKey | None = None
+    """The object Pod Security admission refused, when that is the problem (see `admission`)."""
 
     @property
     def ignored(self) -> bool:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from controller.config import WatchSettings
-from controller.model.manifests import RunningObject
+from controller.model.manifests import Namespace, RunningObject
 from controller.model.meta import ObjectKey
 from controller.model.workloads import Deployment, ReplicaSet
 from controller.source.loader import LoadedObject
@@ -53,10 +53,10 @@ def claims_from(running: Iterable[RunningObject], now: float) -> dict[ObjectKey,
 
 
 def pod_count(obj: object) -> int:
-    """Pods an object stands for: its replicas for a workload, 1 for a Pod."""
+    """Pods an object stands for: its replicas for a workload, 1 for a Pod, 0 for a Namespace."""
     if isinstance(obj, ReplicaSet | Deployment):
         return max(obj.spec.replicas, 0)
-    return 1
+    return 0 if isinstance(obj, Namespace) else 1
 
 
 def _gone_or_empty(scan: FileScan | None) -> HoldReason | None:

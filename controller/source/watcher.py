@@ -57,8 +57,9 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from controller.config import WatchSettings
+from controller.config import PodSecuritySettings, WatchSettings
 from controller.model.manifests import RunningObject
+from controller.source.admission import admit_scan
 from controller.source.loader import SUFFIXES
 from controller.source.safety import WatchState, advance, with_baseline
 from controller.source.scan import CachedRead, scan_folder
@@ -116,8 +117,10 @@ class FolderSource:
         settings: WatchSettings,
         on_change: Callable[[DesiredSnapshot], None],
         clock: Callable[[], float] = time.monotonic,
+        pod_security: PodSecuritySettings | None = None,
     ) -> None:
         self._root = root
+        self._pod_security = pod_security or PodSecuritySettings()
         self._settings = settings
         self._on_change = on_change
         self._clock = clock
@@ -214,6 +217,7 @@ class FolderSource:
     async def _rescan(self, *, full: bool) -> None:
         self._dirty.clear()  # events from now on are about changes this scan may miss
         scan, self._cache = await asyncio.to_thread(scan_folder, self._root, self._cache, full=full)
+        scan = admit_scan(scan, self._pod_security)
         baselined = self._baseline is not None
         if self._baseline is not None:
             self._state = with_baseline(self._state, self._baseline, self._clock())

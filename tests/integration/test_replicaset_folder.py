@@ -11,9 +11,15 @@ from tests.integration.manifests import replicaset_yaml, write
 
 
 def start(
-    docker_host: str, folder: Path, log: Path, processes: list[ControllerProcess]
+    docker_host: str,
+    folder: Path,
+    log: Path,
+    processes: list[ControllerProcess],
+    *extra: str,
 ) -> ControllerProcess:
-    c = ControllerProcess(docker_host, folder, log, "--hold-seconds", "2", "--rescan-interval", "5")
+    c = ControllerProcess(
+        docker_host, folder, log, "--hold-seconds", "2", "--rescan-interval", "5", *extra
+    )
     processes.append(c)
     c.start()
     return c
@@ -129,7 +135,8 @@ async def test_a_failed_pod_and_a_killed_sandbox_are_handled(
         "job.yaml",
         replicaset_yaml("job", 2, command=command, restart_policy="Never", host_path=str(shared)),
     )
-    c = start(docker_host, folder, tmp_path / "c.log", processes)
+    # hostPath is admitted only under a prefix the operator allows (Pod Security, baseline)
+    c = start(docker_host, folder, tmp_path / "c.log", processes, "--allow-host-path", str(shared))
 
     def settled() -> list[dict[str, Any]] | None:
         pods = pods_of(c, "job")

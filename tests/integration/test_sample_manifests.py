@@ -7,7 +7,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.integration.harness import ControllerProcess, eventually, free_port
+from tests.integration.harness import ControllerProcess, eventually, exec_in, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,6 +38,7 @@ async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> N
             hooked = pods.get("hooks", {}).get("status", {}).get("conditions", [])
             return (
                 phases.get("web") == "Running"
+                and phases.get("secured") == "Running"
                 and any(c["type"] == "Ready" and c["status"] == "True" for c in probed)
                 and any(c["type"] == "Ready" and c["status"] == "True" for c in hooked)
                 and phases.get("countdown") == "Succeeded"
@@ -49,6 +50,13 @@ async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> N
         await eventually(settled, timeout=90, what="all samples running")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert "Hello from pod web" in response.read().decode()
+        secured = by_name(c, "/api/v1/pods")["secured"]["status"]["containerStatuses"][0]
+        page = exec_in(
+            docker_host,
+            secured["containerID"].removeprefix("docker://"),
+            "wget -qO- 127.0.0.1:8080",
+        )
+        assert "served by uid 1000" in page
         countdown = by_name(c, "/api/v1/pods")["countdown"]
         assert countdown["status"]["containerStatuses"][0]["restartCount"] == 1
         assert "manifest:" not in c.log_text(), "a sample manifest was refused"

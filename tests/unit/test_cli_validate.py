@@ -131,3 +131,20 @@ def test_runs_as_a_command_without_docker(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "rs.yaml:19: spec.template.spec.containers[0].ports[0].containerPort" in done.stdout
     assert done.stdout.splitlines()[-1] == "0 object(s) valid, 1 problem(s)"
+
+
+def test_pod_security_refusals_are_problems_unless_the_level_allows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pod = POD.format(name="root") + "      securityContext: {privileged: true}\n"
+    (tmp_path / "root.yaml").write_text(pod)
+    code, lines = run(capsys, str(tmp_path / "root.yaml"))
+    assert code == 1
+    assert lines == [
+        f'{tmp_path}/root.yaml:1: spec: pods "root" is forbidden: violates PodSecurity '
+        '"baseline:latest": privileged (container "app" must not set '
+        "securityContext.privileged=true)",
+        "0 object(s) valid, 1 problem(s)",
+    ]
+    code, lines = run(capsys, "--pod-security", "privileged", str(tmp_path))
+    assert (code, lines) == (0, ["1 object(s) valid, 0 problem(s)"])

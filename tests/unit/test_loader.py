@@ -142,7 +142,7 @@ spec:
     - containerPort: "80"
   - name: side
     securityContext:
-      privileged: true
+      seLinuxOptions: {type: t}
     resources:
       limits:
         memory: 1Mi
@@ -153,7 +153,7 @@ spec:
         "web.yaml:10: spec.containers[0].ports[0].containerPort: "
         'Invalid value: "80": must be an integer',
         "web.yaml:11: spec.containers[1].image: Required value",
-        "web.yaml:12: spec.containers[1].securityContext: not supported",
+        "web.yaml:13: spec.containers[1].securityContext.seLinuxOptions: not supported",
         'web.yaml:17: spec.restartPolicy: Unsupported value: "Sometimes": '
         'supported values: "Always", "OnFailure", "Never"',
     ]
@@ -339,7 +339,7 @@ def test_other_kinds_are_not_supported_yet(tmp_path: Path) -> None:
     result = load_directory(tmp_path)
     assert [p.pod.metadata.name for p in result.pods] == ["web"]
     assert [str(e) for e in result.errors] == ["sts.yaml:2: kind StatefulSet is not supported yet"]
-    assert list(KINDS) == ["Pod", "ReplicaSet", "Deployment"]
+    assert list(KINDS) == ["Pod", "ReplicaSet", "Deployment", "Namespace"]
 
 
 @pytest.mark.parametrize(

@@ -355,9 +355,9 @@ def test_wrong_types_are_errors(
 NOT_SUPPORTED = [
     (
         lambda d: d["spec"]["containers"].append(
-            {"name": "b", "image": "x", "securityContext": {"privileged": True}}
+            {"name": "b", "image": "x", "securityContext": {"seLinuxOptions": {"type": "t"}}}
         ),
-        "spec.containers[1].securityContext",
+        "spec.containers[1].securityContext.seLinuxOptions",
     ),
     (
         lambda d: c0(d).update(livenessProbe={"grpc": {"port": 9000}}),
@@ -410,11 +410,14 @@ NOT_SUPPORTED = [
         "spec.ephemeralContainers",
     ),
     (lambda d: d["spec"].update(affinity={"podAffinity": {"x": {}}}), "spec.affinity.podAffinity"),
-    (lambda d: d["spec"].update(hostNetwork=True), "spec.hostNetwork"),
+    (lambda d: d["spec"].update(hostUsers=False), "spec.hostUsers"),
     (lambda d: d["spec"].update(dnsPolicy="None"), "spec.dnsPolicy"),
     (lambda d: d["spec"].update(serviceAccountName="builder"), "spec.serviceAccountName"),
     (lambda d: d["spec"].update(priorityClassName="high"), "spec.priorityClassName"),
-    (lambda d: d["spec"].update(securityContext={"runAsUser": 1000}), "spec.securityContext"),
+    (
+        lambda d: d["spec"].update(securityContext={"fsGroupChangePolicy": "Always"}),
+        "spec.securityContext.fsGroupChangePolicy",
+    ),
     (lambda d: d["metadata"].update(generateName="web-"), "metadata.generateName"),
     (
         lambda d: d["spec"].update(volumes=[{"name": "c", "configMap": {"name": "c"}}]),

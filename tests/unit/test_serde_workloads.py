@@ -131,7 +131,11 @@ def test_structure_object_dispatches_on_kind() -> None:
         "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
     }
     assert isinstance(structure_object(pod), Pod)
-    assert list(OBJECT_KINDS) == ["Pod", "ReplicaSet", "Deployment"]
+    namespace = structure_object(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}
+    )
+    assert namespace.kind == "Namespace"
+    assert list(OBJECT_KINDS) == ["Pod", "ReplicaSet", "Deployment", "Namespace"]
 
 
 @pytest.mark.parametrize(
@@ -140,7 +144,8 @@ def test_structure_object_dispatches_on_kind() -> None:
         (
             {"kind": "Job"},
             "kind",
-            'Unsupported value: "Job": supported values: "Pod", "ReplicaSet", "Deployment"',
+            'Unsupported value: "Job": supported values: "Pod", "ReplicaSet", "Deployment", '
+            '"Namespace"',
         ),
         ({"apiVersion": "v1"}, "kind", "Required value"),
         ({"kind": ""}, "kind", "Required value"),
@@ -261,8 +266,10 @@ WRONG = [
         'Invalid value: "80": must be an integer',
     ),
     (
-        lambda d: tspec(d)["containers"][0].update(securityContext={"privileged": True}),
-        "spec.template.spec.containers[0].securityContext",
+        lambda d: tspec(d)["containers"][0].update(
+            securityContext={"windowsOptions": {"runAsUserName": "u"}}
+        ),
+        "spec.template.spec.containers[0].securityContext.windowsOptions",
         "not supported",
     ),
     (lambda d: tspec(d).update(bogus=1), "spec.template.spec.bogus", "unknown field"),

@@ -33,6 +33,7 @@ from controller.model.validation.meta import (
     qualified_name_problems,
     required,
     show_value,
+    validate_namespace,
 )
 from controller.model.validation.pod import validate_pod, validate_pod_spec
 from controller.model.validation.resources import DOCKER_MIN_CPU_MILLIS, DOCKER_MIN_MEMORY
@@ -67,6 +68,7 @@ __all__ = [
     "show_value",
     "validate_deployment",
     "validate_label_selector",
+    "validate_namespace",
     "validate_pod",
     "validate_pod_spec",
     "validate_replicaset",

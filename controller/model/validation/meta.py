@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from controller.model.manifests import Namespace
 from controller.model.meta import ObjectMeta
 
 
@@ -203,4 +204,12 @@ def annotation_errors(path: str, annotations: Mapping[str, str]) -> list[FieldEr
         errors.append(
             FieldError(path, f"Too long: must have at most {MAX_ANNOTATIONS_BYTES} bytes")
         )
+    return errors
+
+
+def validate_namespace(namespace: Namespace) -> list[FieldError]:
+    """A Namespace's name is a DNS label; it has no namespace of its own."""
+    meta = namespace.metadata
+    errors = name_errors("metadata.name", meta.name)
+    errors += label_errors("metadata.labels", meta.labels)
     return errors

@@ -4,6 +4,7 @@ A container's probes are checked by `probe_validation`, called from here for eve
     errors += placement_errors(
         path, spec.node_name, spec.node_selector, spec.affinity, spec.tolerations
     )
+    errors += security_errors(path, spec)
     return errors + pod_resource_errors(path, spec)
 
 `validate_pod` checks a Pod; `validate_pod_spec` checks a PodSpec at any path, so a workload's pod
@@ -56,6 +57,7 @@ from controller.model.validation.resources import (
     DOCKER_MIN_MEMORY,
     pod_resource_errors,
 )
+from controller.model.validation.security import security_errors
 
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _ENV_MSG = (
@@ -113,6 +115,7 @@ def validate_pod_spec(path: str, spec: PodSpec) -> list[FieldError]:
     errors += placement_errors(
         path, spec.node_name, spec.node_selector, spec.affinity, spec.tolerations
     )
+    errors += security_errors(path, spec)
     return errors + pod_resource_errors(path, spec)
 
 

@@ -38,6 +38,7 @@ from controller.model import labels
 from controller.model.errors import ConfigRefused
 from controller.model.plan import ContainerConfig, MountSpec
 from controller.runtime.docker.json import _PROTOCOLS, _bind
+from controller.runtime.docker.security import add_security
 
 __all__ = ["CPU_PERIOD_MICROS", "MIN_CPU_QUOTA_MICROS", "SubPathSource", "container_body"]
 
@@ -65,6 +66,7 @@ async def container_body(config: ContainerConfig, sub_path_source: SubPathSource
     _add_ports(config, body, host)
     await _add_mounts(config, host, sub_path_source)
     _add_resources(config, host)
+    add_security(config, body, host)
     return body
 
 

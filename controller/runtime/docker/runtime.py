@@ -91,6 +91,7 @@ from controller.runtime.docker.json import (
     parse_docker_time,
     parse_docker_time_ns,
 )
+from controller.runtime.docker.security import add_defaults, check_non_root
 from controller.runtime.docker.subpaths import DockerSubPaths
 
 __all__ = ["RELIST", "DockerRuntime", "parse_docker_time", "parse_docker_time_ns"]
@@ -127,6 +128,7 @@ class DockerRuntime(DockerCalls):
         self._images = DockerImages(self, image_pull or ImagePullSettings())
         self._subpaths = DockerSubPaths(self, settings.subpath_dir)
         self._pod_cgroups = PodCgroups(self)
+        self._default_log_driver: str | None = None
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -233,7 +235,10 @@ class DockerRuntime(DockerCalls):
     async def _create(self, config: ContainerConfig) -> ContainerId:
         name = config.docker_name
         try:
+            if config.security.run_as_non_root:
+                await self._check_non_root(config)
             body = await self._container_body(config)
+            add_defaults(body["HostConfig"], self._settings, await self._log_driver())
         except RuntimeFailure:
             await self._subpaths.release(config.identity.pod.uid, name)
             raise
@@ -260,6 +265,31 @@ class DockerRuntime(DockerCalls):
         body = await container_body(config, self._subpaths.source)
         await self._pod_cgroups.place(config, body["HostConfig"])
         return body
+
+    async def _log_driver(self) -> str | None:
+        """The engine's default log driver (asked once): rotation options only fit some."""
+        if self._default_log_driver is None:
+            try:
+                info = await self.call("info", lambda d: d.system.info())
+            except DockerError as exc:
+                raise RuntimeFailure(f"{self._node}: info failed: {_docker_message(exc)}") from exc
+            self._default_log_driver = str(_mapping(info).get("LoggingDriver") or "")
+        return self._default_log_driver or None
+
+    async def _check_non_root(self, config: ContainerConfig) -> None:
+        """runAsNonRoot: refuse (CreateContainerConfigError) when the image would run as root."""
+        try:
+            image = await self.call(
+                f"inspect image {config.image}", lambda d: d.images.inspect(config.image)
+            )
+        except DockerError as exc:
+            raise RuntimeFailure(
+                f"{self._node}: inspect of image {config.image} failed: {_docker_message(exc)}"
+            ) from exc
+        image_config = _mapping(_mapping(image).get("Config"))
+        refused = check_non_root(config, str(image_config.get("User") or ""))
+        if refused is not None:
+            raise ConfigRefused(refused)
 
     async def start_container(self, container_id: ContainerId) -> None:
         self._forget(container_id)

@@ -19,6 +19,8 @@ Docker behaviours verified on dockerd 20.10 (cgroup v1), and covered by the inte
   size (without one the kernel's default, half of RAM, applies); a top-level `size` option is refused
   ("quota size requested but no quota support"). Its content lives only while at least one running
   container mounts it: the volume is mounted on first use and unmounted when the last user stops.
+  It is made with `mode=1777`, so containers running as any user can write to it. A disk emptyDir
+  is a plain local volume, root-owned 0755 as Docker makes it: only root can write to it.
 """
 
 from __future__ import annotations
@@ -88,9 +90,10 @@ async def ensure_volume(calls: DockerCalls, volume: EnsureVolume) -> None:
         "Labels": labels.volume_labels(volume.pod, volume.volume_name),
     }
     if volume.memory:
-        options = {"type": "tmpfs", "device": "tmpfs"}
+        # mode 1777 as Kubernetes' emptyDir (0777): a non-root container (runAsUser) can write
+        options = {"type": "tmpfs", "device": "tmpfs", "o": "mode=1777"}
         if volume.tmpfs_size_bytes:
-            options["o"] = f"size={volume.tmpfs_size_bytes}"
+            options["o"] = f"mode=1777,size={volume.tmpfs_size_bytes}"
         body["DriverOpts"] = options
     name = volume.docker_name
     try:
