@@ -17,6 +17,12 @@ from fractions import Fraction
 
 import attrs
 
+from controller.model.configrefs import (
+    ConfigMapVolumeSource,
+    EnvFromSource,
+    EnvVarSource,
+    SecretVolumeSource,
+)
 from controller.model.meta import ObjectMeta
 from controller.model.placement import Affinity, Toleration
 from controller.model.probes import Probe
@@ -57,6 +63,7 @@ class HostPathType(enum.StrEnum):
 class EnvVar:
     name: str
     value: str = ""
+    value_from: EnvVarSource | None = None
 
 
 @attrs.frozen
@@ -104,6 +111,7 @@ class Container:
     command: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     env: tuple[EnvVar, ...] = ()
+    env_from: tuple[EnvFromSource, ...] = ()
     working_dir: str | None = None
     ports: tuple[ContainerPort, ...] = ()
     resources: ResourceRequirements = ResourceRequirements()
@@ -146,6 +154,8 @@ class Volume:
     name: str
     empty_dir: EmptyDirVolumeSource | None = None
     host_path: HostPathVolumeSource | None = None
+    config_map: ConfigMapVolumeSource | None = None
+    secret: SecretVolumeSource | None = None
 
 
 @attrs.frozen

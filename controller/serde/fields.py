@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import re
 
+from controller.model.configrefs import EnvVarSource
 from controller.model.meta import ObjectMeta
 from controller.model.placement import Affinity, Taint
 from controller.model.pod import (
     Container,
     ContainerPort,
-    EnvVar,
     HostPathType,
     Pod,
     PodSpec,
@@ -104,7 +104,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
     ),
     Container: frozenset(
         {
-            "envFrom",
             "resizePolicy",
             "restartPolicy",
             "restartPolicyRules",
@@ -116,7 +115,7 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "volumeDevices",
         }
     ),
-    EnvVar: frozenset({"valueFrom"}),
+    EnvVarSource: frozenset({"resourceFieldRef"}),
     Affinity: frozenset({"podAffinity", "podAntiAffinity"}),
     Taint: frozenset({"timeAdded"}),
     Probe: frozenset({"grpc"}),
@@ -127,7 +126,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "gcePersistentDisk",
             "awsElasticBlockStore",
             "gitRepo",
-            "secret",
             "nfs",
             "iscsi",
             "glusterfs",
@@ -140,7 +138,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "downwardAPI",
             "fc",
             "azureFile",
-            "configMap",
             "vsphereVolume",
             "quobyte",
             "azureDisk",

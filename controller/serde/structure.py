@@ -26,6 +26,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from controller.model.configdata import ConfigMap, Secret
 from controller.model.pod import Pod
 from controller.model.validation import (
     FieldError,
@@ -34,6 +35,7 @@ from controller.model.validation import (
     validate_pod,
     validate_replicaset,
 )
+from controller.model.validation.configdata import validate_config_map, validate_secret
 from controller.model.workloads import Deployment, ReplicaSet
 from controller.serde.converter import InvalidValue, KeyProblem, converter, wrong_type
 from controller.serde.fields import field_path, k8s_name
@@ -42,13 +44,15 @@ __all__ = [
     "OBJECT_KINDS",
     "ManifestInvalid",
     "ManifestObject",
+    "structure_config_map",
     "structure_deployment",
     "structure_object",
     "structure_pod",
     "structure_replicaset",
+    "structure_secret",
 ]
 
-ManifestObject = Pod | ReplicaSet | Deployment
+ManifestObject = Pod | ReplicaSet | Deployment | ConfigMap | Secret
 """Every kind a manifest may declare."""
 
 _T = TypeVar("_T")
@@ -153,10 +157,23 @@ def structure_deployment(data: object) -> Deployment:
     return _structure(data, Deployment, "apps/v1", "Deployment", validate_deployment)
 
 
+def structure_config_map(data: object) -> ConfigMap:
+    """A validated ConfigMap (`v1`) from a manifest dict, or ManifestInvalid."""
+    return _structure(data, ConfigMap, "v1", "ConfigMap", validate_config_map)
+
+
+def structure_secret(data: object) -> Secret:
+    """A validated Secret (`v1`) from a manifest dict, or ManifestInvalid; no message shows a
+    value of the Secret (see `model.validation.configdata`)."""
+    return _structure(data, Secret, "v1", "Secret", validate_secret)
+
+
 OBJECT_KINDS: Mapping[str, Callable[[object], ManifestObject]] = {
     "Pod": structure_pod,
     "ReplicaSet": structure_replicaset,
     "Deployment": structure_deployment,
+    "ConfigMap": structure_config_map,
+    "Secret": structure_secret,
 }
 """Kind -> structuring function, for every kind Podyard understands."""
 

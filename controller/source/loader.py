@@ -32,9 +32,11 @@ from controller.model.meta import ObjectKey
 from controller.serde import (
     ManifestInvalid,
     ManifestObject,
+    structure_config_map,
     structure_deployment,
     structure_pod,
     structure_replicaset,
+    structure_secret,
 )
 from controller.source.documents import (
     MAX_DEPTH,
@@ -81,6 +83,8 @@ KINDS: dict[str, Callable[[object], ManifestObject]] = {
     "Pod": structure_pod,
     "ReplicaSet": structure_replicaset,
     "Deployment": structure_deployment,
+    "ConfigMap": structure_config_map,
+    "Secret": structure_secret,
 }
 """Kind -> structuring function; a kind missing here is reported as not supported yet."""
 
