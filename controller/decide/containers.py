@@ -21,7 +21,7 @@ from controller.model.observed import (
     ContainerRole,
     HostPort,
 )
-from controller.model.plan import ContainerConfig, MountSpec, PortBinding
+from controller.model.plan import ContainerConfig, EnvSpec, MountSpec, PortBinding
 from controller.model.pod import Container, PodSpec, PullPolicy, StorageMedium
 
 VOLUME_KEEPALIVE_DIR = "/podyard/volumes"
@@ -197,6 +197,7 @@ def app_config(
 ) -> ContainerConfig:
     limits = container.resources.limits
     requests = container.resources.effective_requests()
+    env = EnvSpec(container.env, container.env_from)
     return ContainerConfig(
         docker_name=docker_name(pod, container.name, attempt),
         identity=_identity(
@@ -213,7 +214,8 @@ def app_config(
         pull_policy=container.pull_policy(),
         entrypoint=container.command or None,
         command=container.args or None,
-        env=tuple((e.name, e.value) for e in container.env),
+        env=env.literal() or (),
+        env_spec=None if env.literal() is not None else env,
         working_dir=container.working_dir,
         join_sandbox=docker_name(pod, SANDBOX_CONTAINER_NAME, sandbox_attempt),
         share_pid=desired.pod.spec.share_process_namespace,

@@ -36,6 +36,7 @@ from controller.config import (
 )
 from controller.engine.backoffevents import BackoffEvents
 from controller.engine.baseline import running_baseline
+from controller.engine.configstore import ConfigStore, readers
 from controller.engine.deployments import DeploymentController
 from controller.engine.events import EventRecorder
 from controller.engine.executor import Executor, PlanAborted
@@ -54,13 +55,14 @@ from controller.engine.slots import SlottedRuntime
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache
 from controller.engine.tasks import Supervisor, cancel_all, spawn
 from controller.engine.workqueue import QueueShutDown, WorkQueue
+from controller.model.configdata import ConfigMap, Secret
 from controller.model.desired import DesiredPod
 from controller.model.errors import RuntimeFailure
 from controller.model.events import EventType, ObjectReference
 from controller.model.health import HealthCheck
 from controller.model.manifests import RunningObject
 from controller.model.meta import NodeName, ObjectKey, PodKey, PodUid
-from controller.model.status import PodView
+from controller.model.status import PodView, WaitingReason
 from controller.model.telemetry import ControllerName, ReconcileResult
 from controller.model.workloads import Deployment, ReplicaSet
 
@@ -141,8 +143,15 @@ class Engine:
             self.metrics,
             on_error=self.supervisor.error,
         )
+        self.configs = ConfigStore()
         self.executor = Executor(
-            metered, self.cache, self.notes, clock, self._pod_event, metrics=self.metrics
+            metered,
+            self.cache,
+            self.notes,
+            clock,
+            self._pod_event,
+            metrics=self.metrics,
+            configs=self.configs.lookups,
         )
         self.reconciler = PodReconciler(
             self.desired,
@@ -356,6 +365,14 @@ class Engine:
     def set_desired(self, pods: Iterable[DesiredPod]) -> None:
         """The folder's bare pods; pods that controllers own are kept."""
         for key in self.desired.replace_owned("", pods):
+            self.queue.add(key)
+
+    def set_configs(self, objects: Iterable[ConfigMap | Secret]) -> None:
+        """The folder's ConfigMaps and Secrets; the pods that read a changed one are synced
+        again at once (a pod waiting for a missing key is not held by its retry pacing)."""
+        changed = self.configs.replace_all(objects)
+        for key in readers(self.desired.all(), changed):
+            self.notes.clear_reason(key, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR.value)
             self.queue.add(key)
 
     def pod_views(self) -> list[PodView]:

@@ -31,6 +31,9 @@ import logging
 from collections.abc import Mapping
 from typing import Protocol
 
+import attrs
+
+from controller.decide.configenv import ConfigLookups, ConfigMissing, PodFacts, resolve_env
 from controller.engine.ports import Clock, ContainerRuntime, MetricsSink, NoMetrics
 from controller.engine.stores import NoteBook, ObservedCache
 from controller.model.errors import (
@@ -47,6 +50,7 @@ from controller.model.meta import ContainerId, NodeName, PodKey
 from controller.model.observed import ContainerRole, ObservedVolume
 from controller.model.plan import (
     Action,
+    ContainerConfig,
     EnsureVolume,
     Plan,
     PlanReason,
@@ -128,8 +132,10 @@ class Executor:
         clock: Clock,
         on_event: PodEventSink | None = None,
         metrics: MetricsSink | None = None,
+        configs: ConfigLookups | None = None,
     ) -> None:
         self._runtimes = runtimes
+        self._configs = configs
         self._metrics: MetricsSink = metrics or NoMetrics()
         self._cache = cache
         self._notes = notes
@@ -198,6 +204,12 @@ class Executor:
             raise PlanAborted(f"{key}: {name}: {failure}", user_error=True) from failure
         if pulls:
             event(EventType.NORMAL, "Pulled", f'Successfully pulled image "{config.image}"')
+        if config.env_spec is not None:
+            try:
+                config = self._with_env(key, action)
+            except ConfigMissing as missing:
+                self._note(key, action, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR, str(missing))
+                raise PlanAborted(f"{key}: {name}: {missing}", user_error=True) from missing
         try:
             container_id = await runtime.create_container(config)
         except NameConflict as conflict:
@@ -240,6 +252,35 @@ class Executor:
             event(EventType.NORMAL, "Started", f"Started container {name}")
         else:
             event(EventType.WARNING, "Failed", f"Error: {start_error}")
+
+    def _with_env(self, key: PodKey, action: RunContainer) -> ContainerConfig:
+        """The config with its env resolved from the ConfigMaps and Secrets as they are now.
+
+        The result holds Secret values: it goes to the create call and nowhere else."""
+        config = action.config
+        assert config.env_spec is not None
+        sandbox = next(
+            (
+                c
+                for c in self._cache.containers_for(key)
+                if c.docker_name == config.join_sandbox and c.node == action.node
+            ),
+            None,
+        )
+        facts = PodFacts(
+            key.namespace, key.name, str(action.node), (sandbox.ip or "") if sandbox else ""
+        )
+        if self._configs is None:
+            raise ConfigMissing("no ConfigMaps or Secrets are known to this engine")
+        resolved = resolve_env(config.env_spec, facts, self._configs)
+        if resolved.skipped:
+            log.warning(
+                "%s: %s: envFrom keys that are not valid variable names were skipped: %s",
+                key,
+                config.identity.container_name,
+                ", ".join(resolved.skipped),
+            )
+        return attrs.evolve(config, env=resolved.env, env_spec=None)
 
     async def _start(self, runtime: ContainerRuntime, container_id: ContainerId) -> str | None:
         """Start and re-read a container; the start failure's message, or None."""

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 
 import attrs
 
+from controller.model.configrefs import EnvFromSource
 from controller.model.meta import ContainerId, NodeName, PodKey, PodRef
 from controller.model.observed import ContainerIdentity
-from controller.model.pod import PortProtocol, PullPolicy
+from controller.model.pod import EnvVar, PortProtocol, PullPolicy
 
 
 @attrs.frozen
@@ -41,6 +42,20 @@ class MountSpec:
 
 
 @attrs.frozen
+class EnvSpec:
+    """A container's env as declared; its values are looked up when the container is created."""
+
+    env: tuple[EnvVar, ...] = ()
+    env_from: tuple[EnvFromSource, ...] = ()
+
+    def literal(self) -> tuple[tuple[str, str], ...] | None:
+        """The env as plain pairs when nothing needs looking up, else None."""
+        if self.env_from or any(e.value_from is not None for e in self.env):
+            return None
+        return tuple((e.name, e.value) for e in self.env)
+
+
+@attrs.frozen
 class ContainerConfig:
     """A container to create, in Docker-neutral words. Restart policy is always Docker's `no`."""
 
@@ -51,6 +66,9 @@ class ContainerConfig:
     entrypoint: tuple[str, ...] | None = None
     command: tuple[str, ...] | None = None
     env: tuple[tuple[str, str], ...] = ()
+    env_spec: EnvSpec | None = None
+    """Set when the env reads ConfigMaps, Secrets or the downward API: the executor resolves it
+    into `env` just before the create call, so no plan ever holds a Secret's value."""
     working_dir: str | None = None
     hostname: str | None = None
     join_sandbox: str | None = None
