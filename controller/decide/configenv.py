@@ -24,9 +24,9 @@ from collections.abc import Callable
 import attrs
 
 from controller.model.configdata import ConfigMap, Secret
-from controller.model.configrefs import EnvFromSource
+from controller.model.configrefs import DEFAULT_MODE, EnvFromSource
 from controller.model.plan import EnvSpec
-from controller.model.pod import EnvVar
+from controller.model.pod import EnvVar, Volume
 
 ConfigMapLookup = Callable[[str, str], ConfigMap | None]
 """(namespace, name) -> the ConfigMap now, or None."""
@@ -141,3 +141,43 @@ def _value(env: EnvVar, facts: PodFacts, configs: ConfigLookups) -> str | None:
     if source.field_ref is not None:
         return facts.field(source.field_ref.field_path)
     return None
+
+
+def volume_files(
+    volume: Volume, namespace: str, configs: ConfigLookups
+) -> dict[str, tuple[bytes, int]]:
+    """The files of a configMap or secret volume (path -> bytes, mode), as the kubelet lays them
+    out: every key, or only `items`; `defaultMode` unless an item sets its own. A missing optional
+    object gives an empty volume; a missing one that is not optional raises ConfigMissing, and so
+    does an item naming a key the object lacks (unless optional)."""
+    if volume.config_map is not None:
+        source = volume.config_map
+        config_map = configs.config_map(namespace, source.name)
+        if config_map is None:
+            if source.optional:
+                return {}
+            raise ConfigMissing(f'configmap "{source.name}" not found')
+        payload, what = config_map.payload(), "configmap references non-existent config key"
+        items, mode, optional = source.items, source.default_mode, source.optional
+    elif volume.secret is not None:
+        ssource = volume.secret
+        secret = configs.secret(namespace, ssource.secret_name)
+        if secret is None:
+            if ssource.optional:
+                return {}
+            raise ConfigMissing(f'secret "{ssource.secret_name}" not found')
+        payload, what = secret.payload(), "references non-existent secret key"
+        items, mode, optional = ssource.items, ssource.default_mode, ssource.optional
+    else:
+        return {}
+    default = DEFAULT_MODE if mode is None else mode
+    if not items:
+        return {key: (value, default) for key, value in payload.items()}
+    files: dict[str, tuple[bytes, int]] = {}
+    for item in items:
+        if item.key not in payload:
+            if optional:
+                continue
+            raise ConfigMissing(f"{what}: {item.key}")
+        files[item.path] = (payload[item.key], default if item.mode is None else item.mode)
+    return files

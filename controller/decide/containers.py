@@ -21,7 +21,7 @@ from controller.model.observed import (
     ContainerRole,
     HostPort,
 )
-from controller.model.plan import ContainerConfig, EnvSpec, MountSpec, PortBinding
+from controller.model.plan import PROJECTED, ContainerConfig, EnvSpec, MountSpec, PortBinding
 from controller.model.pod import Container, PodSpec, PullPolicy, StorageMedium
 
 VOLUME_KEEPALIVE_DIR = "/podyard/volumes"
@@ -170,6 +170,11 @@ def _pod_limits(spec: PodSpec) -> tuple[int | None, int | None, int | None]:
     )
 
 
+def projection_folder(pod: PodRef, volume_name: str) -> str:
+    """Where a pod instance's configMap or secret volume lives, below the projection folder."""
+    return f"{pod.uid}/{volume_name}"
+
+
 def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[MountSpec, ...]:
     mounts = []
     for mount in container.volume_mounts:
@@ -178,6 +183,19 @@ def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[Mou
             continue
         if volume.host_path is not None:
             source, kind = volume.host_path.path, "bind"
+        elif volume.config_map is not None or volume.secret is not None:
+            # files Podyard writes on the engine's host, read-only as the kubelet mounts them
+            mounts.append(
+                MountSpec(
+                    PROJECTED,
+                    projection_folder(pod, volume.name),
+                    mount.mount_path,
+                    True,
+                    mount.sub_path,
+                    mount.name,
+                )
+            )
+            continue
         else:
             source, kind = volume_docker_name(pod, volume.name), "volume"
         mounts.append(

@@ -37,6 +37,7 @@ from controller.config import (
 from controller.engine.backoffevents import BackoffEvents
 from controller.engine.baseline import running_baseline
 from controller.engine.configstore import ConfigStore, readers
+from controller.engine.configvolumes import ConfigVolumes
 from controller.engine.deployments import DeploymentController
 from controller.engine.events import EventRecorder
 from controller.engine.executor import Executor, PlanAborted
@@ -144,6 +145,9 @@ class Engine:
             on_error=self.supervisor.error,
         )
         self.configs = ConfigStore()
+        self.config_volumes = ConfigVolumes(
+            self.runtime_settings.config_volume_dir, self.desired, self.cache, self.configs.lookups
+        )
         self.executor = Executor(
             metered,
             self.cache,
@@ -152,6 +156,7 @@ class Engine:
             self._pod_event,
             metrics=self.metrics,
             configs=self.configs.lookups,
+            volumes=self.config_volumes,
         )
         self.reconciler = PodReconciler(
             self.desired,
@@ -371,7 +376,9 @@ class Engine:
         """The folder's ConfigMaps and Secrets; the pods that read a changed one are synced
         again at once (a pod waiting for a missing key is not held by its retry pacing)."""
         changed = self.configs.replace_all(objects)
-        for key in readers(self.desired.all(), changed):
+        keys = readers(self.desired.all(), changed)
+        self.config_volumes.changed(keys)  # their files are rewritten at the next sync
+        for key in keys:
             self.notes.clear_reason(key, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR.value)
             self.queue.add(key)
 
@@ -427,6 +434,7 @@ class Engine:
             result = await self._process(key)
         finally:
             self.metrics.reconciled(ControllerName.POD, result, time.monotonic() - started)
+        await self.config_volumes.refresh(key)
         self._step("pod start tracking", self.starts.check, key)
         self._step("probe sync", self.prober.sync, key)
         self._step("ReplicaSet notice", self.replicasets.pod_changed, key)

@@ -34,6 +34,7 @@ from typing import Protocol
 import attrs
 
 from controller.decide.configenv import ConfigLookups, ConfigMissing, PodFacts, resolve_env
+from controller.engine.configvolumes import ConfigVolumes
 from controller.engine.ports import Clock, ContainerRuntime, MetricsSink, NoMetrics
 from controller.engine.stores import NoteBook, ObservedCache
 from controller.model.errors import (
@@ -133,9 +134,11 @@ class Executor:
         on_event: PodEventSink | None = None,
         metrics: MetricsSink | None = None,
         configs: ConfigLookups | None = None,
+        volumes: ConfigVolumes | None = None,
     ) -> None:
         self._runtimes = runtimes
         self._configs = configs
+        self._volumes = volumes
         self._metrics: MetricsSink = metrics or NoMetrics()
         self._cache = cache
         self._notes = notes
@@ -176,8 +179,13 @@ class Executor:
                 for cid in action.container_ids:
                     await self._refresh(runtime, cid)
             case RemoveContainer():
+                gone = self._cache.get(action.node, action.container_id)
                 await runtime.remove_container(action.container_id)
                 self._cache.remove(action.node, action.container_id)
+                if gone is not None and self._volumes is not None:
+                    uid = gone.identity.pod.uid
+                    if not any(c.identity.pod.uid == uid for c in self._cache.containers_for(key)):
+                        await self._volumes.remove(uid)  # the instance's last container went
             case RemoveVolume():
                 await runtime.remove_volume(action.docker_name)
                 self._cache.remove_volume(action.node, action.docker_name)
@@ -204,12 +212,14 @@ class Executor:
             raise PlanAborted(f"{key}: {name}: {failure}", user_error=True) from failure
         if pulls:
             event(EventType.NORMAL, "Pulled", f'Successfully pulled image "{config.image}"')
-        if config.env_spec is not None:
-            try:
+        try:
+            if self._volumes is not None:
+                await self._volumes.prepare(key, config)
+            if config.env_spec is not None:
                 config = self._with_env(key, action)
-            except ConfigMissing as missing:
-                self._note(key, action, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR, str(missing))
-                raise PlanAborted(f"{key}: {name}: {missing}", user_error=True) from missing
+        except (ConfigMissing, OSError) as missing:
+            self._note(key, action, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR, str(missing))
+            raise PlanAborted(f"{key}: {name}: {missing}", user_error=True) from missing
         try:
             container_id = await runtime.create_container(config)
         except NameConflict as conflict:

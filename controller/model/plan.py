@@ -27,6 +27,11 @@ class PortBinding:
     protocol: PortProtocol = PortProtocol.TCP
 
 
+PROJECTED = "projected"
+"""MountSpec kind of a configMap or secret volume: `source` is its folder relative to the
+runtime's projection folder (`RuntimeSettings.config_volume_dir`), bound read-only."""
+
+
 @attrs.frozen
 class MountSpec:
     """A mount: `source` is a volume name (kind "volume") or a host path (kind "bind")."""
