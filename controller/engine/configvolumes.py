@@ -21,12 +21,12 @@ import logging
 import os
 
 from controller.decide.configenv import ConfigLookups, ConfigMissing, volume_files
+from controller.engine.projection import mount_tmpfs, remove_projection, write_projection
 from controller.engine.stores import DesiredStore, ObservedCache
 from controller.model.meta import PodKey
 from controller.model.observed import ContainerRole
 from controller.model.plan import PROJECTED, ContainerConfig
 from controller.model.pod import Volume
-from controller.engine.projection import mount_tmpfs, remove_projection, write_projection
 
 log = logging.getLogger(__name__)
 
