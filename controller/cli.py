@@ -201,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=RuntimeSettings().subpath_dir,
         help="where subPath mounts are made for the engine to bind (default %(default)s)",
     )
+    run.add_argument(
+        "--config-volume-dir",
+        default=RuntimeSettings().config_volume_dir,
+        help="where the files of configMap and secret volumes are written for the engine to "
+        "bind (default %(default)s)",
+    )
     run.add_argument("--backoff-initial", type=_seconds, default=BackoffSettings().initial_seconds)
     run.add_argument("--backoff-max", type=_seconds, default=BackoffSettings().max_seconds)
     run.add_argument(
@@ -286,6 +292,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             pause_image=args.pause_image,
             relist_interval_seconds=args.relist_interval,
             subpath_dir=args.subpath_dir,
+            config_volume_dir=args.config_volume_dir,
         ),
         api=ApiSettings(listen_host=host, listen_port=port),
         engine=EngineSettings(failed_pods_kept=args.failed_pods_kept),
