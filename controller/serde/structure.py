@@ -165,7 +165,20 @@ def structure_config_map(data: object) -> ConfigMap:
 def structure_secret(data: object) -> Secret:
     """A validated Secret (`v1`) from a manifest dict, or ManifestInvalid; no message shows a
     value of the Secret (see `model.validation.configdata`)."""
-    return _structure(data, Secret, "v1", "Secret", validate_secret)
+    try:
+        return _structure(data, Secret, "v1", "Secret", validate_secret)
+    except ManifestInvalid as invalid:
+        raise ManifestInvalid(tuple(_redacted(e) for e in invalid.errors)) from None
+
+
+def _redacted(error: FieldError) -> FieldError:
+    """A structural error on a Secret value without the value (`Invalid value: 123: ...`)."""
+    if not error.path.startswith(("data", "stringData")):
+        return error
+    if not error.message.startswith("Invalid value: ") or "<redacted>" in error.message:
+        return error
+    detail = error.message.rsplit(": ", 1)[-1]
+    return FieldError(error.path, f"Invalid value: <redacted>: {detail}")
 
 
 OBJECT_KINDS: Mapping[str, Callable[[object], ManifestObject]] = {
