@@ -137,9 +137,7 @@ def validate_secret(secret: Secret) -> list[FieldError]:
             json.loads(payload[json_key])
         except ValueError:
             errors.append(
-                FieldError(
-                    f"data[{json_key}]", "Invalid value: <secret contents redacted>: not valid JSON"
-                )
+                FieldError(f"data[{json_key}]", "Invalid value: <redacted>: not valid JSON")
             )
     return errors
 
