@@ -5,6 +5,7 @@ nowhere in what Podyard shows (pods' YAML, events, /metrics, the secrets API, it
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from tests.integration.dockerd import DEMO_IMAGE
-from tests.integration.harness import ControllerProcess, eventually, exec_in, podyard_containers
+from tests.integration.harness import (
+    ControllerProcess,
+    eventually,
+    exec_in,
+    podyard_containers,
+    subpath_dir_of,
+)
 from tests.integration.manifests import IDLE, write
 
 SECRET_VALUE = "hunter2-Sekr1t-Value"
@@ -62,6 +69,9 @@ spec:
     - name: MY_POD
       valueFrom:
         fieldRef: {{fieldPath: metadata.name}}
+    - name: MY_IP
+      valueFrom:
+        fieldRef: {{fieldPath: status.podIP}}
     volumeMounts:
     - {{name: config, mountPath: /etc/config}}
     - {{name: secret, mountPath: /etc/secret}}
@@ -88,7 +98,7 @@ def running(docker_host: str, tmp_path: Path) -> Iterator[ControllerProcess]:
     folder = tmp_path / "manifests"
     write(folder, "config.yaml", CONFIG.format(secret=SECRET_VALUE))
     write(folder, "pods.yaml", READER)
-    c = ControllerProcess(docker_host, folder, tmp_path / "controller.log")
+    c = ControllerProcess(docker_host, folder, tmp_path / "controller.log", "--hold-seconds", "1")
     c.start()
     yield c
     c.stop()
@@ -123,6 +133,7 @@ async def test_config_and_secret_as_env_and_files_live_edit_and_missing_key(
     assert exec_in(docker_host, app, "echo $GREETING/$TOKEN/$MY_POD") == (
         f"hello/{SECRET_VALUE}/reader"
     )
+    assert exec_in(docker_host, app, "echo $MY_IP") == _pod(c, "reader")["status"]["podIP"]
     assert exec_in(docker_host, app, "cat /etc/config/greeting") == "hello"
     assert exec_in(docker_host, app, "cat /etc/secret/token") == SECRET_VALUE
     assert exec_in(docker_host, app, "stat -c %a /etc/secret/..data/token") == "400"
@@ -183,6 +194,16 @@ async def test_config_and_secret_as_env_and_files_live_edit_and_missing_key(
     assert "secretKeyRef" in shown["pods -o yaml"]  # the reference is shown, never the value
     cm = c.get("/api/v1/namespaces/default/configmaps/app-config")
     assert cm["data"] == {"greeting": "bonjour", "later": "now"}
+
+    # the pod goes: its files go with it, the Secret's tmpfs unmounted
+    base = os.path.join(os.path.dirname(subpath_dir_of(docker_host)), "configvolumes")
+    assert os.listdir(base)
+    pods = c.manifests / "pods.yaml"
+    pods.write_text(pods.read_text().split("---\n", 1)[1])
+    await eventually(lambda: _app_id(docker_host, "reader") is None, 30, what="reader gone")
+    await eventually(lambda: not os.listdir(base), 30, what="the pod's volume folders removed")
+    with open("/proc/self/mounts") as mounts:
+        assert base not in mounts.read()
 
 
 def podyard(*args: str) -> str:
