@@ -35,7 +35,7 @@ class ConfigVolumes:
     def __init__(
         self, base_dir: str, desired: DesiredStore, cache: ObservedCache, configs: ConfigLookups
     ) -> None:
-        self._base = base_dir
+        self.base_dir = base_dir
         self._desired = desired
         self._cache = cache
         self._configs = configs
@@ -62,7 +62,7 @@ class ConfigVolumes:
         self, uid: str, volume: Volume, namespace: str, *, only_existing: bool = False
     ) -> bool:
         files = volume_files(volume, namespace, self._configs)
-        folder = os.path.join(self._base, uid, volume.name)
+        folder = os.path.join(self.base_dir, uid, volume.name)
 
         def write() -> bool:
             if only_existing and not os.path.isdir(folder):
@@ -105,7 +105,7 @@ class ConfigVolumes:
 
     async def remove(self, uid: str) -> None:
         """The pod instance's sandbox is gone: its volumes' folders go (never raises)."""
-        folder = os.path.join(self._base, uid)
+        folder = os.path.join(self.base_dir, uid)
 
         def remove() -> None:
             if not os.path.isdir(folder):

@@ -1,22 +1,26 @@
-"""ConfigMaps and Secrets as env against the fake runtime: a missing key waits, then starts."""
+"""ConfigMaps and Secrets as env and volume files against the fake runtime: a missing key or
+object waits, then starts; an edit rewrites the files without a new container."""
 
 from __future__ import annotations
 
 import base64
+import os
+from pathlib import Path
 
 from controller.model.configdata import ConfigMap, Secret
 from controller.model.configrefs import (
     ConfigMapEnvSource,
     ConfigMapKeySelector,
+    ConfigMapVolumeSource,
     EnvFromSource,
     EnvVarSource,
     ObjectFieldSelector,
     SecretKeySelector,
 )
 from controller.model.meta import ObjectMeta
-from controller.model.pod import EnvVar
+from controller.model.pod import EnvVar, Volume, VolumeMount
 from controller.model.status import PodPhase, Waiting
-from tests.engine.conftest import Harness
+from tests.engine.conftest import Harness, turns_until
 from tests.factories import container, desired, pod
 
 
@@ -97,3 +101,47 @@ async def test_env_from_secret_and_field_refs_resolve_at_create_time_only(
     await harness.settle()
     assert [c for c in harness.runtime.calls if c.startswith("create podyard_a_")] == started
     assert _env_of(harness, "a")["CFG_greeting"] == "hello"  # env never changes after start
+
+
+def _volume_engine(harness: Harness, base: Path) -> None:
+    """The harness's engine, its configMap volume files under `base` instead of the host's."""
+    harness.engine.config_volumes.base_dir = str(base)
+
+
+async def test_config_map_volume_files_follow_edits_without_a_new_container(
+    harness: Harness, tmp_path: Path
+) -> None:
+    _volume_engine(harness, tmp_path)
+    volume = Volume("cfg", config_map=ConfigMapVolumeSource("settings"))
+    app = container("a", volume_mounts=(VolumeMount("cfg", "/etc/cfg"),))
+    harness.engine.set_configs([_settings(greeting="hello")])
+    await harness.start([desired(pod(containers=[app], volumes=[volume]))])
+    assert harness.view().status.phase is PodPhase.RUNNING
+    (uid,) = os.listdir(tmp_path)
+    greeting = tmp_path / uid / "cfg" / "greeting"
+    assert greeting.read_text() == "hello"
+    creates = [c for c in harness.runtime.calls if c.startswith("create ")]
+    harness.engine.set_configs([_settings(greeting="bonjour")])
+    await turns_until(lambda: greeting.read_text() == "bonjour", "the file rewritten")
+    assert [c for c in harness.runtime.calls if c.startswith("create ")] == creates
+    harness.engine.set_desired([])
+    await harness.advance(31)
+    await turns_until(lambda: not os.listdir(tmp_path), "the pod's folder removed")
+
+
+async def test_a_missing_config_map_volume_waits_then_starts(
+    harness: Harness, tmp_path: Path
+) -> None:
+    _volume_engine(harness, tmp_path)
+    volume = Volume("cfg", config_map=ConfigMapVolumeSource("settings"))
+    app = container("a", volume_mounts=(VolumeMount("cfg", "/etc/cfg"),))
+    await harness.start([desired(pod(containers=[app], volumes=[volume]))])
+    state = harness.view().status.container_statuses[0].state
+    assert isinstance(state, Waiting)
+    assert (state.reason, state.message) == (
+        "CreateContainerConfigError",
+        'configmap "settings" not found',
+    )
+    harness.engine.set_configs([_settings(greeting="hi")])
+    await harness.settle()
+    assert harness.view().status.phase is PodPhase.RUNNING
