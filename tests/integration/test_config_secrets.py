@@ -182,6 +182,8 @@ async def test_config_and_secret_as_env_and_files_live_edit_and_missing_key(
         "metrics": c.get_text("/metrics"),
         "secrets": json.dumps(c.get("/api/v1/namespaces/default/secrets/creds")),
         "get secrets": podyard("get", "secrets", "--server", c.server),
+        "kubectl secrets": kubectl(c, "get", "secrets", "-o", "yaml"),
+        "kubectl pods": kubectl(c, "get", "pods", "-o", "yaml"),
         "log": c.log_text(),
     }
     for where, text in shown.items():
@@ -192,6 +194,7 @@ async def test_config_and_secret_as_env_and_files_live_edit_and_missing_key(
     assert "creds" in shown["get secrets"]
     assert "Opaque" in shown["get secrets"]
     assert "secretKeyRef" in shown["pods -o yaml"]  # the reference is shown, never the value
+    assert "app-config" in kubectl(c, "get", "configmaps")
     cm = c.get("/api/v1/namespaces/default/configmaps/app-config")
     assert cm["data"] == {"greeting": "bonjour", "later": "now"}
 
@@ -204,6 +207,13 @@ async def test_config_and_secret_as_env_and_files_live_edit_and_missing_key(
     await eventually(lambda: not os.listdir(base), 30, what="the pod's volume folders removed")
     with open("/proc/self/mounts") as mounts:
         assert base not in mounts.read()
+
+
+def kubectl(c: ControllerProcess, *args: str) -> str:
+    done = subprocess.run(
+        ["kubectl", "-s", c.server, *args], capture_output=True, text=True, timeout=30, check=True
+    )
+    return done.stdout
 
 
 def podyard(*args: str) -> str:
