@@ -11,7 +11,7 @@ from controller.model import labels
 from controller.model.errors import ConfigRefused
 from controller.model.meta import NodeName, PodRef, PodUid
 from controller.model.observed import ContainerIdentity, ContainerRole, RunState
-from controller.model.plan import ContainerConfig, MountSpec, PortBinding
+from controller.model.plan import PROJECTED, ContainerConfig, MountSpec, PortBinding
 from controller.model.pod import PortProtocol, PullPolicy
 from controller.runtime.docker.body import container_body
 from controller.runtime.docker.events import container_event
@@ -223,3 +223,16 @@ def observe_(data: dict[str, object]):  # type: ignore[no-untyped-def]
     from controller.runtime.docker.json import observe
 
     return observe(data, runtime().node)
+
+
+async def test_config_volumes_on_a_remote_engine_are_refused() -> None:
+    remote = DockerRuntime(NodeName("n1"), RuntimeSettings(), "tcp://127.0.0.1:1")
+    mount = MountSpec(PROJECTED, "uid/cfg", "/etc/cfg", read_only=True, volume_name="cfg")
+    try:
+        with pytest.raises(
+            ConfigRefused,
+            match="a configMap or secret volume needs the Docker engine on Podyard's own host",
+        ):
+            await remote._container_body(config(mounts=(mount,)))
+    finally:
+        await remote.close()
