@@ -46,6 +46,7 @@ class PodFacts:
     name: str
     node: str
     pod_ip: str = ""
+    host_ip: str = ""
 
     def field(self, path: str) -> str:
         return {
@@ -53,6 +54,7 @@ class PodFacts:
             "metadata.namespace": self.namespace,
             "spec.nodeName": self.node,
             "status.podIP": self.pod_ip,
+            "status.hostIP": self.host_ip,
         }[path]
 
 

@@ -157,6 +157,7 @@ class Engine:
             metrics=self.metrics,
             configs=self.configs.lookups,
             volumes=self.config_volumes,
+            host_ip=self._host_ip,
         )
         self.reconciler = PodReconciler(
             self.desired,
@@ -381,6 +382,11 @@ class Engine:
         for key in keys:
             self.notes.clear_reason(key, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR.value)
             self.queue.add(key)
+
+    def _host_ip(self, node: NodeName) -> str:
+        """The downward API's status.hostIP: the node's address from the nodes settings."""
+        status = self.nodes.get(node)
+        return status.host_ip if status is not None else ""
 
     def pod_views(self) -> list[PodView]:
         return self.reconciler.views()

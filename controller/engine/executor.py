@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import attrs
@@ -135,7 +135,9 @@ class Executor:
         metrics: MetricsSink | None = None,
         configs: ConfigLookups | None = None,
         volumes: ConfigVolumes | None = None,
+        host_ip: Callable[[NodeName], str] | None = None,
     ) -> None:
+        self._host_ip = host_ip or (lambda node: "")
         self._runtimes = runtimes
         self._configs = configs
         self._volumes = volumes
@@ -278,7 +280,11 @@ class Executor:
             None,
         )
         facts = PodFacts(
-            key.namespace, key.name, str(action.node), (sandbox.ip or "") if sandbox else ""
+            key.namespace,
+            key.name,
+            str(action.node),
+            (sandbox.ip or "") if sandbox else "",
+            self._host_ip(action.node),
         )
         if self._configs is None:
             raise ConfigMissing("no ConfigMaps or Secrets are known to this engine")

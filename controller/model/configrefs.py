@@ -15,14 +15,19 @@ from __future__ import annotations
 
 import attrs
 
-FIELD_PATHS = ("metadata.name", "metadata.namespace", "spec.nodeName", "status.podIP")
+FIELD_PATHS = (
+    "metadata.name",
+    "metadata.namespace",
+    "spec.nodeName",
+    "status.podIP",
+    "status.hostIP",
+)
 """The downward API's fields Podyard resolves for `valueFrom.fieldRef`."""
 K8S_ONLY_FIELD_PATHS = (
     "metadata.uid",
     "metadata.labels",
     "metadata.annotations",
     "spec.serviceAccountName",
-    "status.hostIP",
     "status.hostIPs",
     "status.podIPs",
 )

@@ -82,6 +82,7 @@ async def test_env_from_secret_and_field_refs_resolve_at_create_time_only(
         ),
         EnvVar("POD", value_from=EnvVarSource(field_ref=ObjectFieldSelector("metadata.name"))),
         EnvVar("NODE", value_from=EnvVarSource(field_ref=ObjectFieldSelector("spec.nodeName"))),
+        EnvVar("HOST", value_from=EnvVarSource(field_ref=ObjectFieldSelector("status.hostIP"))),
         EnvVar("GREETING", "literal wins over envFrom"),
     )
     env_from = (EnvFromSource("CFG_", config_map_ref=ConfigMapEnvSource("settings")),)
@@ -94,6 +95,7 @@ async def test_env_from_secret_and_field_refs_resolve_at_create_time_only(
         "TOKEN": "s3cret",
         "POD": "web",
         "NODE": "node-a",
+        "HOST": "127.0.0.1",
         "GREETING": "literal wins over envFrom",
     }
     started = [c for c in harness.runtime.calls if c.startswith("create podyard_a_")]

@@ -73,6 +73,9 @@ spec:
     - name: MY_IP
       valueFrom:
         fieldRef: {{fieldPath: status.podIP}}
+    - name: MY_HOST
+      valueFrom:
+        fieldRef: {{fieldPath: status.hostIP}}
     volumeMounts:
     - {{name: config, mountPath: /etc/config}}
     - {{name: secret, mountPath: /etc/secret}}
@@ -134,7 +137,10 @@ async def test_config_and_secret_as_env_and_files_live_edit_and_missing_key(
     assert exec_in(docker_host, app, "echo $GREETING/$TOKEN/$MY_POD") == (
         f"hello/{SECRET_VALUE}/reader"
     )
-    assert exec_in(docker_host, app, "echo $MY_IP") == _pod(c, "reader")["status"]["podIP"]
+    status = _pod(c, "reader")["status"]
+    assert exec_in(docker_host, app, "echo $MY_IP/$MY_HOST") == (
+        f"{status['podIP']}/{status['hostIP']}"
+    )
     assert exec_in(docker_host, app, "cat /etc/config/greeting") == "hello"
     assert exec_in(docker_host, app, "cat /etc/secret/token") == SECRET_VALUE
     assert exec_in(docker_host, app, "stat -c %a /etc/secret/..data/token") == "400"

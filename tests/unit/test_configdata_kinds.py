@@ -146,7 +146,7 @@ def _pod(container: dict[str, Any], volumes: list[Any] | None = None) -> dict[st
         ),
         (
             _pod(
-                {"env": [{"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}]}
+                {"env": [{"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIPs"}}}]}
             ),
             "spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: not supported",
         ),
@@ -179,7 +179,7 @@ def _pod(container: dict[str, Any], volumes: list[Any] | None = None) -> dict[st
     ids=[
         "value-and-valueFrom",
         "bad-key",
-        "hostIP",
+        "hostIPs",
         "two-refs",
         "dotdot-path",
         "mode",

@@ -34,7 +34,7 @@ CM = ConfigMap(
     ObjectMeta("cfg"), data={"a": "1", "b": "2", "bad key": "x"}, binary_data={"bin": "AAE="}
 )
 SECRET = Secret(ObjectMeta("sec"), data={"pw": base64.b64encode(b"p").decode()})
-FACTS = PodFacts("default", "web", "node-a", "10.0.0.7")
+FACTS = PodFacts("default", "web", "node-a", "10.0.0.7", "127.0.0.1")
 
 
 def _lookups(*objects: ConfigMap | Secret) -> ConfigLookups:
@@ -78,6 +78,7 @@ def test_env_from_then_env_in_order_with_prefix_and_invalid_names_skipped() -> N
         ("metadata.namespace", "default"),
         ("spec.nodeName", "node-a"),
         ("status.podIP", "10.0.0.7"),
+        ("status.hostIP", "127.0.0.1"),
     ],
 )
 def test_field_refs(field: str, value: str) -> None:
