@@ -40,6 +40,7 @@ from controller.engine.ports import ContainerRuntime, SystemClock
 from controller.engine.tasks import Supervisor, cancel_all, spawn
 from controller.metrics import ControllerMetrics, make_registry, metrics_handler
 from controller.metrics.leases import LeaseCollector
+from controller.model.configdata import ConfigMap, Secret
 from controller.model.health import HealthCheck
 from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName
@@ -96,6 +97,9 @@ class FolderApplier:
         self._engine.set_protected_sources(
             path for path, status in snapshot.files.items() if status.state != "ok"
         )
+        self._engine.set_configs(
+            o.obj for o in snapshot.objects if isinstance(o.obj, ConfigMap | Secret)
+        )  # first: a pod made in this pass reads them
         self._engine.set_desired(desired_from_pod(o.pod, source=str(o.file)) for o in of("Pod"))
         self._engine.set_replicasets((o.replicaset, str(o.file)) for o in of("ReplicaSet"))
         self._engine.set_deployments((o.deployment, str(o.file)) for o in of("Deployment"))
@@ -275,6 +279,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         files=lambda: applier.files,
         events=terms.events.list,
         nodes=lambda: node_views(terms.engine.nodes.all(), started_at),
+        configs=lambda: [*terms.engine.configs.config_maps(), *terms.engine.configs.secrets()],
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
     )

@@ -2,7 +2,7 @@
 
     podyard run --manifests DIR [--nodes FILE] [--listen 127.0.0.1:9180] [--pause-image REF] [backoff flags]
                 [--lease-duration S] [--lease-renew-deadline S] [--lease-retry-period S]
-    podyard get pods|replicasets|deployments|events|nodes [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
+    podyard get pods|replicasets|deployments|events|nodes|configmaps|secrets [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
     podyard validate [PATH...] [--nodes FILE]
     podyard images build [--demo]
 
@@ -32,6 +32,9 @@ import attrs
 import yaml
 
 from controller import __version__
+from controller.api.configdata import CONFIGMAPS as CONFIGMAPS_LISTED
+from controller.api.configdata import SECRETS as SECRETS_LISTED
+from controller.api.configdata import config_map_row, secret_row
 from controller.api.responses import RowMaker
 from controller.api.tables import (
     DEPLOYMENT_COLUMNS,
@@ -104,8 +107,14 @@ DEPLOYMENTS = Resource(
 )
 EVENTS = Resource("events", "/api/v1", EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row)
 NODES = Resource("nodes", "/api/v1", NODE_COLUMNS, NODE_WIDE_COLUMNS, node_row, namespaced=False)
+CONFIGMAPS = Resource(
+    "configmaps", "/api/v1", CONFIGMAPS_LISTED.columns, CONFIGMAPS_LISTED.columns, config_map_row
+)
+SECRETS = Resource("secrets", "/api/v1", SECRETS_LISTED.columns, SECRETS_LISTED.columns, secret_row)
 RESOURCES = {
     **dict.fromkeys(("pods", "pod", "po"), PODS),
+    **dict.fromkeys(("configmaps", "configmap", "cm"), CONFIGMAPS),
+    **dict.fromkeys(("secrets", "secret"), SECRETS),
     **dict.fromkeys(("replicasets", "replicaset", "rs"), REPLICASETS),
     **dict.fromkeys(("deployments", "deployment", "deploy"), DEPLOYMENTS),
     **dict.fromkeys(("events", "event", "ev"), EVENTS),
@@ -216,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=RuntimeSettings().pids_limit,
         help="processes each container may have at once, 0 for no limit (default %(default)s)",
     )
+    run.add_argument(
+        "--config-volume-dir",
+        default=RuntimeSettings().config_volume_dir,
+        help="where the files of configMap and secret volumes are written for the engine to "
+        "bind (default %(default)s)",
+    )
     run.add_argument("--backoff-initial", type=_seconds, default=BackoffSettings().initial_seconds)
     run.add_argument("--backoff-max", type=_seconds, default=BackoffSettings().max_seconds)
     run.add_argument(
@@ -315,6 +330,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             relist_interval_seconds=args.relist_interval,
             subpath_dir=args.subpath_dir,
             pids_limit=args.pod_pids_limit or None,
+            config_volume_dir=args.config_volume_dir,
         ),
         pod_security=PodSecuritySettings(args.pod_security, tuple(args.allow_host_path)),
         api=ApiSettings(listen_host=host, listen_port=port),

@@ -61,6 +61,11 @@ class RuntimeSettings:
     """Where Podyard bind-mounts each container's subPaths for the engine to bind: root-owned, on
     the engine's host, like the kubelet's `volume-subpaths` under /var/lib/kubelet. A reboot leaves
     only empty folders there, which the first listing sweeps; no `:` in it (Docker's bind syntax)."""
+    config_volume_dir: str = "/var/lib/podyard/configvolumes"
+    """Where Podyard writes the files of configMap and secret volumes, one folder per pod
+    instance and volume, for the engine to bind read-only (like the kubelet's pod volume folders
+    under /var/lib/kubelet/pods). Secret volumes are tmpfs mounts inside it. Root-owned, on the
+    engine's host; no `:` in it (Docker's bind syntax)."""
     calls_per_node: int = 8
     """Engine calls that do work (list, inspect, create, start, remove, volumes) in flight at once
     per node, whatever the number of pods: on 2 cores bring-up saturates at about 4 pods at once,

@@ -27,6 +27,13 @@ from typing import Any
 from aiohttp import web
 
 from controller.api.apps import RESOURCES, DeploymentsSource, ReplicaSetsSource, add_apps_routes
+from controller.api.configdata import (
+    CONFIG_RESOURCES,
+    CONFIGMAP_RESOURCE,
+    SECRET_RESOURCE,
+    ConfigsSource,
+    add_config_routes,
+)
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
 from controller.api.responses import json_response, not_found, table, wants_table
@@ -174,7 +181,13 @@ async def api_v1(request: web.Request) -> web.Response:
         {
             "kind": "APIResourceList",
             "groupVersion": "v1",
-            "resources": [POD_RESOURCE, EVENT_RESOURCE, NODE_RESOURCE],
+            "resources": [
+                POD_RESOURCE,
+                EVENT_RESOURCE,
+                NODE_RESOURCE,
+                CONFIGMAP_RESOURCE,
+                SECRET_RESOURCE,
+            ],
         }
     )
 
@@ -199,6 +212,7 @@ def make_app(
     files: FilesSource | None = None,
     events: EventsSource | None = None,
     nodes: NodesSource | None = None,
+    configs: ConfigsSource | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
@@ -231,7 +245,12 @@ def make_app(
     add_apps_routes(app, replicasets, deployments)
     add_event_routes(app, events)
     add_node_routes(app, nodes)
-    install_watches(app, [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES], watch_poll_seconds)
+    add_config_routes(app, configs)
+    install_watches(
+        app,
+        [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES, *CONFIG_RESOURCES],
+        watch_poll_seconds,
+    )
     app[FILES_KEY] = files or list
     app.router.add_get("/podyard/v1/files", list_files)
     return app

@@ -25,7 +25,7 @@ from controller.model.observed import (
     ContainerRole,
     HostPort,
 )
-from controller.model.plan import ContainerConfig, MountSpec, PortBinding
+from controller.model.plan import PROJECTED, ContainerConfig, EnvSpec, MountSpec, PortBinding
 from controller.model.pod import Container, PodSpec, PullPolicy, StorageMedium
 
 VOLUME_KEEPALIVE_DIR = "/podyard/volumes"
@@ -175,6 +175,11 @@ def _pod_limits(spec: PodSpec) -> tuple[int | None, int | None, int | None]:
     )
 
 
+def projection_folder(pod: PodRef, volume_name: str) -> str:
+    """Where a pod instance's configMap or secret volume lives, below the projection folder."""
+    return f"{pod.uid}/{volume_name}"
+
+
 def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[MountSpec, ...]:
     mounts = []
     for mount in container.volume_mounts:
@@ -183,6 +188,19 @@ def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[Mou
             continue
         if volume.host_path is not None:
             source, kind = volume.host_path.path, "bind"
+        elif volume.config_map is not None or volume.secret is not None:
+            # files Podyard writes on the engine's host, read-only as the kubelet mounts them
+            mounts.append(
+                MountSpec(
+                    PROJECTED,
+                    projection_folder(pod, volume.name),
+                    mount.mount_path,
+                    True,
+                    mount.sub_path,
+                    mount.name,
+                )
+            )
+            continue
         else:
             source, kind = volume_docker_name(pod, volume.name), "volume"
         mounts.append(
@@ -215,6 +233,7 @@ def app_config(
 ) -> ContainerConfig:
     limits = container.resources.limits
     requests = container.resources.effective_requests()
+    env = EnvSpec(container.env, container.env_from)
     return ContainerConfig(
         docker_name=docker_name(pod, container.name, attempt),
         identity=attrs.evolve(
@@ -234,7 +253,8 @@ def app_config(
         pull_policy=container.pull_policy(),
         entrypoint=container.command or None,
         command=container.args or None,
-        env=tuple((e.name, e.value) for e in container.env),
+        env=env.literal() or (),
+        env_spec=None if env.literal() is not None else env,
         working_dir=container.working_dir,
         join_sandbox=docker_name(pod, SANDBOX_CONTAINER_NAME, sandbox_attempt),
         share_pid=desired.pod.spec.share_process_namespace,

@@ -36,6 +36,8 @@ from controller.config import (
 )
 from controller.engine.backoffevents import BackoffEvents
 from controller.engine.baseline import running_baseline
+from controller.engine.configstore import ConfigStore, readers
+from controller.engine.configvolumes import ConfigVolumes
 from controller.engine.deployments import DeploymentController
 from controller.engine.events import EventRecorder
 from controller.engine.executor import Executor, PlanAborted
@@ -54,13 +56,14 @@ from controller.engine.slots import SlottedRuntime
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache
 from controller.engine.tasks import Supervisor, cancel_all, spawn
 from controller.engine.workqueue import QueueShutDown, WorkQueue
+from controller.model.configdata import ConfigMap, Secret
 from controller.model.desired import DesiredPod
 from controller.model.errors import RuntimeFailure
 from controller.model.events import EventType, ObjectReference
 from controller.model.health import HealthCheck
 from controller.model.manifests import RunningObject
 from controller.model.meta import NodeName, ObjectKey, PodKey, PodUid
-from controller.model.status import PodView
+from controller.model.status import PodView, WaitingReason
 from controller.model.telemetry import ControllerName, ReconcileResult
 from controller.model.workloads import Deployment, ReplicaSet
 
@@ -141,8 +144,20 @@ class Engine:
             self.metrics,
             on_error=self.supervisor.error,
         )
+        self.configs = ConfigStore()
+        self.config_volumes = ConfigVolumes(
+            self.runtime_settings.config_volume_dir, self.desired, self.cache, self.configs.lookups
+        )
         self.executor = Executor(
-            metered, self.cache, self.notes, clock, self._pod_event, metrics=self.metrics
+            metered,
+            self.cache,
+            self.notes,
+            clock,
+            self._pod_event,
+            metrics=self.metrics,
+            configs=self.configs.lookups,
+            volumes=self.config_volumes,
+            host_ip=self._host_ip,
         )
         self.reconciler = PodReconciler(
             self.desired,
@@ -358,6 +373,21 @@ class Engine:
         for key in self.desired.replace_owned("", pods):
             self.queue.add(key)
 
+    def set_configs(self, objects: Iterable[ConfigMap | Secret]) -> None:
+        """The folder's ConfigMaps and Secrets; the pods that read a changed one are synced
+        again at once (a pod waiting for a missing key is not held by its retry pacing)."""
+        changed = self.configs.replace_all(objects)
+        keys = readers(self.desired.all(), changed)
+        self.config_volumes.changed(keys)  # their files are rewritten at the next sync
+        for key in keys:
+            self.notes.clear_reason(key, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR.value)
+            self.queue.add(key)
+
+    def _host_ip(self, node: NodeName) -> str:
+        """The downward API's status.hostIP: the node's address from the nodes settings."""
+        status = self.nodes.get(node)
+        return status.host_ip if status is not None else ""
+
     def pod_views(self) -> list[PodView]:
         return self.reconciler.views()
 
@@ -410,6 +440,7 @@ class Engine:
             result = await self._process(key)
         finally:
             self.metrics.reconciled(ControllerName.POD, result, time.monotonic() - started)
+        await self.config_volumes.refresh(key)
         self._step("pod start tracking", self.starts.check, key)
         self._step("probe sync", self.prober.sync, key)
         self._step("ReplicaSet notice", self.replicasets.pod_changed, key)

@@ -30,9 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
+import attrs
+
+from controller.decide.configenv import ConfigLookups, ConfigMissing, PodFacts, resolve_env
+from controller.engine.configvolumes import ConfigVolumes
 from controller.engine.hooks import HookRunner
 from controller.engine.ports import Clock, ContainerRuntime, MetricsSink, NoMetrics
 from controller.engine.stores import NoteBook, ObservedCache
@@ -50,6 +54,7 @@ from controller.model.meta import ContainerId, NodeName, PodKey
 from controller.model.observed import ContainerRole, ObservedVolume
 from controller.model.plan import (
     Action,
+    ContainerConfig,
     EnsureVolume,
     Plan,
     PlanReason,
@@ -131,8 +136,14 @@ class Executor:
         clock: Clock,
         on_event: PodEventSink | None = None,
         metrics: MetricsSink | None = None,
+        configs: ConfigLookups | None = None,
+        volumes: ConfigVolumes | None = None,
+        host_ip: Callable[[NodeName], str] | None = None,
     ) -> None:
+        self._host_ip = host_ip or (lambda node: "")
         self._runtimes = runtimes
+        self._configs = configs
+        self._volumes = volumes
         self._metrics: MetricsSink = metrics or NoMetrics()
         self._cache = cache
         self._notes = notes
@@ -175,8 +186,13 @@ class Executor:
                 for cid in action.container_ids:
                     await self._refresh(runtime, cid)
             case RemoveContainer():
+                gone = self._cache.get(action.node, action.container_id)
                 await runtime.remove_container(action.container_id)
                 self._cache.remove(action.node, action.container_id)
+                if gone is not None and self._volumes is not None:
+                    uid = gone.identity.pod.uid
+                    if not any(c.identity.pod.uid == uid for c in self._cache.containers_for(key)):
+                        await self._volumes.remove(uid)  # the instance's last container went
             case RemoveVolume():
                 await runtime.remove_volume(action.docker_name)
                 self._cache.remove_volume(action.node, action.docker_name)
@@ -203,6 +219,14 @@ class Executor:
             raise PlanAborted(f"{key}: {name}: {failure}", user_error=True) from failure
         if pulls:
             event(EventType.NORMAL, "Pulled", f'Successfully pulled image "{config.image}"')
+        try:
+            if self._volumes is not None:
+                await self._volumes.prepare(key, config)
+            if config.env_spec is not None:
+                config = self._with_env(key, action)
+        except (ConfigMissing, OSError) as missing:
+            self._note(key, action, WaitingReason.CREATE_CONTAINER_CONFIG_ERROR, str(missing))
+            raise PlanAborted(f"{key}: {name}: {missing}", user_error=True) from missing
         try:
             container_id = await runtime.create_container(config)
         except NameConflict as conflict:
@@ -251,6 +275,39 @@ class Executor:
             )
             if not passed:
                 await self._refresh(runtime, container_id)
+
+    def _with_env(self, key: PodKey, action: RunContainer) -> ContainerConfig:
+        """The config with its env resolved from the ConfigMaps and Secrets as they are now.
+
+        The result holds Secret values: it goes to the create call and nowhere else."""
+        config = action.config
+        assert config.env_spec is not None
+        sandbox = next(
+            (
+                c
+                for c in self._cache.containers_for(key)
+                if c.docker_name == config.join_sandbox and c.node == action.node
+            ),
+            None,
+        )
+        facts = PodFacts(
+            key.namespace,
+            key.name,
+            str(action.node),
+            (sandbox.ip or "") if sandbox else "",
+            self._host_ip(action.node),
+        )
+        if self._configs is None:
+            raise ConfigMissing("no ConfigMaps or Secrets are known to this engine")
+        resolved = resolve_env(config.env_spec, facts, self._configs)
+        if resolved.skipped:
+            log.warning(
+                "%s: %s: envFrom keys that are not valid variable names were skipped: %s",
+                key,
+                config.identity.container_name,
+                ", ".join(resolved.skipped),
+            )
+        return attrs.evolve(config, env=resolved.env, env_spec=None)
 
     async def _start(self, runtime: ContainerRuntime, container_id: ContainerId) -> str | None:
         """Start and re-read a container; the start failure's message, or None."""

@@ -255,6 +255,12 @@ class NoteBook:
     def clear(self, key: PodKey, container: str) -> None:
         self._notes.get(key, {}).pop(container, None)
 
+    def clear_reason(self, key: PodKey, reason: str) -> None:
+        """Forget the key's notes of one reason (its cause may be gone: retry at once)."""
+        notes = self._notes.get(key, {})
+        for container in [name for name, note in notes.items() if note.reason == reason]:
+            del notes[container]
+
     def for_key(self, key: PodKey) -> Mapping[str, FailureNote]:
         return dict(self._notes.get(key, {}))
 

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 
 import attrs
 
+from controller.model.configrefs import EnvFromSource
 from controller.model.lifecycle import LifecycleHandler
 from controller.model.meta import ContainerId, NodeName, PodKey, PodRef
 from controller.model.observed import ContainerIdentity
-from controller.model.pod import PortProtocol, PullPolicy
+from controller.model.pod import EnvVar, PortProtocol, PullPolicy
 
 
 @attrs.frozen
@@ -25,6 +26,11 @@ class PortBinding:
     host_port: int
     host_ip: str
     protocol: PortProtocol = PortProtocol.TCP
+
+
+PROJECTED = "projected"
+"""MountSpec kind of a configMap or secret volume: `source` is its folder relative to the
+runtime's projection folder (`RuntimeSettings.config_volume_dir`), bound read-only."""
 
 
 @attrs.frozen
@@ -69,6 +75,20 @@ class ContainerSecurity:
 
 
 @attrs.frozen
+class EnvSpec:
+    """A container's env as declared; its values are looked up when the container is created."""
+
+    env: tuple[EnvVar, ...] = ()
+    env_from: tuple[EnvFromSource, ...] = ()
+
+    def literal(self) -> tuple[tuple[str, str], ...] | None:
+        """The env as plain pairs when nothing needs looking up, else None."""
+        if self.env_from or any(e.value_from is not None for e in self.env):
+            return None
+        return tuple((e.name, e.value) for e in self.env)
+
+
+@attrs.frozen
 class ContainerConfig:
     """A container to create, in Docker-neutral words. Restart policy is always Docker's `no`."""
 
@@ -79,6 +99,9 @@ class ContainerConfig:
     entrypoint: tuple[str, ...] | None = None
     command: tuple[str, ...] | None = None
     env: tuple[tuple[str, str], ...] = ()
+    env_spec: EnvSpec | None = None
+    """Set when the env reads ConfigMaps, Secrets or the downward API: the executor resolves it
+    into `env` just before the create call, so no plan ever holds a Secret's value."""
     working_dir: str | None = None
     hostname: str | None = None
     join_sandbox: str | None = None

@@ -17,6 +17,12 @@ from fractions import Fraction
 
 import attrs
 
+from controller.model.configrefs import (
+    ConfigMapVolumeSource,
+    EnvFromSource,
+    EnvVarSource,
+    SecretVolumeSource,
+)
 from controller.model.lifecycle import Lifecycle
 from controller.model.meta import ObjectMeta
 from controller.model.placement import Affinity, Toleration
@@ -58,6 +64,7 @@ class HostPathType(enum.StrEnum):
 class EnvVar:
     name: str
     value: str = ""
+    value_from: EnvVarSource | None = None
 
 
 @attrs.frozen
@@ -176,6 +183,7 @@ class Container:
     command: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     env: tuple[EnvVar, ...] = ()
+    env_from: tuple[EnvFromSource, ...] = ()
     working_dir: str | None = None
     ports: tuple[ContainerPort, ...] = ()
     resources: ResourceRequirements = ResourceRequirements()
@@ -227,6 +235,8 @@ class Volume:
     name: str
     empty_dir: EmptyDirVolumeSource | None = None
     host_path: HostPathVolumeSource | None = None
+    config_map: ConfigMapVolumeSource | None = None
+    secret: SecretVolumeSource | None = None
 
 
 @attrs.frozen

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from controller.model.configrefs import EnvVarSource
 from controller.model.lifecycle import Lifecycle, LifecycleHandler
 from controller.model.manifests import Namespace
 from controller.model.meta import ObjectMeta
@@ -29,7 +30,6 @@ from controller.model.placement import Affinity, Taint
 from controller.model.pod import (
     Container,
     ContainerPort,
-    EnvVar,
     HostPathType,
     Pod,
     PodSecurityContext,
@@ -104,7 +104,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
     ),
     Container: frozenset(
         {
-            "envFrom",
             "resizePolicy",
             "restartPolicyRules",
             "stdin",
@@ -113,7 +112,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "volumeDevices",
         }
     ),
-    EnvVar: frozenset({"valueFrom"}),
     Namespace: frozenset({"spec"}),
     SecurityContext: frozenset({"seLinuxOptions", "windowsOptions"}),
     PodSecurityContext: frozenset(
@@ -125,6 +123,7 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "seLinuxChangePolicy",
         }
     ),
+    EnvVarSource: frozenset({"resourceFieldRef"}),
     Affinity: frozenset({"podAffinity", "podAntiAffinity"}),
     Taint: frozenset({"timeAdded"}),
     Probe: frozenset({"grpc"}),
@@ -137,7 +136,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "gcePersistentDisk",
             "awsElasticBlockStore",
             "gitRepo",
-            "secret",
             "nfs",
             "iscsi",
             "glusterfs",
@@ -150,7 +148,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "downwardAPI",
             "fc",
             "azureFile",
-            "configMap",
             "vsphereVolume",
             "quobyte",
             "azureDisk",

@@ -26,6 +26,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from controller.model.configdata import ConfigMap, Secret
 from controller.model.manifests import Namespace
 from controller.model.pod import Pod
 from controller.model.validation import (
@@ -36,6 +37,7 @@ from controller.model.validation import (
     validate_pod,
     validate_replicaset,
 )
+from controller.model.validation.configdata import validate_config_map, validate_secret
 from controller.model.workloads import Deployment, ReplicaSet
 from controller.serde.converter import InvalidValue, KeyProblem, converter, wrong_type
 from controller.serde.fields import field_path, k8s_name
@@ -44,14 +46,16 @@ __all__ = [
     "OBJECT_KINDS",
     "ManifestInvalid",
     "ManifestObject",
+    "structure_config_map",
     "structure_deployment",
     "structure_namespace",
     "structure_object",
     "structure_pod",
     "structure_replicaset",
+    "structure_secret",
 ]
 
-ManifestObject = Pod | ReplicaSet | Deployment | Namespace
+ManifestObject = Pod | ReplicaSet | Deployment | Namespace | ConfigMap | Secret
 """Every kind a manifest may declare."""
 
 _T = TypeVar("_T")
@@ -161,11 +165,37 @@ def structure_namespace(data: object) -> Namespace:
     return _structure(data, Namespace, "v1", "Namespace", validate_namespace)
 
 
+def structure_config_map(data: object) -> ConfigMap:
+    """A validated ConfigMap (`v1`) from a manifest dict, or ManifestInvalid."""
+    return _structure(data, ConfigMap, "v1", "ConfigMap", validate_config_map)
+
+
+def structure_secret(data: object) -> Secret:
+    """A validated Secret (`v1`) from a manifest dict, or ManifestInvalid; no message shows a
+    value of the Secret (see `model.validation.configdata`)."""
+    try:
+        return _structure(data, Secret, "v1", "Secret", validate_secret)
+    except ManifestInvalid as invalid:
+        raise ManifestInvalid(tuple(_redacted(e) for e in invalid.errors)) from None
+
+
+def _redacted(error: FieldError) -> FieldError:
+    """A structural error on a Secret value without the value (`Invalid value: 123: ...`)."""
+    if not error.path.startswith(("data", "stringData")):
+        return error
+    if not error.message.startswith("Invalid value: ") or "<redacted>" in error.message:
+        return error
+    detail = error.message.rsplit(": ", 1)[-1]
+    return FieldError(error.path, f"Invalid value: <redacted>: {detail}")
+
+
 OBJECT_KINDS: Mapping[str, Callable[[object], ManifestObject]] = {
     "Pod": structure_pod,
     "ReplicaSet": structure_replicaset,
     "Deployment": structure_deployment,
     "Namespace": structure_namespace,
+    "ConfigMap": structure_config_map,
+    "Secret": structure_secret,
 }
 """Kind -> structuring function, for every kind Podyard understands."""
 

@@ -32,10 +32,12 @@ from controller.model.meta import ObjectKey
 from controller.serde import (
     ManifestInvalid,
     ManifestObject,
+    structure_config_map,
     structure_deployment,
     structure_namespace,
     structure_pod,
     structure_replicaset,
+    structure_secret,
 )
 from controller.source.documents import (
     MAX_DEPTH,
@@ -83,6 +85,8 @@ KINDS: dict[str, Callable[[object], ManifestObject]] = {
     "ReplicaSet": structure_replicaset,
     "Deployment": structure_deployment,
     "Namespace": structure_namespace,
+    "ConfigMap": structure_config_map,
+    "Secret": structure_secret,
 }
 """Kind -> structuring function; a kind missing here is reported as not supported yet."""
 

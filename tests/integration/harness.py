@@ -222,6 +222,8 @@ class ControllerProcess:
             "2",
             "--subpath-dir",
             subpath_dir_of(self.docker_host),
+            "--config-volume-dir",
+            os.path.join(os.path.dirname(subpath_dir_of(self.docker_host)), "configvolumes"),
             "--backoff-initial",
             "1",
             "--backoff-max",

@@ -45,6 +45,8 @@ async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> N
                 and phases.get("init-sidecar") == "Running"
                 and rs.get("echo", {}).get("status", {}).get("readyReplicas") == 3
                 and deploy.get("hello", {}).get("status", {}).get("availableReplicas") == 2
+                and phases.get("config-demo") == "Running"
+                and phases.get("secret-demo") == "Running"
             )
 
         await eventually(settled, timeout=90, what="all samples running")

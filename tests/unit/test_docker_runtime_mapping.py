@@ -12,7 +12,7 @@ from controller.model.errors import ConfigRefused
 from controller.model.lifecycle import LifecycleHandler, handler_to_label
 from controller.model.meta import NodeName, PodRef, PodUid
 from controller.model.observed import ContainerIdentity, ContainerRole, RunState
-from controller.model.plan import ContainerConfig, MountSpec, PortBinding
+from controller.model.plan import PROJECTED, ContainerConfig, MountSpec, PortBinding
 from controller.model.pod import PortProtocol, PullPolicy
 from controller.model.probes import ExecAction
 from controller.runtime.docker.body import container_body
@@ -238,3 +238,16 @@ def test_observe_reads_the_pre_stop_label() -> None:
     tolerant = observe_({**base, "Config": {"Labels": broken}})
     assert tolerant is not None  # a malformed hook label is no hook, the container still ours
     assert tolerant.pre_stop is None
+
+
+async def test_config_volumes_on_a_remote_engine_are_refused() -> None:
+    remote = DockerRuntime(NodeName("n1"), RuntimeSettings(), "tcp://127.0.0.1:1")
+    mount = MountSpec(PROJECTED, "uid/cfg", "/etc/cfg", read_only=True, volume_name="cfg")
+    try:
+        with pytest.raises(
+            ConfigRefused,
+            match="a configMap or secret volume needs the Docker engine on Podyard's own host",
+        ):
+            await remote._container_body(config(mounts=(mount,)))
+    finally:
+        await remote.close()

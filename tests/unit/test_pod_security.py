@@ -202,4 +202,5 @@ def test_init_containers_and_sidecars_are_checked_like_app_containers() -> None:
     found = spec(initContainers=[privileged, sidecar])
     message = refusal(found)
     assert 'privileged (container "setup" must not set securityContext.privileged=true)' in message
-    assert '"proxy"' in message and "SYS_ADMIN" in message
+    assert '"proxy"' in message
+    assert "SYS_ADMIN" in message

@@ -378,16 +378,14 @@ NOT_SUPPORTED = [
     (lambda d: c0(d).update(stdin=True), "spec.containers[0].stdin"),
     (lambda d: c0(d).update(tty=True), "spec.containers[0].tty"),
     (
-        lambda d: c0(d).update(envFrom=[{"configMapRef": {"name": "x"}}]),
-        "spec.containers[0].envFrom",
-    ),
-    (
         lambda d: c0(d).update(volumeDevices=[{"name": "x", "devicePath": "/dev/x"}]),
         "spec.containers[0].volumeDevices",
     ),
     (
-        lambda d: c0(d).update(env=[{"name": "A", "valueFrom": {"fieldRef": {}}}]),
-        "spec.containers[0].env[0].valueFrom",
+        lambda d: c0(d).update(
+            env=[{"name": "A", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}}]
+        ),
+        "spec.containers[0].env[0].valueFrom.resourceFieldRef",
     ),
     (
         lambda d: c0(d).update(resources={"limits": {"ephemeral-storage": "1Gi"}}),
@@ -419,14 +417,6 @@ NOT_SUPPORTED = [
         "spec.securityContext.fsGroupChangePolicy",
     ),
     (lambda d: d["metadata"].update(generateName="web-"), "metadata.generateName"),
-    (
-        lambda d: d["spec"].update(volumes=[{"name": "c", "configMap": {"name": "c"}}]),
-        "spec.volumes[0].configMap",
-    ),
-    (
-        lambda d: d["spec"].update(volumes=[{"name": "s", "secret": {"secretName": "s"}}]),
-        "spec.volumes[0].secret",
-    ),
     (
         lambda d: d["spec"].update(
             volumes=[{"name": "p", "persistentVolumeClaim": {"claimName": "p"}}]

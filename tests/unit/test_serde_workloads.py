@@ -135,7 +135,14 @@ def test_structure_object_dispatches_on_kind() -> None:
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}
     )
     assert namespace.kind == "Namespace"
-    assert list(OBJECT_KINDS) == ["Pod", "ReplicaSet", "Deployment", "Namespace"]
+    assert list(OBJECT_KINDS) == [
+        "Pod",
+        "ReplicaSet",
+        "Deployment",
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -145,7 +152,7 @@ def test_structure_object_dispatches_on_kind() -> None:
             {"kind": "Job"},
             "kind",
             'Unsupported value: "Job": supported values: "Pod", "ReplicaSet", "Deployment", '
-            '"Namespace"',
+            '"Namespace", "ConfigMap", "Secret"',
         ),
         ({"apiVersion": "v1"}, "kind", "Required value"),
         ({"kind": ""}, "kind", "Required value"),

@@ -38,6 +38,7 @@ from controller.model.pod import (
     Volume,
 )
 from controller.model.quantity import Quantity
+from controller.model.validation.configdata import config_volume_errors, env_ref_errors
 from controller.model.validation.initcontainers import app_container_errors, init_container_errors
 from controller.model.validation.lifecycle import lifecycle_errors
 from controller.model.validation.meta import (
@@ -123,12 +124,25 @@ def _volume(path: str, volume: Volume, seen: set[str]) -> list[FieldError]:
     errors = name_errors(f"{path}.name", volume.name)
     if volume.name in seen:
         errors.append(FieldError(f"{path}.name", f"Duplicate value: {show_value(volume.name)}"))
-    if volume.empty_dir is None and volume.host_path is None:
-        errors.append(required(path, "must specify a volume type"))
-    elif volume.empty_dir is not None and volume.host_path is not None:
-        errors.append(
-            FieldError(f"{path}.hostPath", "Forbidden: may not specify more than 1 volume type")
+    sources = [
+        (field, source)
+        for field, source in (
+            ("emptyDir", volume.empty_dir),
+            ("hostPath", volume.host_path),
+            ("configMap", volume.config_map),
+            ("secret", volume.secret),
         )
+        if source is not None
+    ]
+    if not sources:
+        errors.append(required(path, "must specify a volume type"))
+    elif len(sources) > 1:
+        errors.append(
+            FieldError(
+                f"{path}.{sources[1][0]}", "Forbidden: may not specify more than 1 volume type"
+            )
+        )
+    errors += config_volume_errors(path, volume)
     if volume.empty_dir is not None and volume.empty_dir.size_limit is not None:
         limit = volume.empty_dir.size_limit
         if limit.value <= 0:
@@ -178,6 +192,7 @@ def _container(
             errors.append(required(f"{path}.env[{j}].name"))
         elif not _ENV_NAME.match(env.name):
             errors.append(invalid(f"{path}.env[{j}].name", env.name, _ENV_MSG))
+    errors += env_ref_errors(path, container)
     port_names: set[str] = set()
     for j, port in enumerate(container.ports):
         errors += _port(f"{path}.ports[{j}]", port, port_names, host_ports)

@@ -46,10 +46,12 @@ Docker behaviours verified on dockerd 20.10 (cgroup v1), and covered by the inte
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import attrs
 from aiodocker.containers import DockerContainer
 from aiodocker.exceptions import DockerError
 
@@ -72,7 +74,7 @@ from controller.model.observed import (
     RunState,
     RuntimeEvent,
 )
-from controller.model.plan import ContainerConfig, EnsureVolume
+from controller.model.plan import PROJECTED, ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
 from controller.model.probes import ProbeAction, ProbeResult
 from controller.runtime.docker import lease as dockerlease
@@ -262,7 +264,7 @@ class DockerRuntime(DockerCalls):
     async def _container_body(self, config: ContainerConfig) -> dict[str, Any]:
         """The body of `POST /containers/create` for `config` (subPaths mounted for it, placed in
         its pod's cgroup when the pod has pod-level resources)."""
-        body = await container_body(config, self._subpaths.source)
+        body = await container_body(await self._projected_binds(config), self._subpaths.source)
         await self._pod_cgroups.place(config, body["HostConfig"])
         return body
 
@@ -290,6 +292,26 @@ class DockerRuntime(DockerCalls):
         refused = check_non_root(config, str(image_config.get("User") or ""))
         if refused is not None:
             raise ConfigRefused(refused)
+
+    async def _projected_binds(self, config: ContainerConfig) -> ContainerConfig:
+        """configMap and secret volumes as read-only binds of their folders on this host (the
+        engine must share Podyard's host and mount namespace; refused otherwise)."""
+        projected = [m for m in config.mounts if m.kind == PROJECTED]
+        if not projected:
+            return config
+        refusal = await self._subpaths.local_refusal("a configMap or secret volume")
+        if refusal is not None:
+            raise ConfigRefused(refusal)
+        if any(m.sub_path for m in projected):
+            raise ConfigRefused("subPath of a configMap or secret volume is not supported")
+        base = self._settings.config_volume_dir
+        mounts = tuple(
+            attrs.evolve(m, kind="bind", source=os.path.join(base, m.source), read_only=True)
+            if m.kind == PROJECTED
+            else m
+            for m in config.mounts
+        )
+        return attrs.evolve(config, mounts=mounts)
 
     async def start_container(self, container_id: ContainerId) -> None:
         self._forget(container_id)

@@ -113,6 +113,11 @@ class DockerSubPaths:
         except (OSError, ValueError) as failed:
             raise CreateFailed(f"{what}: {failed}") from failed
 
+    async def local_refusal(self, what: str) -> str | None:
+        """Why files Podyard writes on its host (configMap and secret volumes) cannot be bound
+        into this engine's containers, or None when the engine shares Podyard's host and mounts."""
+        return await self._refusal(what)
+
     # -- removal ---------------------------------------------------------------------------------
 
     async def release(self, pod_uid: str, docker_name: str) -> None:
@@ -177,20 +182,21 @@ class DockerSubPaths:
             self._mounts = HostMounts(self._base, _engine_key(engine_id, data_root))
         return self._mounts
 
-    async def _refusal(self) -> str | None:
-        """Why subPath mounts cannot be made safely for this engine, or None."""
+    async def _refusal(self, what: str = "subPath") -> str | None:
+        """Why `what` (subPath mounts, or files Podyard writes for the engine to bind) cannot be
+        made safely for this engine, or None."""
         client = self._calls.client()
         # aiodocker's ssh:// connector is a UnixConnector too (a local tunnel): only the class
         # itself means a socket of the engine on this host.
         if type(client.connector) is not aiohttp.UnixConnector:
             address = getattr(client, "_connection_info", client.docker_host)
             return (
-                "subPath needs the Docker engine on Podyard's own host, reached through its unix "
+                f"{what} needs the Docker engine on Podyard's own host, reached through its unix "
                 f"socket; this engine is at {address}"
             )
         if os.geteuid() != 0:
-            return "subPath needs Podyard to run as root: it bind-mounts the subPath itself"
-        return await asyncio.to_thread(_engine_namespace_refusal, client.connector.path)
+            return f"{what} needs Podyard to run as root: it mounts on the engine's host itself"
+        return await asyncio.to_thread(_engine_namespace_refusal, client.connector.path, what)
 
 
 def _engine_key(engine_id: str, data_root: str) -> str:
@@ -199,7 +205,7 @@ def _engine_key(engine_id: str, data_root: str) -> str:
     return hashlib.sha256(f"{engine_id}\0{data_root}".encode()).hexdigest()[:16]
 
 
-def _engine_namespace_refusal(socket_path: str) -> str | None:
+def _engine_namespace_refusal(socket_path: str, what: str = "subPath") -> str | None:
     """None when the process answering on `socket_path` shares this process's mount namespace."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
@@ -210,7 +216,7 @@ def _engine_namespace_refusal(socket_path: str) -> str | None:
         raise EngineUnavailable(f"cannot reach the engine at {socket_path}: {exc}") from exc
     pid = _PEERCRED.unpack(raw)[0]
     elsewhere = (
-        "subPath needs the Docker engine in Podyard's own mount namespace (not in a container, "
+        f"{what} needs the Docker engine in Podyard's own mount namespace (not in a container, "
         "not rootless), where it sees the mounts Podyard makes"
     )
     if pid <= 0:  # the engine's process is not visible from here: another PID namespace

@@ -1,0 +1,143 @@
+"""ConfigMaps and Secrets in the core group: `/api/v1/[namespaces/{ns}/]configmaps[/{name}]` and
+the same for `secrets`, with kubectl's columns (NAME DATA AGE; NAME TYPE DATA AGE).
+
+Traps:
+- **A Secret's values never leave the controller.** A Secret is served without `data` and
+  `stringData`; the names of its keys are in the annotation `podyard.io/secret-keys`, and the
+  Table's DATA column counts them. This is Podyard's rule for the API, logs, events and metrics.
+- The source runs in the event loop and must only read in-memory state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from controller.api.responses import JSON, json_response, not_found, table, wants_table
+from controller.api.watch import ListedResource, current, list_or_watch
+from controller.model.configdata import ConfigMap, Secret
+
+ConfigsSource = Callable[[], list[ConfigMap | Secret]]
+CONFIGS_KEY: web.AppKey[ConfigsSource] = web.AppKey("configs")
+SECRET_KEYS_ANNOTATION = "podyard.io/secret-keys"
+
+
+def _resource(plural: str, kind: str, short: list[str]) -> JSON:
+    return {
+        "name": plural,
+        "singularName": kind.lower(),
+        "namespaced": True,
+        "kind": kind,
+        "verbs": ["get", "list", "watch"],
+        "shortNames": short,
+    }
+
+
+CONFIGMAP_RESOURCE = _resource("configmaps", "ConfigMap", ["cm"])
+SECRET_RESOURCE = _resource("secrets", "Secret", [])
+
+
+def _meta(obj: ConfigMap | Secret) -> JSON:
+    meta = obj.metadata
+    out: JSON = {"name": meta.name, "namespace": meta.namespace}
+    if meta.labels:
+        out["labels"] = dict(meta.labels)
+    if meta.annotations:
+        out["annotations"] = dict(meta.annotations)
+    return out
+
+
+def config_map_to_k8s(config_map: ConfigMap) -> JSON:
+    out: JSON = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(config_map)}
+    if config_map.data:
+        out["data"] = dict(config_map.data)
+    if config_map.binary_data:
+        out["binaryData"] = dict(config_map.binary_data)
+    if config_map.immutable is not None:
+        out["immutable"] = config_map.immutable
+    return out
+
+
+def secret_to_k8s(secret: Secret) -> JSON:
+    """A Secret without its values: only its type and the names of its keys."""
+    meta = _meta(secret)
+    meta["annotations"] = {
+        **meta.get("annotations", {}),
+        SECRET_KEYS_ANNOTATION: ",".join(secret.keys()),
+    }
+    out: JSON = {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": secret.type}
+    if secret.immutable is not None:
+        out["immutable"] = secret.immutable
+    return out
+
+
+def config_map_row(obj: JSON, now: float, *, wide: bool = False) -> list[str]:
+    count = len(obj.get("data", {})) + len(obj.get("binaryData", {}))
+    return [obj["metadata"]["name"], str(count), "<unknown>"]
+
+
+def secret_row(obj: JSON, now: float, *, wide: bool = False) -> list[str]:
+    keys = obj["metadata"].get("annotations", {}).get(SECRET_KEYS_ANNOTATION, "")
+    count = len([k for k in keys.split(",") if k])
+    return [obj["metadata"]["name"], obj.get("type", ""), str(count), "<unknown>"]
+
+
+def _config_maps(app: web.Application) -> list[JSON]:
+    return [config_map_to_k8s(o) for o in app[CONFIGS_KEY]() if isinstance(o, ConfigMap)]
+
+
+def _secrets(app: web.Application) -> list[JSON]:
+    return [secret_to_k8s(o) for o in app[CONFIGS_KEY]() if isinstance(o, Secret)]
+
+
+CONFIGMAPS = ListedResource(
+    name="configmaps",
+    list_kind="ConfigMapList",
+    api_version="v1",
+    columns=("NAME", "DATA", "AGE"),
+    wide_columns=("NAME", "DATA", "AGE"),
+    row=config_map_row,
+    objects=_config_maps,
+)
+SECRETS = ListedResource(
+    name="secrets",
+    list_kind="SecretList",
+    api_version="v1",
+    columns=("NAME", "TYPE", "DATA", "AGE"),
+    wide_columns=("NAME", "TYPE", "DATA", "AGE"),
+    row=secret_row,
+    objects=_secrets,
+)
+CONFIG_RESOURCES = (CONFIGMAPS, SECRETS)
+
+
+def _get_handler(resource: ListedResource) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        objects, _ = current(request, resource)
+        for obj in objects:
+            if obj["metadata"]["name"] == name:
+                if wants_table(request):
+                    return json_response(
+                        table([obj], resource.columns, resource.wide_columns, resource.row)
+                    )
+                return json_response(obj)
+        return not_found(resource.name, name)
+
+    return handler
+
+
+def add_config_routes(app: web.Application, configs: ConfigsSource | None = None) -> None:
+    app[CONFIGS_KEY] = configs or list
+    for resource in CONFIG_RESOURCES:
+
+        async def listing(
+            request: web.Request, resource: ListedResource = resource
+        ) -> web.StreamResponse:
+            return await list_or_watch(request, resource)
+
+        app.router.add_get(f"/api/v1/{resource.name}", listing)
+        base = f"/api/v1/namespaces/{{namespace}}/{resource.name}"
+        app.router.add_get(base, listing)
+        app.router.add_get(f"{base}/{{name}}", _get_handler(resource))
