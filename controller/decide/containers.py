@@ -12,6 +12,7 @@ refuses them where the node cannot; see runtime.dockercgroups).
 from __future__ import annotations
 
 from controller.model import labels
+from controller.model.claims import docker_volume_name
 from controller.model.desired import DesiredPod
 from controller.model.meta import PodRef
 from controller.model.observed import (
@@ -176,12 +177,24 @@ def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[Mou
         volume = desired.pod.spec.volume(mount.name)
         if volume is None:  # refused by validation; skip defensively rather than crash
             continue
+        claim = volume.persistent_volume_claim
+        read_only = mount.read_only or (claim is not None and claim.read_only)
         if volume.host_path is not None:
             source, kind = volume.host_path.path, "bind"
+        elif claim is not None:
+            source, kind = docker_volume_name(pod.namespace, claim.claim_name), "volume"
         else:
             source, kind = volume_docker_name(pod, volume.name), "volume"
         mounts.append(
-            MountSpec(kind, source, mount.mount_path, mount.read_only, mount.sub_path, mount.name)
+            MountSpec(
+                kind,
+                source,
+                mount.mount_path,
+                read_only,
+                mount.sub_path,
+                mount.name,
+                f"{pod.namespace}/{claim.claim_name}" if claim is not None else "",
+            )
         )
     return tuple(mounts)
 

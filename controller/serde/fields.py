@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from controller.model.claims import PersistentVolumeClaimSpec
 from controller.model.meta import ObjectMeta
 from controller.model.placement import Affinity, Taint
 from controller.model.pod import (
@@ -68,6 +69,9 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
     ObjectMeta: _OBJECT_META_ONLY,
     TemplateMeta: _OBJECT_META_ONLY | {"name", "namespace"},
     DeploymentSpec: frozenset({"paused", "podReplacementPolicy"}),
+    PersistentVolumeClaimSpec: frozenset(
+        {"selector", "volumeName", "dataSource", "dataSourceRef", "volumeAttributesClassName"}
+    ),
     PodSpec: frozenset(
         {
             "initContainers",
@@ -131,7 +135,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "nfs",
             "iscsi",
             "glusterfs",
-            "persistentVolumeClaim",
             "rbd",
             "flexVolume",
             "cinder",

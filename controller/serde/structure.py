@@ -26,10 +26,12 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from controller.model.claims import PersistentVolumeClaim
 from controller.model.pod import Pod
 from controller.model.validation import (
     FieldError,
     show_value,
+    validate_claim,
     validate_deployment,
     validate_pod,
     validate_replicaset,
@@ -42,13 +44,14 @@ __all__ = [
     "OBJECT_KINDS",
     "ManifestInvalid",
     "ManifestObject",
+    "structure_claim",
     "structure_deployment",
     "structure_object",
     "structure_pod",
     "structure_replicaset",
 ]
 
-ManifestObject = Pod | ReplicaSet | Deployment
+ManifestObject = Pod | ReplicaSet | Deployment | PersistentVolumeClaim
 """Every kind a manifest may declare."""
 
 _T = TypeVar("_T")
@@ -153,10 +156,16 @@ def structure_deployment(data: object) -> Deployment:
     return _structure(data, Deployment, "apps/v1", "Deployment", validate_deployment)
 
 
+def structure_claim(data: object) -> PersistentVolumeClaim:
+    """A validated PersistentVolumeClaim (`v1`) from a manifest dict, or ManifestInvalid."""
+    return _structure(data, PersistentVolumeClaim, "v1", "PersistentVolumeClaim", validate_claim)
+
+
 OBJECT_KINDS: Mapping[str, Callable[[object], ManifestObject]] = {
     "Pod": structure_pod,
     "ReplicaSet": structure_replicaset,
     "Deployment": structure_deployment,
+    "PersistentVolumeClaim": structure_claim,
 }
 """Kind -> structuring function, for every kind Podyard understands."""
 

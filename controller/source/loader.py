@@ -32,6 +32,7 @@ from controller.model.meta import ObjectKey
 from controller.serde import (
     ManifestInvalid,
     ManifestObject,
+    structure_claim,
     structure_deployment,
     structure_pod,
     structure_replicaset,
@@ -81,6 +82,7 @@ KINDS: dict[str, Callable[[object], ManifestObject]] = {
     "Pod": structure_pod,
     "ReplicaSet": structure_replicaset,
     "Deployment": structure_deployment,
+    "PersistentVolumeClaim": structure_claim,
 }
 """Kind -> structuring function; a kind missing here is reported as not supported yet."""
 

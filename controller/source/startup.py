@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from controller.config import WatchSettings
+from controller.model.claims import PersistentVolumeClaim
 from controller.model.manifests import RunningObject
 from controller.model.meta import ObjectKey
 from controller.model.workloads import Deployment, ReplicaSet
@@ -53,9 +54,11 @@ def claims_from(running: Iterable[RunningObject], now: float) -> dict[ObjectKey,
 
 
 def pod_count(obj: object) -> int:
-    """Pods an object stands for: its replicas for a workload, 1 for a Pod."""
+    """Pods an object stands for: its replicas for a workload, 1 for a Pod, 0 for a claim."""
     if isinstance(obj, ReplicaSet | Deployment):
         return max(obj.spec.replicas, 0)
+    if isinstance(obj, PersistentVolumeClaim):
+        return 0  # removing a claim removes no pod (and no data: Retain)
     return 1
 
 

@@ -37,6 +37,7 @@ from controller.model.pod import (
     Volume,
 )
 from controller.model.quantity import Quantity
+from controller.model.validation.claims import claim_source_errors
 from controller.model.validation.meta import (
     FieldError,
     invalid,
@@ -109,11 +110,16 @@ def _volume(path: str, volume: Volume, seen: set[str]) -> list[FieldError]:
     errors = name_errors(f"{path}.name", volume.name)
     if volume.name in seen:
         errors.append(FieldError(f"{path}.name", f"Duplicate value: {show_value(volume.name)}"))
-    if volume.empty_dir is None and volume.host_path is None:
+    sources = [volume.empty_dir, volume.host_path, volume.persistent_volume_claim]
+    if all(source is None for source in sources):
         errors.append(required(path, "must specify a volume type"))
-    elif volume.empty_dir is not None and volume.host_path is not None:
+    elif sum(source is not None for source in sources) > 1:
         errors.append(
             FieldError(f"{path}.hostPath", "Forbidden: may not specify more than 1 volume type")
+        )
+    if volume.persistent_volume_claim is not None:
+        errors += claim_source_errors(
+            f"{path}.persistentVolumeClaim", volume.persistent_volume_claim
         )
     if volume.empty_dir is not None and volume.empty_dir.size_limit is not None:
         limit = volume.empty_dir.size_limit

@@ -75,6 +75,7 @@ from controller.model.observed import (
 from controller.model.plan import ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
 from controller.model.probes import ProbeAction, ProbeResult
+from controller.runtime.docker import claims as dockerclaims
 from controller.runtime.docker import lease as dockerlease
 from controller.runtime.docker import probes as dockerprobes
 from controller.runtime.docker import volumes as dockervolumes
@@ -257,6 +258,7 @@ class DockerRuntime(DockerCalls):
     async def _container_body(self, config: ContainerConfig) -> dict[str, Any]:
         """The body of `POST /containers/create` for `config` (subPaths mounted for it, placed in
         its pod's cgroup when the pod has pod-level resources)."""
+        await dockerclaims.ensure_claim_volumes(self, config)
         body = await container_body(config, self._subpaths.source)
         await self._pod_cgroups.place(config, body["HostConfig"])
         return body
