@@ -40,6 +40,7 @@ from controller.engine.ports import ContainerRuntime, SystemClock
 from controller.engine.tasks import Supervisor, cancel_all, spawn
 from controller.metrics import ControllerMetrics, make_registry, metrics_handler
 from controller.metrics.leases import LeaseCollector
+from controller.model.claims import PersistentVolumeClaim
 from controller.model.health import HealthCheck
 from controller.model.manifests import ManifestFileStatus
 from controller.model.meta import NodeName
@@ -99,6 +100,9 @@ class FolderApplier:
         self._engine.set_desired(desired_from_pod(o.pod, source=str(o.file)) for o in of("Pod"))
         self._engine.set_replicasets((o.replicaset, str(o.file)) for o in of("ReplicaSet"))
         self._engine.set_deployments((o.deployment, str(o.file)) for o in of("Deployment"))
+        self._engine.set_claims(
+            o.obj for o in of("PersistentVolumeClaim") if isinstance(o.obj, PersistentVolumeClaim)
+        )
         self.ready.set()
         if snapshot.baselined:
             self._engine.settle()  # applied against the pods found running: the engine may act

@@ -81,3 +81,14 @@ def docker_volume_name(namespace: str, name: str) -> str:
     digest = hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:8]
     base = f"{DOCKER_VOLUME_PREFIX}{namespace}-{name}"
     return f"{base[: _MAX_DOCKER_NAME - 9]}-{digest}"
+
+
+@attrs.frozen
+class ClaimFacts:
+    """What placing a new pod reads of the claims it mounts (made by the engine's claim book)."""
+
+    missing: tuple[str, ...] = ()
+    """Claims the pod names that are not declared in its namespace: the pod waits."""
+    nodes: frozenset[str] | None = None
+    """The nodes holding the volume of every bound claim the pod mounts (ReadWriteOnce: the
+    data is there); None when none of its claims is bound yet, so any node will do."""

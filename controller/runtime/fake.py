@@ -246,6 +246,10 @@ class FakeRuntime:
         self._check("list_volumes")
         return list(self.volumes.values())
 
+    async def list_claim_volumes(self) -> dict[str, str]:
+        self._check("list_claim_volumes")
+        return {claim: name for name, claim in self.claim_volumes.items()}
+
     async def ensure_image(self, image: str, policy: PullPolicy) -> None:
         self._check(f"ensure_image {image}")
         present = image in self.images

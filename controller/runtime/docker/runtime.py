@@ -220,6 +220,9 @@ class DockerRuntime(DockerCalls):
     async def list_volumes(self) -> list[ObservedVolume]:
         return await dockervolumes.list_volumes(self)
 
+    async def list_claim_volumes(self) -> dict[str, str]:
+        return await dockerclaims.list_claim_volumes(self)
+
     async def ensure_image(self, image: str, policy: PullPolicy) -> None:
         await self._images.ensure(image, policy)
 
