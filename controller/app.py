@@ -271,6 +271,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         files=lambda: applier.files,
         events=terms.events.list,
         nodes=lambda: node_views(terms.engine.nodes.all(), started_at),
+        claims=lambda: terms.engine.reconciler.claims.views(),
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
     )

@@ -2,7 +2,7 @@
 
     podyard run --manifests DIR [--nodes FILE] [--listen 127.0.0.1:9180] [--pause-image REF] [backoff flags]
                 [--lease-duration S] [--lease-renew-deadline S] [--lease-retry-period S]
-    podyard get pods|replicasets|deployments|events|nodes [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
+    podyard get pods|replicasets|deployments|events|nodes|pvc [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
     podyard validate [PATH...] [--nodes FILE]
     podyard images build [--demo]
 
@@ -32,6 +32,7 @@ import attrs
 import yaml
 
 from controller import __version__
+from controller.api.claims import CLAIM_COLUMNS, CLAIM_WIDE_COLUMNS, claim_row
 from controller.api.responses import RowMaker
 from controller.api.tables import (
     DEPLOYMENT_COLUMNS,
@@ -101,12 +102,14 @@ DEPLOYMENTS = Resource(
 )
 EVENTS = Resource("events", "/api/v1", EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row)
 NODES = Resource("nodes", "/api/v1", NODE_COLUMNS, NODE_WIDE_COLUMNS, node_row, namespaced=False)
+CLAIMS = Resource("persistentvolumeclaims", "/api/v1", CLAIM_COLUMNS, CLAIM_WIDE_COLUMNS, claim_row)
 RESOURCES = {
     **dict.fromkeys(("pods", "pod", "po"), PODS),
     **dict.fromkeys(("replicasets", "replicaset", "rs"), REPLICASETS),
     **dict.fromkeys(("deployments", "deployment", "deploy"), DEPLOYMENTS),
     **dict.fromkeys(("events", "event", "ev"), EVENTS),
     **dict.fromkeys(("nodes", "node", "no"), NODES),
+    **dict.fromkeys(("persistentvolumeclaims", "persistentvolumeclaim", "pvc"), CLAIMS),
 }
 """Every name `podyard get` accepts (kubectl's plural, singular and short names)."""
 

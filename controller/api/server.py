@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from controller.api.apps import RESOURCES, DeploymentsSource, ReplicaSetsSource, add_apps_routes
+from controller.api.claims import CLAIM_RESOURCE, CLAIMS, ClaimsSource, add_claim_routes
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
 from controller.api.responses import json_response, not_found, table, wants_table
@@ -174,7 +175,7 @@ async def api_v1(request: web.Request) -> web.Response:
         {
             "kind": "APIResourceList",
             "groupVersion": "v1",
-            "resources": [POD_RESOURCE, EVENT_RESOURCE, NODE_RESOURCE],
+            "resources": [POD_RESOURCE, EVENT_RESOURCE, NODE_RESOURCE, CLAIM_RESOURCE],
         }
     )
 
@@ -199,6 +200,7 @@ def make_app(
     files: FilesSource | None = None,
     events: EventsSource | None = None,
     nodes: NodesSource | None = None,
+    claims: ClaimsSource | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
@@ -231,7 +233,9 @@ def make_app(
     add_apps_routes(app, replicasets, deployments)
     add_event_routes(app, events)
     add_node_routes(app, nodes)
-    install_watches(app, [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES], watch_poll_seconds)
+    add_claim_routes(app, claims)
+    watched = [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES, CLAIMS]
+    install_watches(app, watched, watch_poll_seconds)
     app[FILES_KEY] = files or list
     app.router.add_get("/podyard/v1/files", list_files)
     return app

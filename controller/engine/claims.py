@@ -17,35 +17,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import attrs
-
-from controller.model.claims import ClaimFacts, PersistentVolumeClaim, docker_volume_name
+from controller.model.claims import (
+    ClaimFacts,
+    ClaimView,
+    PersistentVolumeClaim,
+    docker_volume_name,
+)
 from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName
 from controller.model.plan import Plan, RunContainer
-
-
-@attrs.frozen
-class ClaimView:
-    """A declared claim as the API shows it: bound (to a volume on nodes) or still pending."""
-
-    claim: PersistentVolumeClaim
-    volume: str
-    """The Docker volume's name; empty while no pod has used the claim."""
-    nodes: tuple[NodeName, ...]
 
 
 class ClaimBook:
     def __init__(self) -> None:
         self._declared: dict[str, PersistentVolumeClaim] = {}
         """`<namespace>/<name>` -> the folder's claim."""
+        self._declared_at: dict[str, float] = {}
         self._bound: dict[NodeName, dict[str, str]] = {}
         """node -> claim -> volume name, as the node's last relist showed."""
         self._placed: dict[NodeName, dict[str, tuple[str, float]]] = {}
         """node -> claim -> (volume, when placed): bindings no relist has confirmed yet."""
 
-    def set_declared(self, claims: Iterable[PersistentVolumeClaim]) -> None:
+    def set_declared(self, claims: Iterable[PersistentVolumeClaim], now: float) -> None:
         self._declared = {f"{c.metadata.namespace}/{c.metadata.name}": c for c in claims}
+        self._declared_at = {k: self._declared_at.get(k, now) for k in self._declared}
 
     def replace_node(self, node: NodeName, found: Mapping[str, str], relist_began: float) -> None:
         """What a relist that began at `relist_began` saw on `node`."""
@@ -90,5 +85,5 @@ class ClaimBook:
             nodes = self.nodes_of(key)
             meta = claim.metadata
             volume = docker_volume_name(meta.namespace, meta.name) if nodes else ""
-            result.append(ClaimView(claim, volume, nodes))
+            result.append(ClaimView(claim, volume, nodes, self._declared_at[key]))
         return result

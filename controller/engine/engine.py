@@ -483,7 +483,7 @@ class Engine:
 
     def set_claims(self, claims: Iterable[PersistentVolumeClaim]) -> None:
         """The folder's PersistentVolumeClaims (a pod naming a missing one waits unscheduled)."""
-        self.reconciler.claims.set_declared(claims)
+        self.reconciler.claims.set_declared(claims, self.clock.now())
 
     def set_replicasets(self, items: Iterable[tuple[ReplicaSet, str]]) -> None:
         """The folder's ReplicaSets, each with the file it came from."""

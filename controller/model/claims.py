@@ -20,7 +20,7 @@ import hashlib
 
 import attrs
 
-from controller.model.meta import ObjectMeta
+from controller.model.meta import NodeName, ObjectMeta
 from controller.model.quantity import Quantity
 
 RECLAIM_POLICY = "Retain"
@@ -92,3 +92,15 @@ class ClaimFacts:
     nodes: frozenset[str] | None = None
     """The nodes holding the volume of every bound claim the pod mounts (ReadWriteOnce: the
     data is there); None when none of its claims is bound yet, so any node will do."""
+
+
+@attrs.frozen
+class ClaimView:
+    """A declared claim as the API shows it: bound (to a volume on nodes) or still pending."""
+
+    claim: PersistentVolumeClaim
+    volume: str
+    """The Docker volume's name; empty while no pod has used the claim."""
+    nodes: tuple[NodeName, ...]
+    declared_at: float
+    """When this controller first read the claim in the folder (its creationTimestamp)."""

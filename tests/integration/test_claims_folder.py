@@ -9,8 +9,13 @@ the claim's and never as a pod's. Deleting the whole file removes the pods and k
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.integration.harness import ControllerProcess, docker_cli, eventually, podyard_containers
 from tests.integration.manifests import write
@@ -131,3 +136,100 @@ async def test_a_claims_data_outlives_its_pods_and_its_file(
     write(folder, "counter.yaml", manifest(1))
     await eventually(lambda: running(c), timeout=60, what="a pod of the claim declared again")
     await eventually(lambda: read_volume(volume, "starts") == "3\n", timeout=10, what="3 starts")
+
+
+def run(*argv: str) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+GHOST = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ghost
+spec:
+  volumes:
+    - name: d
+      persistentVolumeClaim: {claimName: ghost}
+  containers:
+    - name: main
+      image: localhost/podyard-busybox:1
+      command: ["sleep", "1000000"]
+      volumeMounts:
+        - {name: d, mountPath: /data}
+"""
+
+SPARE = CLAIM.replace("name: notes", "name: spare")
+
+
+async def test_claims_in_the_api_and_podyard_get_pvc(
+    docker_host: str, tmp_path: Path, processes: list[ControllerProcess]
+) -> None:
+    folder = tmp_path / "m"
+    write(folder, "counter.yaml", manifest(1))
+    write(folder, "spare.yaml", SPARE)
+    write(folder, "ghost.yaml", GHOST)
+    c = ControllerProcess(docker_host, folder, tmp_path / "c.log")
+    processes.append(c)
+    c.start()
+    await eventually(lambda: running(c), timeout=60, what="the counter pod running")
+
+    def ghost_waits() -> dict[str, Any] | None:
+        pod = c.get("/api/v1/namespaces/default/pods/ghost")
+        conditions = pod["status"].get("conditions") or []
+        return pod if conditions and conditions[0].get("reason") == "Unschedulable" else None
+
+    ghost = await eventually(ghost_waits, timeout=30, what="the ghost pod unschedulable")
+    assert ghost["status"]["phase"] == "Pending"
+    assert ghost["status"]["conditions"][0]["message"] == (
+        '0/1 nodes are available: persistentvolumeclaim "ghost" not found.'
+    )
+    assert not [r for r in podyard_containers(docker_host) if r["pod"] == "ghost"]
+
+    notes = c.get("/api/v1/namespaces/default/persistentvolumeclaims/notes")
+    assert notes["status"] == {
+        "phase": "Bound",
+        "accessModes": ["ReadWriteOnce"],
+        "capacity": {"storage": "16Mi"},
+    }
+    assert notes["spec"]["volumeName"].startswith("podyard-pvc-default-notes-")
+    assert notes["metadata"]["annotations"]["podyard.io/reclaim-policy"] == "Retain"
+    spare = c.get("/api/v1/namespaces/default/persistentvolumeclaims/spare")
+    assert spare["status"] == {"phase": "Pending"}
+    listed = c.get("/api/v1/persistentvolumeclaims")["items"]
+    assert [o["metadata"]["name"] for o in listed] == ["notes", "spare"]
+
+    table = run(sys.executable, "-m", "controller", "get", "pvc", "--server", c.server)
+    rows = [line.split() for line in table.splitlines()]
+    assert rows[0][:4] == ["NAME", "STATUS", "VOLUME", "CAPACITY"]
+    assert rows[1][:2] == ["notes", "Bound"]
+    assert rows[1][3:5] == ["16Mi", "RWO"]
+    assert rows[2][:2] == ["spare", "Pending"]
+
+    # Declaring the claim lets the waiting pod start.
+    write(folder, "ghost-claim.yaml", CLAIM.replace("name: notes", "name: ghost"))
+    await eventually(
+        lambda: c.get("/api/v1/namespaces/default/pods/ghost")["status"]["phase"] == "Running",
+        timeout=60,
+        what="the ghost pod running once its claim exists",
+    )
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+async def test_kubectl_get_pvc(
+    docker_host: str, tmp_path: Path, processes: list[ControllerProcess]
+) -> None:
+    folder = tmp_path / "m"
+    write(folder, "spare.yaml", SPARE)
+    c = ControllerProcess(docker_host, folder, tmp_path / "c.log")
+    processes.append(c)
+    c.start()
+    await eventually(c.ready, timeout=30, what="the controller ready")
+    rows = [line.split() for line in run("kubectl", "-s", c.server, "get", "pvc").splitlines()]
+    assert rows[0] == [
+        "NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS", "MODES", "STORAGECLASS",
+        "VOLUMEATTRIBUTESCLASS", "AGE",
+    ]  # fmt: skip
+    assert rows[1][:3] == ["spare", "Pending", "<unset>"]
