@@ -41,11 +41,14 @@ async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> N
                 and phases.get("countdown") == "Succeeded"
                 and rs.get("echo", {}).get("status", {}).get("readyReplicas") == 3
                 and deploy.get("hello", {}).get("status", {}).get("availableReplicas") == 2
+                and rs.get("counter", {}).get("status", {}).get("readyReplicas") == 1
             )
 
         await eventually(settled, timeout=90, what="all samples running")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert "Hello from pod web" in response.read().decode()
+        claim = c.get("/api/v1/namespaces/default/persistentvolumeclaims/counter")
+        assert claim["status"]["phase"] == "Bound"
         countdown = by_name(c, "/api/v1/pods")["countdown"]
         assert countdown["status"]["containerStatuses"][0]["restartCount"] == 1
         assert "manifest:" not in c.log_text(), "a sample manifest was refused"
