@@ -58,11 +58,15 @@ spec:
               n=$(cat /data/starts 2>/dev/null || echo 0)
               echo $((n + 1)) > /data/starts
               echo "$(hostname)" >> /data/pods
+              echo "$(hostname)" > /sub/last
               trap 'exit 0' TERM
               while true; do sleep 1; done
           volumeMounts:
             - name: data
               mountPath: /data
+            - name: data
+              mountPath: /sub
+              subPath: nested
 """
 
 
@@ -109,6 +113,8 @@ async def test_a_claims_data_outlives_its_pods_and_its_file(
     assert "io.podyard.pod.uid" not in (volume["Labels"] or {}), "a claim's volume is no pod's"
     assert volume["Name"].startswith("podyard-pvc-default-notes-")
     await eventually(lambda: read_volume(volume, "starts") == "1\n", timeout=10, what="1 start")
+    last = read_volume(volume, "nested/last").strip()
+    assert last == first["metadata"]["name"], "a subPath of the claim is inside its volume"
 
     # The pod goes (containers, sandbox, pod volumes); the claim's volume stays.
     path.write_text(manifest(0))
