@@ -7,14 +7,17 @@ a new pod reads (model.claims.ClaimFacts); `views()` is what the API lists.
 
 Traps:
 - A claim is bound the moment a pod using it is placed, before its volume exists: `note_placed`
-  keeps that node until a relist that began later has had its say, or two pods of one claim
-  placed in the same second could land on two nodes, each with an empty volume of its own.
+  keeps that node while the plan runs, and `note_applied` until a relist that began after it ran
+  has had its say (a relist that began meanwhile may have listed before the volume was made), or
+  two pods of one claim placed close together could land on two nodes, each with an empty
+  volume of its own.
 - A claim whose file is gone is not forgotten by its volume: the volume stays (Retain) and is
   bound again when the claim is declared again. The book never removes anything.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
 from controller.model.claims import (
@@ -52,14 +55,21 @@ class ClaimBook:
             if at >= relist_began and claim not in found
         }
 
-    def note_placed(self, plan: Plan, now: float) -> None:
-        """The claims `plan` mounts on its node are bound there from now on."""
+    def note_placed(self, plan: Plan) -> None:
+        """The claims `plan` mounts on its node are bound there from now on (while it runs)."""
+        self._note(plan, math.inf)
+
+    def note_applied(self, plan: Plan, now: float) -> None:
+        """`plan` has run: a relist that begins from `now` on shows the volume, or its absence."""
+        self._note(plan, now)
+
+    def _note(self, plan: Plan, at: float) -> None:
         for action in plan.actions:
             if isinstance(action, RunContainer):
                 for mount in action.config.mounts:
                     if mount.claim:
                         node_placed = self._placed.setdefault(action.node, {})
-                        node_placed[mount.claim] = (mount.source, now)
+                        node_placed[mount.claim] = (mount.source, at)
 
     def nodes_of(self, claim: str) -> tuple[NodeName, ...]:
         nodes = {n for n, found in self._bound.items() if claim in found}

@@ -151,10 +151,11 @@ class PodReconciler:
                 return Outcome.after(plan.requeue_after)
             return Outcome.done()
         assumed = self.assumed.assume_for(plan, inputs.desired)  # before any await: see placement
-        self.claims.note_placed(plan, inputs.now)  # bound now: see engine.claims
+        self.claims.note_placed(plan)  # bound now: see engine.claims
         try:
             await self._executor.apply(plan)
         finally:
+            self.claims.note_applied(plan, self._clock.now())
             if assumed:  # its sandbox is in the cache now, or creating it failed
                 self.assumed.forget(key)
             if _frees_room(plan, inputs.containers):

@@ -57,12 +57,16 @@ def test_a_pod_of_an_undeclared_claim_is_told_which() -> None:
     assert book.facts(using()).missing == ()
 
 
-def test_a_placed_claim_pins_until_a_later_relist_has_its_say() -> None:
+def test_a_placed_claim_pins_until_a_relist_after_the_plan_ran_has_its_say() -> None:
     book = ClaimBook()
     book.set_declared([claim("a")], now=0.0)
-    book.note_placed(placing(N1, "a"), now=10.0)
+    plan = placing(N1, "a")
+    book.note_placed(plan)
     assert book.facts(using("a")).nodes == {N1}
-    book.replace_node(N1, {}, relist_began=5.0)  # began before the placing: it proves nothing
+    book.replace_node(N1, {}, relist_began=9.0)  # while the plan runs: it proves nothing
+    assert book.facts(using("a")).nodes == {N1}
+    book.note_applied(plan, now=10.0)
+    book.replace_node(N1, {}, relist_began=5.0)  # began before the plan ran: it proves nothing
     assert book.facts(using("a")).nodes == {N1}
     book.replace_node(N1, {"default/a": "vol"}, relist_began=11.0)
     assert book.facts(using("a")).nodes == {N1}
