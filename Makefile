@@ -11,7 +11,8 @@
 #   make run         run the controller on ./manifests (RUN_ARGS passed through)
 #   make bench       benchmarks: start-up, folder latency, a node's death (about 6 minutes)
 #   make clean       remove the virtualenv and tool caches
-#   make clean-pods  remove every container and volume that Podyard labelled, and the engine lease
+#   make clean-pods  remove every container and pod volume that Podyard labelled, and the engine
+#                    lease; PersistentVolumeClaims' volumes (label io.podyard.pvc) and their data stay
 
 VENV ?= .venv
 PY ?= python3

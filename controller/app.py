@@ -40,6 +40,7 @@ from controller.engine.ports import ContainerRuntime, SystemClock
 from controller.engine.tasks import Supervisor, cancel_all, spawn
 from controller.metrics import ControllerMetrics, make_registry, metrics_handler
 from controller.metrics.leases import LeaseCollector
+from controller.model.claims import PersistentVolumeClaim
 from controller.model.configdata import ConfigMap, Secret
 from controller.model.health import HealthCheck
 from controller.model.manifests import ManifestFileStatus
@@ -103,6 +104,9 @@ class FolderApplier:
         self._engine.set_desired(desired_from_pod(o.pod, source=str(o.file)) for o in of("Pod"))
         self._engine.set_replicasets((o.replicaset, str(o.file)) for o in of("ReplicaSet"))
         self._engine.set_deployments((o.deployment, str(o.file)) for o in of("Deployment"))
+        self._engine.set_claims(
+            o.obj for o in of("PersistentVolumeClaim") if isinstance(o.obj, PersistentVolumeClaim)
+        )
         self.ready.set()
         if snapshot.baselined:
             self._engine.settle()  # applied against the pods found running: the engine may act
@@ -280,6 +284,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         events=terms.events.list,
         nodes=lambda: node_views(terms.engine.nodes.all(), started_at),
         configs=lambda: [*terms.engine.configs.config_maps(), *terms.engine.configs.secrets()],
+        claims=lambda: terms.engine.reconciler.claims.views(),
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
     )

@@ -2,7 +2,8 @@
 
     podyard run --manifests DIR [--nodes FILE] [--listen 127.0.0.1:9180] [--pause-image REF] [backoff flags]
                 [--lease-duration S] [--lease-renew-deadline S] [--lease-retry-period S]
-    podyard get pods|replicasets|deployments|events|nodes|configmaps|secrets [NAME] [-n NS | -A] [-o wide|json|yaml] [--server URL]
+    podyard get pods|replicasets|deployments|events|nodes|configmaps|secrets|pvc [NAME] [-n NS | -A]
+        [-o wide|json|yaml] [--server URL]
     podyard validate [PATH...] [--nodes FILE]
     podyard images build [--demo]
 
@@ -32,6 +33,7 @@ import attrs
 import yaml
 
 from controller import __version__
+from controller.api.claims import CLAIM_COLUMNS, CLAIM_WIDE_COLUMNS, claim_row
 from controller.api.configdata import CONFIGMAPS as CONFIGMAPS_LISTED
 from controller.api.configdata import SECRETS as SECRETS_LISTED
 from controller.api.configdata import config_map_row, secret_row
@@ -111,6 +113,7 @@ CONFIGMAPS = Resource(
     "configmaps", "/api/v1", CONFIGMAPS_LISTED.columns, CONFIGMAPS_LISTED.columns, config_map_row
 )
 SECRETS = Resource("secrets", "/api/v1", SECRETS_LISTED.columns, SECRETS_LISTED.columns, secret_row)
+CLAIMS = Resource("persistentvolumeclaims", "/api/v1", CLAIM_COLUMNS, CLAIM_WIDE_COLUMNS, claim_row)
 RESOURCES = {
     **dict.fromkeys(("pods", "pod", "po"), PODS),
     **dict.fromkeys(("configmaps", "configmap", "cm"), CONFIGMAPS),
@@ -119,6 +122,7 @@ RESOURCES = {
     **dict.fromkeys(("deployments", "deployment", "deploy"), DEPLOYMENTS),
     **dict.fromkeys(("events", "event", "ev"), EVENTS),
     **dict.fromkeys(("nodes", "node", "no"), NODES),
+    **dict.fromkeys(("persistentvolumeclaims", "persistentvolumeclaim", "pvc"), CLAIMS),
 }
 """Every name `podyard get` accepts (kubectl's plural, singular and short names)."""
 

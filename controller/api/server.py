@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from controller.api.apps import RESOURCES, DeploymentsSource, ReplicaSetsSource, add_apps_routes
+from controller.api.claims import CLAIM_RESOURCE, CLAIMS, ClaimsSource, add_claim_routes
 from controller.api.configdata import (
     CONFIG_RESOURCES,
     CONFIGMAP_RESOURCE,
@@ -187,6 +188,7 @@ async def api_v1(request: web.Request) -> web.Response:
                 NODE_RESOURCE,
                 CONFIGMAP_RESOURCE,
                 SECRET_RESOURCE,
+                CLAIM_RESOURCE,
             ],
         }
     )
@@ -213,6 +215,7 @@ def make_app(
     events: EventsSource | None = None,
     nodes: NodesSource | None = None,
     configs: ConfigsSource | None = None,
+    claims: ClaimsSource | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
@@ -246,9 +249,10 @@ def make_app(
     add_event_routes(app, events)
     add_node_routes(app, nodes)
     add_config_routes(app, configs)
+    add_claim_routes(app, claims)
     install_watches(
         app,
-        [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES, *CONFIG_RESOURCES],
+        [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES, *CONFIG_RESOURCES, CLAIMS],
         watch_poll_seconds,
     )
     app[FILES_KEY] = files or list

@@ -15,6 +15,7 @@ import attrs
 
 from controller.decide.securitycontext import container_security, sandbox_security
 from controller.model import labels
+from controller.model.claims import docker_volume_name
 from controller.model.desired import DesiredPod
 from controller.model.lifecycle import LifecycleHandler, handler_to_label
 from controller.model.meta import PodRef
@@ -186,6 +187,8 @@ def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[Mou
         volume = desired.pod.spec.volume(mount.name)
         if volume is None:  # refused by validation; skip defensively rather than crash
             continue
+        claim = volume.persistent_volume_claim
+        read_only = mount.read_only or (claim is not None and claim.read_only)
         if volume.host_path is not None:
             source, kind = volume.host_path.path, "bind"
         elif volume.config_map is not None or volume.secret is not None:
@@ -201,10 +204,20 @@ def _mounts(desired: DesiredPod, pod: PodRef, container: Container) -> tuple[Mou
                 )
             )
             continue
+        elif claim is not None:
+            source, kind = docker_volume_name(pod.namespace, claim.claim_name), "volume"
         else:
             source, kind = volume_docker_name(pod, volume.name), "volume"
         mounts.append(
-            MountSpec(kind, source, mount.mount_path, mount.read_only, mount.sub_path, mount.name)
+            MountSpec(
+                kind,
+                source,
+                mount.mount_path,
+                read_only,
+                mount.sub_path,
+                mount.name,
+                f"{pod.namespace}/{claim.claim_name}" if claim is not None else "",
+            )
         )
     return tuple(mounts)
 

@@ -1,7 +1,7 @@
 """kube-scheduler's default filters, in its order, each with its reasons word for word.
 
-`refusals(pod, node)` runs NodeName, TaintToleration, NodeAffinity, NodePorts and NodeResourcesFit
-and returns the reasons of the first that refuses (kube-scheduler stops at the first failing
+`refusals(pod, node)` runs NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit
+and VolumeBinding (a bound claim's node only) and returns the reasons of the first that refuses (kube-scheduler stops at the first failing
 plugin too, so a node counts under one plugin; NodeResourcesFit alone may give several reasons,
 one per resource short). An empty tuple: the node can take the pod.
 
@@ -45,6 +45,8 @@ NO_FREE_PORTS = "node(s) didn't have free ports for the requested pod ports"
 TOO_MANY_PODS = "Too many pods"
 INSUFFICIENT_CPU = "Insufficient cpu"
 INSUFFICIENT_MEMORY = "Insufficient memory"
+VOLUME_NODE_CONFLICT = "node(s) had volume node affinity conflict"
+"""VolumeBinding's reason for a node that does not hold a bound claim's volume."""
 
 UNREACHABLE = UNREACHABLE_TAINTS[0]
 """What the node lifecycle controller puts on a node it cannot hear from (NoSchedule)."""
@@ -184,10 +186,18 @@ def resources_fit(pod: PodFacts, node: NodeInfo) -> tuple[str, ...]:
     return tuple(reasons)
 
 
+def volume_binding(pod: PodFacts, node: NodeInfo) -> tuple[str, ...]:
+    """A claim's volume lives on one node (the local driver): a pod of a bound claim goes there."""
+    if pod.volume_nodes is not None and node.name not in pod.volume_nodes:
+        return (VOLUME_NODE_CONFLICT,)
+    return ()
+
+
 _FILTERS: tuple[Callable[[PodFacts, NodeInfo], tuple[str, ...]], ...] = (
     node_name,
     taint_toleration,
     node_affinity,
     node_ports,
     resources_fit,
+    volume_binding,
 )

@@ -3,11 +3,14 @@
 No pod is created while some node was never listed (it may run there); a bare pod is not made
 while a node that never answered is acted without (it may run there too; a ReplicaSet's pods are
 replaced). Placing is scheduling's: when no node can take the pod the plan says why
-(`unschedulable`) and no sandbox is attempted. A sandbox or container whose create failed before
+(`unschedulable`) and no sandbox is attempted; so does a pod whose PersistentVolumeClaim is not
+declared (kube-scheduler's `persistentvolumeclaim "x" not found`). A sandbox or container whose create failed before
 waits out its backoff (`note_wait`).
 """
 
 from __future__ import annotations
+
+import attrs
 
 from controller.decide import containers as cfg
 from controller.decide.podinputs import (
@@ -17,7 +20,7 @@ from controller.decide.podinputs import (
     ensure_volumes,
     note_wait,
 )
-from controller.decide.scheduling import pod_facts, schedule
+from controller.decide.scheduling import fit_error, pod_facts, schedule
 from controller.model.desired import DesiredPod
 from controller.model.meta import PodRef
 from controller.model.observed import SANDBOX_CONTAINER_NAME
@@ -39,7 +42,13 @@ def create_pod(out: PlanBuilder, inputs: PodInputs, desired: DesiredPod) -> None
         )
         out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)
         return
-    placement = schedule(pod_facts(desired), inputs.nodes)
+    if inputs.claims.missing:  # VolumeBinding's PreFilter: unschedulable and unresolvable
+        missing = f'persistentvolumeclaim "{inputs.claims.missing[0]}" not found'
+        out.unschedulable = fit_error(len(inputs.nodes), {}, missing)
+        out.wake_in(UNSCHEDULABLE_RETRY_SECONDS)  # a claim declared later requeues it sooner
+        return
+    facts = attrs.evolve(pod_facts(desired), volume_nodes=inputs.claims.nodes)
+    placement = schedule(facts, inputs.nodes)
     node = placement.node
     if node is None:
         out.unschedulable = placement.unschedulable

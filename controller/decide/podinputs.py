@@ -18,6 +18,7 @@ from controller.decide import containers as cfg
 from controller.decide.restarts import image_pull_delay
 from controller.decide.sandboxes import create_failure_delay
 from controller.decide.scheduling import NodeInfo
+from controller.model.claims import ClaimFacts
 from controller.model.desired import DesiredPod
 from controller.model.meta import ContainerId, NodeName, PodKey, PodRef, PodUid
 from controller.model.observed import (
@@ -58,6 +59,8 @@ class PodInputs:
     """Nodes never listed since start that the controller acts without: a bare pod not seen
     may run there, so it is not made elsewhere (a ReplicaSet's pods are replaced)."""
     draining_nodes: frozenset[NodeName] = frozenset()
+    claims: ClaimFacts = ClaimFacts()
+    """The pod's PersistentVolumeClaims: any not declared, the nodes of those bound."""
     """Nodes back from an outage still removing the pods replaced meanwhile: a pod with
     something there waits, unless it is being removed (see engine.nodelifecycle)."""
     probes: Mapping[str, ContainerProbeState] = attrs.field(factory=dict)

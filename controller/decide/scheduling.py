@@ -98,6 +98,8 @@ class PodFacts:
     node_selector: Mapping[str, str] = attrs.field(factory=dict)
     node_affinity: NodeAffinity | None = None
     tolerations: tuple[Toleration, ...] = ()
+    volume_nodes: frozenset[str] | None = None
+    """Nodes holding the volumes of the pod's bound claims (VolumeBinding); None: no limit."""
 
     def assigned(self) -> AssignedPod:
         """The pod as it counts on the node it is placed on."""

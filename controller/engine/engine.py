@@ -56,6 +56,7 @@ from controller.engine.slots import SlottedRuntime
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache
 from controller.engine.tasks import Supervisor, cancel_all, spawn
 from controller.engine.workqueue import QueueShutDown, WorkQueue
+from controller.model.claims import PersistentVolumeClaim
 from controller.model.configdata import ConfigMap, Secret
 from controller.model.desired import DesiredPod
 from controller.model.errors import RuntimeFailure
@@ -188,6 +189,7 @@ class Engine:
                 metrics=self.metrics,
                 on_known=self.on_node_known,
                 on_error=self.supervisor.error,
+                claims=self.reconciler.claims,
             )
             for r in metered.values()
         ]
@@ -509,6 +511,10 @@ class Engine:
     def set_deployments(self, items: Iterable[tuple[Deployment, str]]) -> None:
         """The folder's Deployments, each with the file it came from."""
         self.deployments.set_declared(items)
+
+    def set_claims(self, claims: Iterable[PersistentVolumeClaim]) -> None:
+        """The folder's PersistentVolumeClaims (a pod naming a missing one waits unscheduled)."""
+        self.reconciler.claims.set_declared(claims, self.clock.now())
 
     def set_replicasets(self, items: Iterable[tuple[ReplicaSet, str]]) -> None:
         """The folder's ReplicaSets, each with the file it came from."""

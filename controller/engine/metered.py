@@ -74,6 +74,9 @@ class MeteredRuntime:
     async def list_volumes(self) -> list[ObservedVolume]:
         return await self._timed("list_volumes", self.inner.list_volumes())
 
+    async def list_claim_volumes(self) -> dict[str, str]:
+        return await self._timed("list_claim_volumes", self.inner.list_claim_volumes())
+
     async def ensure_image(self, image: str, policy: PullPolicy) -> None:
         await self._timed("ensure_image", self.inner.ensure_image(image, policy))
 

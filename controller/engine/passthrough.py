@@ -50,6 +50,9 @@ class PassThroughRuntime:
     async def list_volumes(self) -> list[ObservedVolume]:
         return await self.inner.list_volumes()
 
+    async def list_claim_volumes(self) -> dict[str, str]:
+        return await self.inner.list_claim_volumes()
+
     async def ensure_image(self, image: str, policy: PullPolicy) -> None:
         await self.inner.ensure_image(image, policy)
 

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 from controller.config import RuntimeSettings
+from controller.engine.claims import ClaimBook
 from controller.engine.events import EventRecorder
 from controller.engine.nodes import NodeRegistry
 from controller.engine.ports import RELIST, Clock, ContainerRuntime, MetricsSink, NoMetrics
@@ -54,8 +55,10 @@ class NodeWatcher:
         metrics: MetricsSink | None = None,
         on_known: Callable[[NodeName], None] = lambda node: None,
         on_error: ErrorSink | None = None,
+        claims: ClaimBook | None = None,
     ) -> None:
         self.runtime = runtime
+        self._claims = claims
         self._on_error: ErrorSink = on_error or _log_error
         self._metrics: MetricsSink = metrics or NoMetrics()
         self._connections = 0
@@ -89,8 +92,10 @@ class NodeWatcher:
             elapsed = time.monotonic()
             since = self._cache.mark()
             try:
-                containers, volumes = await asyncio.gather(
-                    self.runtime.list_containers(), self.runtime.list_volumes()
+                containers, volumes, claim_volumes = await asyncio.gather(
+                    self.runtime.list_containers(),
+                    self.runtime.list_volumes(),
+                    self.runtime.list_claim_volumes(),
                 )
             except RuntimeFailure as failure:
                 # no action on its pods until a relist succeeds; NotReady is nodelifecycle's
@@ -108,6 +113,8 @@ class NodeWatcher:
                 log.info("node %s is Ready", node)
                 self._node_event(node, "NodeReady")
                 self._on_ready()  # pods waiting for a node are looked at again now
+            if self._claims is not None:
+                self._claims.replace_node(node, claim_volumes, started)
             for key in self._cache.replace_node(node, containers, volumes, since):
                 self._enqueue(key)
             if self._nodes.relisted(node):

@@ -23,12 +23,14 @@ from controller.decide.nodelost import LostNode, lost_pod_status
 from controller.decide.podinputs import PodInputs
 from controller.decide.pods import compute_pod_plan
 from controller.decide.status import compute_pod_status
+from controller.engine.claims import ClaimBook
 from controller.engine.executor import Executor, PodEventSink
 from controller.engine.nodeinfo import NodeInfoBuilder
 from controller.engine.nodes import NodeRegistry
 from controller.engine.placement import AssumedPods, UnschedulablePods
 from controller.engine.ports import Clock, MetricsSink, NoMetrics
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache, ProtectedSources
+from controller.model.claims import ClaimFacts
 from controller.model.desired import DesiredPod
 from controller.model.events import EventType
 from controller.model.meta import NodeName, ObjectMeta, PodKey, PodUid
@@ -100,6 +102,8 @@ class PodReconciler:
         self._uid_factory = uid_factory
         self.protected = ProtectedSources()
         self.assumed = AssumedPods()
+        self.claims = ClaimBook()
+        """The folder's PersistentVolumeClaims and the nodes holding their volumes."""
         self._node_infos = NodeInfoBuilder(nodes, cache, desired, self.assumed)
         self.node_lost: Callable[[NodeName | None, DesiredPod | None], LostNode | None] = (
             lambda node, desired: None
@@ -132,6 +136,7 @@ class PodReconciler:
             unlisted_nodes=self._nodes.written_off(),
             draining_nodes=self._nodes.draining(),
             probes=self._probes(),
+            claims=self.claims.facts(desired) if placing else ClaimFacts(),
         )
 
     async def reconcile(self, key: PodKey) -> Outcome:
@@ -147,9 +152,11 @@ class PodReconciler:
                 return Outcome.after(plan.requeue_after)
             return Outcome.done()
         assumed = self.assumed.assume_for(plan, inputs.desired)  # before any await: see placement
+        self.claims.note_placed(plan)  # bound now: see engine.claims
         try:
             await self._executor.apply(plan)
         finally:
+            self.claims.note_applied(plan, self._clock.now())
             if assumed:  # its sandbox is in the cache now, or creating it failed
                 self.assumed.forget(key)
             if _frees_room(plan, inputs.containers):

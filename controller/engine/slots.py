@@ -95,6 +95,9 @@ class SlottedRuntime(PassThroughRuntime):
     async def list_volumes(self) -> list[ObservedVolume]:
         return await self._in_slot("list volumes", self.inner.list_volumes)
 
+    async def list_claim_volumes(self) -> dict[str, str]:
+        return await self._in_slot("list claim volumes", self.inner.list_claim_volumes)
+
     async def create_container(self, config: ContainerConfig) -> ContainerId:
         return await self._in_slot(
             f"create {config.docker_name}", lambda: self.inner.create_container(config)

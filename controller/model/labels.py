@@ -32,6 +32,9 @@ INIT_INDEX = "io.podyard.container.init-index"
 """On init containers and sidecars only: the place in `initContainers`, so sidecars stop in
 reverse order even when the pod's manifest is gone."""
 VOLUME_NAME = "io.podyard.volume.name"
+CLAIM = "io.podyard.pvc"
+"""On a PersistentVolumeClaim's Docker volume: `<namespace>/<name>` of the claim. Such a volume
+never carries POD_UID, so no pod clean-up ever removes it (see `model.claims`)."""
 POD_SOURCE = "io.podyard.pod.source"
 """On the sandbox: the manifest file (relative to the folder) that declared the pod or its owner.
 While that file is broken, the pod is never torn down, even by a controller that just started."""
@@ -144,3 +147,7 @@ def _manifest_host_ports(pod: Any) -> Iterable[HostPort]:
             if isinstance(host_port, int) and host_port > 0:
                 ip = port.get("hostIP") or DEFAULT_HOST_IP
                 yield HostPort(str(ip), host_port, str(port.get("protocol") or "TCP"))
+
+
+def claim_volume_labels(namespace: str, name: str) -> dict[str, str]:
+    return {CLAIM: f"{namespace}/{name}"}

@@ -45,6 +45,9 @@ class MountSpec:
     """Relative path inside the volume (Kubernetes subPath); empty for the whole volume."""
     volume_name: str = ""
     """The pod's name for the volume (the volumeMount's `name`), for messages about the mount."""
+    claim: str = ""
+    """`<namespace>/<name>` of the PersistentVolumeClaim whose volume `source` is: the runtime
+    makes that volume, labelled as the claim's, before the container, if the node lacks it."""
 
 
 @attrs.frozen

@@ -229,6 +229,14 @@ class HostPathVolumeSource:
 
 
 @attrs.frozen
+class PersistentVolumeClaimVolumeSource:
+    """The pod mounts the claim's Docker volume on its node (see `model.claims`)."""
+
+    claim_name: str
+    read_only: bool = False
+
+
+@attrs.frozen
 class Volume:
     """Exactly one source is set (validated)."""
 
@@ -237,6 +245,7 @@ class Volume:
     host_path: HostPathVolumeSource | None = None
     config_map: ConfigMapVolumeSource | None = None
     secret: SecretVolumeSource | None = None
+    persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = None
 
 
 @attrs.frozen
@@ -275,6 +284,13 @@ class PodSpec:
 
     def volume(self, name: str) -> Volume | None:
         return next((v for v in self.volumes if v.name == name), None)
+
+    def claim_names(self) -> tuple[str, ...]:
+        """The PersistentVolumeClaims the pod mounts, in volume order, each once."""
+        names = (
+            v.persistent_volume_claim.claim_name for v in self.volumes if v.persistent_volume_claim
+        )
+        return tuple(dict.fromkeys(names))
 
     def container_requests(self) -> ResourceList:
         """The containers' effective requests per resource (None where none asks), as Kubernetes

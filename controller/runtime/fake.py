@@ -171,6 +171,9 @@ class FakeRuntime:
         self.containers: dict[ContainerId, _Record] = {}
         self.foreign: dict[ContainerId, str] = {}
         self.volumes: dict[str, ObservedVolume] = {}
+        self.claim_volumes: dict[str, str] = {}
+        """Claim volume name -> `<namespace>/<name>`; like Docker's, never removed with pods."""
+        self.claim_volume_creates = 0
         self.probe_results: dict[tuple[str, str], ProbeScript] = {}
         """Probe outcomes of running containers by (manifest container name, handler kind as
         `probe_handler_kind` names it); an unscripted probe of a running container succeeds."""
@@ -259,6 +262,10 @@ class FakeRuntime:
         self._check("list_volumes")
         return list(self.volumes.values())
 
+    async def list_claim_volumes(self) -> dict[str, str]:
+        self._check("list_claim_volumes")
+        return {claim: name for name, claim in self.claim_volumes.items()}
+
     async def ensure_image(self, image: str, policy: PullPolicy) -> None:
         self._check(f"ensure_image {image}")
         present = image in self.images
@@ -282,6 +289,10 @@ class FakeRuntime:
             raise CreateFailed(f"No such image: {config.image}")
         if config.identity.container_name in self.refused_configs:
             raise ConfigRefused(f"invalid mount config for {config.docker_name}")
+        for mount in config.mounts:
+            if mount.claim and mount.source not in self.claim_volumes:
+                self.claim_volumes[mount.source] = mount.claim
+                self.claim_volume_creates += 1
         if config.join_sandbox is not None:
             sandbox = self._by_name(config.join_sandbox)
             if sandbox is None:

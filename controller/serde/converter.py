@@ -36,6 +36,7 @@ from cattrs.cols import list_structure_factory
 from cattrs.errors import ClassValidationError, IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from controller.model.claims import AccessMode, VolumeMode
 from controller.model.placement import NodeSelectorOperator, TaintEffect, TolerationOperator
 from controller.model.pod import (
     AppArmorProfileType,
@@ -324,6 +325,8 @@ _ENUMS = (
     NodeSelectorOperator,
     SeccompProfileType,
     AppArmorProfileType,
+    AccessMode,
+    VolumeMode,
 )
 for _enum in _ENUMS:
     converter.register_structure_hook(_enum, _enum_hook(_enum))

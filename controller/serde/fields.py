@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from controller.model.claims import PersistentVolumeClaimSpec
 from controller.model.configrefs import EnvVarSource
 from controller.model.lifecycle import Lifecycle, LifecycleHandler
 from controller.model.manifests import Namespace
@@ -73,6 +74,9 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
     ObjectMeta: _OBJECT_META_ONLY,
     TemplateMeta: _OBJECT_META_ONLY | {"name", "namespace"},
     DeploymentSpec: frozenset({"paused", "podReplacementPolicy"}),
+    PersistentVolumeClaimSpec: frozenset(
+        {"selector", "volumeName", "dataSource", "dataSourceRef", "volumeAttributesClassName"}
+    ),
     PodSpec: frozenset(
         {
             "ephemeralContainers",
@@ -139,7 +143,6 @@ _K8S_ONLY: dict[type, frozenset[str]] = {
             "nfs",
             "iscsi",
             "glusterfs",
-            "persistentVolumeClaim",
             "rbd",
             "flexVolume",
             "cinder",

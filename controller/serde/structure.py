@@ -26,12 +26,14 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from controller.model.claims import PersistentVolumeClaim
 from controller.model.configdata import ConfigMap, Secret
 from controller.model.manifests import Namespace
 from controller.model.pod import Pod
 from controller.model.validation import (
     FieldError,
     show_value,
+    validate_claim,
     validate_deployment,
     validate_namespace,
     validate_pod,
@@ -46,6 +48,7 @@ __all__ = [
     "OBJECT_KINDS",
     "ManifestInvalid",
     "ManifestObject",
+    "structure_claim",
     "structure_config_map",
     "structure_deployment",
     "structure_namespace",
@@ -55,7 +58,9 @@ __all__ = [
     "structure_secret",
 ]
 
-ManifestObject = Pod | ReplicaSet | Deployment | Namespace | ConfigMap | Secret
+ManifestObject = (
+    Pod | ReplicaSet | Deployment | Namespace | ConfigMap | Secret | PersistentVolumeClaim
+)
 """Every kind a manifest may declare."""
 
 _T = TypeVar("_T")
@@ -189,6 +194,11 @@ def _redacted(error: FieldError) -> FieldError:
     return FieldError(error.path, f"Invalid value: <redacted>: {detail}")
 
 
+def structure_claim(data: object) -> PersistentVolumeClaim:
+    """A validated PersistentVolumeClaim (`v1`) from a manifest dict, or ManifestInvalid."""
+    return _structure(data, PersistentVolumeClaim, "v1", "PersistentVolumeClaim", validate_claim)
+
+
 OBJECT_KINDS: Mapping[str, Callable[[object], ManifestObject]] = {
     "Pod": structure_pod,
     "ReplicaSet": structure_replicaset,
@@ -196,6 +206,7 @@ OBJECT_KINDS: Mapping[str, Callable[[object], ManifestObject]] = {
     "Namespace": structure_namespace,
     "ConfigMap": structure_config_map,
     "Secret": structure_secret,
+    "PersistentVolumeClaim": structure_claim,
 }
 """Kind -> structuring function, for every kind Podyard understands."""
 

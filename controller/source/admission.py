@@ -36,6 +36,7 @@ from controller.decide.podsecurity import (
     parse_level,
     violations,
 )
+from controller.model.claims import PersistentVolumeClaim
 from controller.model.configdata import ConfigMap, Secret
 from controller.model.manifests import Namespace
 from controller.model.pod import Pod, PodSpec
@@ -77,7 +78,7 @@ def namespace_levels(
 def refusal(loaded: LoadedObject, policy: PodSecurityPolicy) -> tuple[str, str] | None:
     """(field path, message) when the object's pod spec is refused at `policy`, else None."""
     obj = loaded.obj
-    if isinstance(obj, Namespace | ConfigMap | Secret):
+    if isinstance(obj, Namespace | ConfigMap | Secret | PersistentVolumeClaim):
         return None  # no pod in it
     path, spec = ("spec", obj.spec) if isinstance(obj, Pod) else _template(obj)
     found = violations(spec, policy)

@@ -32,6 +32,7 @@ from controller.model.meta import ObjectKey
 from controller.serde import (
     ManifestInvalid,
     ManifestObject,
+    structure_claim,
     structure_config_map,
     structure_deployment,
     structure_namespace,
@@ -87,6 +88,7 @@ KINDS: dict[str, Callable[[object], ManifestObject]] = {
     "Namespace": structure_namespace,
     "ConfigMap": structure_config_map,
     "Secret": structure_secret,
+    "PersistentVolumeClaim": structure_claim,
 }
 """Kind -> structuring function; a kind missing here is reported as not supported yet."""
 

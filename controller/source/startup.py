@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from controller.config import WatchSettings
+from controller.model.claims import PersistentVolumeClaim
 from controller.model.configdata import ConfigMap, Secret
 from controller.model.manifests import Namespace, RunningObject
 from controller.model.meta import ObjectKey
@@ -54,13 +55,13 @@ def claims_from(running: Iterable[RunningObject], now: float) -> dict[ObjectKey,
 
 
 def pod_count(obj: object) -> int:
-    """Pods an object stands for: its replicas for a workload, 1 for a Pod, 0 for a Namespace
-    or configuration."""
-    if isinstance(obj, ConfigMap | Secret):
+    """Pods an object stands for: its replicas for a workload, 1 for a Pod, 0 for a Namespace,
+    configuration or a claim (removing a claim removes no pod, and no data: Retain)."""
+    if isinstance(obj, ConfigMap | Secret | PersistentVolumeClaim | Namespace):
         return 0
     if isinstance(obj, ReplicaSet | Deployment):
         return max(obj.spec.replicas, 0)
-    return 0 if isinstance(obj, Namespace) else 1
+    return 1
 
 
 def _gone_or_empty(scan: FileScan | None) -> HoldReason | None:

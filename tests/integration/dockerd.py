@@ -64,6 +64,7 @@ from types import TracebackType
 from typing import IO, Any
 
 __all__ = [
+    "CLAIM_LABEL",
     "DEFAULT_BASE_DIR",
     "DEMO_IMAGE",
     "LEASE_LABEL",
@@ -85,6 +86,7 @@ __all__ = [
 DEMO_IMAGE = "localhost/podyard-busybox:1"
 PAUSE_IMAGE = "localhost/podyard-pause:1"
 POD_LABEL = "io.podyard.pod.uid"
+CLAIM_LABEL = "io.podyard.pvc"
 TEST_NAME_PREFIX = "podyard-test-"
 LEASE_LABEL = "io.podyard.lease"
 """The engine lease container (`podyard-lease`): removed between tests like a pod, so a test's
@@ -212,14 +214,18 @@ def remove_test_objects(docker_host: str, timeout: float = 30.0) -> list[str]:
             ok=(204, 404, 409),  # 409: removal already in progress
         )
         removed.append(name)
-    volumes = engine_request(
-        docker_host,
-        "GET",
-        "/volumes?" + _query(filters=json.dumps({"label": [POD_LABEL]})),
-        timeout=timeout,
-    )
+    # A test's claims go too (Podyard itself never removes a claim's volume: Retain).
+    listed: list[dict[str, Any]] = []
+    for label in (POD_LABEL, CLAIM_LABEL):
+        volumes = engine_request(
+            docker_host,
+            "GET",
+            "/volumes?" + _query(filters=json.dumps({"label": [label]})),
+            timeout=timeout,
+        )
+        listed += (volumes or {}).get("Volumes") or []
     deadline = time.monotonic() + timeout
-    for volume in (volumes or {}).get("Volumes") or []:
+    for volume in listed:
         name = str(volume["Name"])
         path = f"/volumes/{urllib.parse.quote(name)}?" + _query(force="1")
         while True:

@@ -47,6 +47,7 @@ async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> N
                 and deploy.get("hello", {}).get("status", {}).get("availableReplicas") == 2
                 and phases.get("config-demo") == "Running"
                 and phases.get("secret-demo") == "Running"
+                and rs.get("counter", {}).get("status", {}).get("readyReplicas") == 1
             )
 
         await eventually(settled, timeout=90, what="all samples running")
@@ -59,6 +60,8 @@ async def test_every_sample_manifest_runs(docker_host: str, tmp_path: Path) -> N
             "wget -qO- 127.0.0.1:8080",
         )
         assert "served by uid 1000" in page
+        claim = c.get("/api/v1/namespaces/default/persistentvolumeclaims/counter")
+        assert claim["status"]["phase"] == "Bound"
         countdown = by_name(c, "/api/v1/pods")["countdown"]
         assert countdown["status"]["containerStatuses"][0]["restartCount"] == 1
         assert "manifest:" not in c.log_text(), "a sample manifest was refused"

@@ -339,7 +339,15 @@ def test_other_kinds_are_not_supported_yet(tmp_path: Path) -> None:
     result = load_directory(tmp_path)
     assert [p.pod.metadata.name for p in result.pods] == ["web"]
     assert [str(e) for e in result.errors] == ["sts.yaml:2: kind StatefulSet is not supported yet"]
-    assert list(KINDS) == ["Pod", "ReplicaSet", "Deployment", "Namespace", "ConfigMap", "Secret"]
+    assert list(KINDS) == [
+        "Pod",
+        "ReplicaSet",
+        "Deployment",
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "PersistentVolumeClaim",
+    ]
 
 
 @pytest.mark.parametrize(

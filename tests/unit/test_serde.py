@@ -418,10 +418,8 @@ NOT_SUPPORTED = [
     ),
     (lambda d: d["metadata"].update(generateName="web-"), "metadata.generateName"),
     (
-        lambda d: d["spec"].update(
-            volumes=[{"name": "p", "persistentVolumeClaim": {"claimName": "p"}}]
-        ),
-        "spec.volumes[0].persistentVolumeClaim",
+        lambda d: d["spec"].update(volumes=[{"name": "n", "nfs": {"server": "s", "path": "/"}}]),
+        "spec.volumes[0].nfs",
     ),
     (
         lambda d: c0(d).update(

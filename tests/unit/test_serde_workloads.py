@@ -142,6 +142,7 @@ def test_structure_object_dispatches_on_kind() -> None:
         "Namespace",
         "ConfigMap",
         "Secret",
+        "PersistentVolumeClaim",
     ]
 
 
@@ -152,7 +153,7 @@ def test_structure_object_dispatches_on_kind() -> None:
             {"kind": "Job"},
             "kind",
             'Unsupported value: "Job": supported values: "Pod", "ReplicaSet", "Deployment", '
-            '"Namespace", "ConfigMap", "Secret"',
+            '"Namespace", "ConfigMap", "Secret", "PersistentVolumeClaim"',
         ),
         ({"apiVersion": "v1"}, "kind", "Required value"),
         ({"kind": ""}, "kind", "Required value"),

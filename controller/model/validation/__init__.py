@@ -15,11 +15,13 @@ This package is the entry point serde uses; the rules live in six modules, each 
 - `resources`: pod-level resources (`spec.resources`) against the containers' own.
 - `probes`: liveness, readiness and startup probes (handlers, timings, ports).
 - `workloads`: ReplicaSet and Deployment names, selectors and strategies.
+- `claims`: PersistentVolumeClaims and a pod's `persistentVolumeClaim` volumes.
 - `placement`: nodeName, nodeSelector, node affinity and tolerations.
 """
 
 from __future__ import annotations
 
+from controller.model.validation.claims import validate_claim
 from controller.model.validation.meta import (
     DNS1123_LABEL_MAX,
     DNS1123_SUBDOMAIN_MAX,
@@ -66,6 +68,7 @@ __all__ = [
     "qualified_name_problems",
     "required",
     "show_value",
+    "validate_claim",
     "validate_deployment",
     "validate_label_selector",
     "validate_namespace",

@@ -38,6 +38,7 @@ from controller.model.pod import (
     Volume,
 )
 from controller.model.quantity import Quantity
+from controller.model.validation.claims import claim_source_errors
 from controller.model.validation.configdata import config_volume_errors, env_ref_errors
 from controller.model.validation.initcontainers import app_container_errors, init_container_errors
 from controller.model.validation.lifecycle import lifecycle_errors
@@ -131,6 +132,7 @@ def _volume(path: str, volume: Volume, seen: set[str]) -> list[FieldError]:
             ("hostPath", volume.host_path),
             ("configMap", volume.config_map),
             ("secret", volume.secret),
+            ("persistentVolumeClaim", volume.persistent_volume_claim),
         )
         if source is not None
     ]
@@ -143,6 +145,10 @@ def _volume(path: str, volume: Volume, seen: set[str]) -> list[FieldError]:
             )
         )
     errors += config_volume_errors(path, volume)
+    if volume.persistent_volume_claim is not None:
+        errors += claim_source_errors(
+            f"{path}.persistentVolumeClaim", volume.persistent_volume_claim
+        )
     if volume.empty_dir is not None and volume.empty_dir.size_limit is not None:
         limit = volume.empty_dir.size_limit
         if limit.value <= 0:

@@ -77,6 +77,7 @@ from controller.model.observed import (
 from controller.model.plan import PROJECTED, ContainerConfig, EnsureVolume
 from controller.model.pod import PullPolicy
 from controller.model.probes import ProbeAction, ProbeResult
+from controller.runtime.docker import claims as dockerclaims
 from controller.runtime.docker import lease as dockerlease
 from controller.runtime.docker import probes as dockerprobes
 from controller.runtime.docker import volumes as dockervolumes
@@ -223,6 +224,9 @@ class DockerRuntime(DockerCalls):
     async def list_volumes(self) -> list[ObservedVolume]:
         return await dockervolumes.list_volumes(self)
 
+    async def list_claim_volumes(self) -> dict[str, str]:
+        return await dockerclaims.list_claim_volumes(self)
+
     async def ensure_image(self, image: str, policy: PullPolicy) -> None:
         await self._images.ensure(image, policy)
 
@@ -264,6 +268,7 @@ class DockerRuntime(DockerCalls):
     async def _container_body(self, config: ContainerConfig) -> dict[str, Any]:
         """The body of `POST /containers/create` for `config` (subPaths mounted for it, placed in
         its pod's cgroup when the pod has pod-level resources)."""
+        await dockerclaims.ensure_claim_volumes(self, config)
         body = await container_body(await self._projected_binds(config), self._subpaths.source)
         await self._pod_cgroups.place(config, body["HostConfig"])
         return body
