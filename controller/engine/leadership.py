@@ -152,19 +152,20 @@ class Leadership:
                 f"{holder_name(lease.me)} stopped leading node {lease.node}",
                 EventType.WARNING,
             )
-        back = await self._acquire([lease for lease in self.leases if lease.held is None])
-        for lease in back:
-            if lease not in lost:
-                log.info("node %s: holding its lease again", lease.node)
-                self._record(lease, f"{holder_name(lease.me)} became leader")
-        if self.holds_majority():
+        if not self.holds_majority():  # at once: no engine call may come before the stop
+            log.error(
+                "holding the lease of less than a majority of the nodes: stopping at once, "
+                "pods keep running"
+            )
+            await self._stop(stop_acting)
+            await self._release_all()
             return
-        log.error(
-            "holding the lease of less than a majority of the nodes: stopping at once, "
-            "pods keep running"
+        back = await self._acquire(
+            [lease for lease in self.leases if lease.held is None and lease not in lost]
         )
-        await self._stop(stop_acting)
-        await self._release_all()
+        for lease in back:
+            log.info("node %s: holding its lease again", lease.node)
+            self._record(lease, f"{holder_name(lease.me)} became leader")
 
     async def _stop(self, stop_acting: Action) -> None:
         self.acting = False

@@ -20,6 +20,7 @@ import pytest
 from controller.config import RuntimeSettings
 from controller.engine.lease import local_holder
 from controller.model.errors import NameConflict, NotOurs
+from controller.model.lease import LeaseRecord
 from controller.runtime.docker.runtime import DockerRuntime
 from tests.integration.dockerd import PAUSE_IMAGE
 from tests.integration.harness import NODE, ControllerProcess, eventually, podyard_containers
@@ -203,11 +204,16 @@ async def test_the_docker_primitive_create_renew_remove_by_id(docker_host: str) 
         assert first.renewed
         with pytest.raises(NameConflict):
             await runtime.create_lease(attrs.evolve(me, id="other"), 10.0)
-        assert await runtime.renew_lease(first.container_id)
-        renewed = await runtime.read_lease()
-        assert renewed is not None
+
+        async def renewed_anew() -> LeaseRecord | None:
+            # a renewal while the last start's process has not exited yet is a 304 (the lease
+            # is as fresh as it was): renew again until the engine stamps a new start
+            assert await runtime.renew_lease(first.container_id)
+            lease = await runtime.read_lease()
+            return lease if lease is not None and lease.renewed != first.renewed else None
+
+        renewed = await eventually(renewed_anew, timeout=10, what="a renewal stamped anew")
         assert renewed.container_id == first.container_id
-        assert renewed.renewed != first.renewed  # the engine stamped the start anew
         assert await runtime.list_containers() == []  # never seen as a pod's container
         with pytest.raises(NotOurs):
             await runtime.remove_container(first.container_id)
