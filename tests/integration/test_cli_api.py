@@ -24,7 +24,7 @@ def running_controller(docker_host: str, tmp_path: Path) -> Iterator[ControllerP
         "broken.yaml",
         pod_yaml("broken", 1).replace(
             "  restartPolicy: Always\n",
-            "  restartPolicy: Always\n  securityContext:\n    runAsUser: 1000\n",
+            "  restartPolicy: Always\n  securityContext:\n    seLinuxOptions:\n      level: s0\n",
         ),
     )
     write(folder, "typo.yaml", pod_yaml("typo", 1).replace("image:", "imagee:"))
@@ -137,7 +137,7 @@ async def test_refused_manifests_name_file_and_field(running_controller: Control
     await _web_running(running_controller)
     log = running_controller.log_text()
     assert "broken.yaml" in log
-    assert "spec.securityContext" in log
+    assert "spec.securityContext.seLinuxOptions" in log
     assert "not supported" in log
     assert "typo.yaml" in log
     assert "spec.containers[0].imagee" in log
