@@ -109,8 +109,10 @@ class Leadership:
     def wait(self) -> float:
         """Until the next step: the retry period, or sooner when a deadline comes first."""
         wait = self.settings.retry_period_seconds
-        if any(lease.renewal_failing for lease in self.leases):
-            wait = wait / FAILED_RENEWAL_SPEEDUP  # several tries before the deadline, not three
+        if any(lease.renewal_failing or lease.acquire_failing for lease in self.leases):
+            # several tries before the deadline, not three; and a lease nobody else holds is
+            # not left untaken for long because one call of a flaky engine failed
+            wait = wait / FAILED_RENEWAL_SPEEDUP
         for lease in self.leases:
             if lease.held is not None:
                 left = lease.remaining()

@@ -119,6 +119,9 @@ class NodeLease:
         self._monotonic = monotonic
         self._holder_gone = holder_gone
         self.held: ContainerId | None = None
+        self.acquire_failing = False
+        """The last try to take the lease failed on the engine (not because another controller
+        holds it): the next try comes sooner, as after a failed renewal."""
         """The id of our lease container while we hold the lease."""
         self.good_until = 0.0
         """Local monotonic time until which we hold it without another good renewal."""
@@ -181,6 +184,7 @@ class NodeLease:
                 record = await self.runtime.read_lease()
                 self._observe(record, self._monotonic())
                 if record is not None and not self._may_take(record):
+                    self.acquire_failing = False  # held by a live controller: wait for it
                     return False
                 if record is not None:
                     log.warning(
@@ -190,16 +194,23 @@ class NodeLease:
                         self._takeover_reason(record),
                     )
                     await self.runtime.remove_lease(record.container_id)
+                # the engine stamps the lease during this call, so nobody can see it expire
+                # earlier than a duration after now: the reading and removing before it (slow
+                # on a flaky engine) must not eat into the new holder's deadline
+                started = self._monotonic()
                 mine = await self.runtime.create_lease(self.me, self.settings.duration_seconds)
         except NameConflict as conflict:
             self.error = str(conflict)  # another standby was quicker: it holds the lease now
+            self.acquire_failing = False
             return False
         except (RuntimeFailure, TimeoutError) as failure:
             self.error = (
                 str(failure) or f"{self.node}: the engine did not answer within {bound:g} s"
             )
+            self.acquire_failing = True
             return False
         self.error = ""
+        self.acquire_failing = False
         self.held = mine.container_id
         self.good_until = started + self.settings.renew_deadline_seconds
         self._observe(mine, self._monotonic())
