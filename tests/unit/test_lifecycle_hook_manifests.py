@@ -112,7 +112,11 @@ def test_invalid_hooks_are_refused_with_kubernetes_paths(
 
 def test_a_sleep_of_zero_and_of_the_whole_grace_period_is_allowed() -> None:
     for seconds in (0, 10):
-        structure_pod(pod_with({"preStop": {"sleep": {"seconds": seconds}}}, grace=10))
+        parsed = structure_pod(pod_with({"preStop": {"sleep": {"seconds": seconds}}}, grace=10))
+        hooks = parsed.spec.containers[0].lifecycle
+        assert hooks is not None
+        assert hooks.pre_stop is not None
+        assert hooks.pre_stop.sleep == SleepAction(seconds)
 
 
 @pytest.mark.parametrize(
