@@ -285,6 +285,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         nodes=lambda: node_views(terms.engine.nodes.all(), started_at),
         configs=lambda: [*terms.engine.configs.config_maps(), *terms.engine.configs.secrets()],
         claims=lambda: terms.engine.reconciler.claims.views(),
+        delete_pod=lambda ns, name, grace, uid: terms.engine.deleter.delete(ns, name, grace, uid),
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
     )

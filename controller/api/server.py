@@ -7,7 +7,9 @@ Deployments, see `controller.api.apps`) and answer discovery (`/api`, `/api/v1`,
 When a client asks for a Table (kubectl does, in its Accept header) the server answers with
 kubectl's own columns. Every list also watches (`?watch=true`, see `controller.api.watch`), so
 `kubectl get pods -w` works; lists and watches take `labelSelector` and `fieldSelector` (see
-`controller.api.selection`). Read-only: the folder of manifests is the only way to change things.
+`controller.api.selection`). The folder of manifests is the only way to change things, except
+that a pod can be deleted (see `controller.api.deletion`: a bare pod comes back as a new one);
+every error under /api and /apis is a Status (`controller.api.errors`).
 
 `/healthz` (also `/livez`) and `/readyz` answer as Kubernetes' do: `ok` (200) when every check
 passes; otherwise 500 with one line per check, `[+]name ok` or `[-]name failed: reason`, then
@@ -35,6 +37,8 @@ from controller.api.configdata import (
     ConfigsSource,
     add_config_routes,
 )
+from controller.api.deletion import PodDeleter, add_delete_routes
+from controller.api.errors import status_errors
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
 from controller.api.responses import json_response, not_found, table, wants_table
@@ -67,7 +71,7 @@ POD_RESOURCE = {
     "singularName": "pod",
     "namespaced": True,
     "kind": "Pod",
-    "verbs": ["get", "list", "watch"],
+    "verbs": ["delete", "get", "list", "watch"],
     "shortNames": ["po"],
     "categories": ["all"],
 }
@@ -216,6 +220,7 @@ def make_app(
     nodes: NodesSource | None = None,
     configs: ConfigsSource | None = None,
     claims: ClaimsSource | None = None,
+    delete_pod: PodDeleter | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
@@ -228,7 +233,7 @@ def make_app(
 
     Every list also watches (`?watch=true`), changes found every `watch_poll_seconds`.
     """
-    app = web.Application()
+    app = web.Application(middlewares=[status_errors])
     app[VIEWS_KEY] = views
     app[READY_KEY] = ready
     app[LIVENESS_KEY] = liveness or list
@@ -250,6 +255,7 @@ def make_app(
     add_node_routes(app, nodes)
     add_config_routes(app, configs)
     add_claim_routes(app, claims)
+    add_delete_routes(app, delete_pod)
     install_watches(
         app,
         [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES, *CONFIG_RESOURCES, CLAIMS],
