@@ -79,6 +79,13 @@ async def _options(request: web.Request) -> tuple[int | None, str | None]:
     return grace, (str(uid) if uid else None)
 
 
+def warning_header(text: str) -> str:
+    """RFC 7234's Warning (code 299, agent `-`): the text a quoted-string, its quotes escaped
+    (a client drops a header it cannot parse)."""
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{quoted}"'
+
+
 async def delete_pod(request: web.Request) -> web.Response:
     namespace = request.match_info["namespace"]
     name = request.match_info["name"]
@@ -94,7 +101,7 @@ async def delete_pod(request: web.Request) -> web.Response:
         return status_response(409, "Conflict", message, {"name": name, "kind": "pods"})
     response = json_response(pod_view_to_k8s(result.view))
     if result.warning:
-        response.headers["Warning"] = f'299 - "{result.warning}"'
+        response.headers["Warning"] = warning_header(result.warning)
     return response
 
 
