@@ -18,7 +18,8 @@ decision's `now`. A request is dropped once no container of its uid is left.
 
 Traps: the book lives in memory. A controller that stops mid-deletion forgets the request: the
 next one finds the instance (a ReplicaSet's pod is restored from its sandbox) and runs it on,
-never twice. A second delete only shortens the grace left, as in Kubernetes.
+never twice. A second delete only shortens the grace left, as in Kubernetes: the pod's sync in
+progress (a stop waiting out the longer grace) is cancelled and runs again with the shorter one.
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ class PodDeleter:
         enqueue: Enqueue,
         clock: Clock,
         metrics: MetricsSink | None = None,
+        interrupt: Callable[[PodKey], object] = lambda key: None,
     ) -> None:
+        self._interrupt = interrupt
         self._book = book
         self._desired = desired
         self._views = views
@@ -114,7 +117,9 @@ class PodDeleter:
         grace = spec_grace if grace_seconds is None else grace_seconds
         held = self._book.get(key)
         first = held is None or held.uid != view.ref.uid
-        self._book.ask(key, PodDeletion(view.ref.uid, max(0, grace), now), now)
+        asked = self._book.ask(key, PodDeletion(view.ref.uid, max(0, grace), now), now)
+        if not first and asked != held:
+            self._interrupt(key)  # a stop waiting out the longer grace starts again, shorter
         desired = self._desired.get(key)
         warning = ""
         if desired is not None and not self._evict(key, RescheduleReason.DELETED):

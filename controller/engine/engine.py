@@ -233,6 +233,7 @@ class Engine:
             self.queue.add,
             clock,
             self.metrics,
+            interrupt=lambda key: self.pod_workers.interrupt(key),
         )
         """Deletes asked through the API (see engine.deletions)."""
         self.lifecycle.on_written_off = self._knowledge_changed

@@ -20,7 +20,13 @@ def running_uids(h: Harness, container_name: str = "app") -> set[str]:
 
 async def stopping(h: Harness) -> None:
     """Wait (fake time standing still) until one pod's worker is in its stop."""
-    await turns_until(lambda: h.engine.pod_workers.active() == 1, "a pod waiting out its grace")
+    await turns_until(
+        lambda: (
+            h.engine.pod_workers.active() == 1
+            and any(call.startswith("stop ") for call in h.runtime.calls)
+        ),
+        "a pod waiting out its grace",
+    )
 
 
 async def test_a_replicaset_pod_deleted_is_replaced(harness: Harness) -> None:
@@ -90,6 +96,26 @@ async def test_grace_zero_stops_at_once(harness: Harness) -> None:
     ] == []
 
 
+async def test_a_second_shorter_delete_cuts_the_grace_in_progress(harness: Harness) -> None:
+    await harness.start([desired(pod("web", [container("app")], grace=60))])
+    harness.runtime.ignores_term.add("app")
+    [old_uid] = running_uids(harness)
+    started = harness.clock.now()
+    harness.engine.deleter.delete("default", "web", 30, None)
+    await stopping(harness)
+    harness.clock.advance(1)
+    await stopping(harness)
+    assert running_uids(harness) == {old_uid}
+    longer = harness.engine.deleter.delete("default", "web", 45, None)
+    assert longer.view is not None
+    assert longer.view.deletion_grace_seconds == 30, "a later delete never lengthens the grace"
+    harness.engine.deleter.delete("default", "web", 0, None)  # --grace-period=0 --force
+    await harness.settle()
+    [new_uid] = running_uids(harness)
+    assert new_uid != old_uid, "made anew without waiting out the first grace"
+    assert harness.clock.now() < started + 2
+
+
 async def test_unknown_pods_and_other_uids_are_refused(harness: Harness) -> None:
     await harness.start([desired(pod("web", [container("app")]))])
     missing = harness.engine.deleter.delete("default", "nope", None, None)
@@ -133,9 +159,10 @@ async def test_a_replicaset_pod_restarted_mid_deletion_is_never_duplicated(
     harness.runtime._events = asyncio.Queue()
     harness.engine = harness._new_engine()
     harness.engine.set_replicasets([(rs, "rs.yaml")])
+    harness.runtime.calls.clear()
     await harness.engine.start()
-    await turns_until(lambda: harness.engine.settled, "the new controller settled")
-    harness.clock.advance(31)  # the surplus pod's grace, if the new controller stops one
+    await stopping(harness)  # three pods found for two replicas: one is deleted, once
+    harness.clock.advance(31)  # its grace
     await harness.advance(5)
     assert len(running_pods(harness)) == 2
     assert len(harness.runtime.find("POD", running=True)) == 2
