@@ -120,7 +120,7 @@ async def test_kubectl_deletes_pods_and_refuses_workloads(controller: Controller
     old_uid = pods(controller)["web"]["metadata"]["uid"]
     code, out, err = await kubectl(controller, "delete", "pod", "web")
     assert (code, out.strip()) == (0, 'pod "web" deleted'), err
-    assert 'Warning: pod "web" is declared by' in err
+    assert 'Warning: pod "web" is declared by web.yaml: it is restarted' in err
     assert "it is restarted as a new pod; remove it from the folder to delete it" in err
     await eventually(lambda: "web" in running(controller), timeout=60, what="web running again")
     web = pods(controller)["web"]
