@@ -167,3 +167,22 @@ async def test_a_replicaset_pod_restarted_mid_deletion_is_never_duplicated(
     assert len(running_pods(harness)) == 2
     assert len(harness.runtime.find("POD", running=True)) == 2
     assert len(harness.runtime.find("c")) == 2
+
+
+async def test_a_pod_in_its_deletion_grace_blocks_only_itself(harness: Harness) -> None:
+    slow = desired(pod("slow", [container("stubborn")], grace=30))
+    await harness.start([slow, desired(pod("web", [container("app")]))])
+    harness.runtime.ignores_term.add("stubborn")
+    [old_uid] = running_uids(harness, "stubborn")
+    harness.engine.deleter.delete("default", "slow", None, None)
+    await stopping(harness)
+    [app] = harness.runtime.find("app", running=True)
+    harness.runtime.exit(app.id, 137)
+    await turns_until(
+        lambda: len(harness.runtime.find("app", running=True)) == 1, "web's app running again"
+    )
+    assert len(harness.runtime.find("stubborn", running=True)) == 1, "still in its grace period"
+    assert harness.view("web").status.container_statuses[0].restart_count == 1
+    await harness.advance(31)
+    [new_uid] = running_uids(harness, "stubborn")
+    assert new_uid != old_uid, "made anew once its own grace was over"
