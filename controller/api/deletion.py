@@ -2,7 +2,8 @@
 
 `DELETE /api/v1/namespaces/{ns}/pods/{name}` takes the grace period as kubectl and the official
 client send it: `gracePeriodSeconds` in a DeleteOptions JSON body (it wins) or in the query, and
-`preconditions.uid` in the body (409 Conflict when the pod has another uid). The answer is the Pod
+`preconditions.uid` in the body (409 Conflict when the pod has another uid). A dry run
+(`kubectl delete --dry-run=server`) is refused (400) rather than carried out. The answer is the Pod
 marked for deletion (`deletionTimestamp`, `deletionGracePeriodSeconds`), 200, as the API server
 answers a graceful delete; a bare pod that its file brings back carries a `Warning` header, which
 kubectl prints as `Warning: ...`.
@@ -64,6 +65,8 @@ async def _options(request: web.Request) -> tuple[int | None, str | None]:
             if not isinstance(parsed, dict):
                 raise BadOptions("the body of the request is not a DeleteOptions object")
             body = parsed
+    if body.get("dryRun") or request.query.get("dryRun"):
+        raise BadOptions("dryRun is not supported by this server: nothing was deleted")
     grace = body.get("gracePeriodSeconds", request.query.get("gracePeriodSeconds"))
     if grace is not None:
         try:

@@ -92,7 +92,9 @@ async def test_the_warning_is_a_header_kubectl_can_parse(client: TestClient[Any,
     assert warning_header('a "b" c\\') == '299 - "a \\"b\\" c\\\\"'
 
 
-async def test_refusals_and_failures_are_statuses(client: TestClient[Any, Any]) -> None:
+async def test_refusals_and_failures_are_statuses(
+    client: TestClient[Any, Any], deleter: Deleter
+) -> None:
     missing = await client.delete("/api/v1/namespaces/default/pods/nope")
     assert (missing.status, (await missing.json())["message"]) == (404, 'pods "nope" not found')
     conflict = await client.delete(POD, json={"preconditions": {"uid": "uid-9"}})
@@ -101,8 +103,16 @@ async def test_refusals_and_failures_are_statuses(client: TestClient[Any, Any]) 
     assert body["message"].startswith('Operation cannot be fulfilled on pods "web": Precondition')
     bad = await client.delete(POD, data="{not json")
     assert (bad.status, (await bad.json())["reason"]) == (400, "BadRequest")
+    dry = await client.delete(POD + "?dryRun=All")
+    assert (dry.status, (await dry.json())["reason"]) == (400, "BadRequest")
+    dry_body = await client.delete(POD, json={"dryRun": ["All"]})
+    assert dry_body.status == 400
     bad_grace = await client.delete(POD + "?gracePeriodSeconds=soon")
     assert (bad_grace.status, (await bad_grace.json())["kind"]) == (400, "Status")
+    assert deleter.calls == [
+        ("default", "nope", None, None),
+        ("default", "web", None, "uid-9"),
+    ], "no request refused for its options reached the deleter"
 
 
 async def test_workloads_are_refused_naming_their_file(client: TestClient[Any, Any]) -> None:
