@@ -6,7 +6,8 @@ Deployments, see `controller.api.apps`) and answer discovery (`/api`, `/api/v1`,
 `/version`), so `kubectl -s http://127.0.0.1:9180 get pods`, `get rs` and `get events` work.
 When a client asks for a Table (kubectl does, in its Accept header) the server answers with
 kubectl's own columns. Every list also watches (`?watch=true`, see `controller.api.watch`), so
-`kubectl get pods -w` works; lists and watches take `labelSelector` and `fieldSelector` (see
+`kubectl get pods -w` works; a pod's `log` reads its containers' output (see
+`controller.api.logs`); lists and watches take `labelSelector` and `fieldSelector` (see
 `controller.api.selection`). Read-only: the folder of manifests is the only way to change things.
 
 `/healthz` (also `/livez`) and `/readyz` answer as Kubernetes' do: `ok` (200) when every check
@@ -36,6 +37,7 @@ from controller.api.configdata import (
     add_config_routes,
 )
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
+from controller.api.logs import LOG_RESOURCE, LogsSource, add_log_routes
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
@@ -184,6 +186,7 @@ async def api_v1(request: web.Request) -> web.Response:
             "groupVersion": "v1",
             "resources": [
                 POD_RESOURCE,
+                LOG_RESOURCE,
                 EVENT_RESOURCE,
                 NODE_RESOURCE,
                 CONFIGMAP_RESOURCE,
@@ -216,6 +219,7 @@ def make_app(
     nodes: NodesSource | None = None,
     configs: ConfigsSource | None = None,
     claims: ClaimsSource | None = None,
+    logs: LogsSource | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
@@ -250,6 +254,7 @@ def make_app(
     add_node_routes(app, nodes)
     add_config_routes(app, configs)
     add_claim_routes(app, claims)
+    add_log_routes(app, views, logs)
     install_watches(
         app,
         [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES, *CONFIG_RESOURCES, CLAIMS],
