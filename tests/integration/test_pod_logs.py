@@ -213,7 +213,8 @@ async def test_kubectl_and_the_python_client_read_logs_with_every_option(
     assert kubectl(c, "logs", "talker", "-c", "main", "--tail=1").stdout == "out-2\n"
     assert kubectl(c, "logs", "talker", "-c", "main", "--limit-bytes=5").stdout == "out-1"
     stamped = kubectl(c, "logs", "talker", "-c", "main", "--timestamps").stdout.splitlines()
-    assert len(stamped) == 3 and all(STAMP.match(line) for line in stamped), stamped
+    assert len(stamped) == 3
+    assert all(STAMP.match(line) for line in stamped), stamped
     assert stamped[-1].endswith(" out-2")
 
     await eventually(
@@ -269,7 +270,8 @@ async def test_kubectl_and_the_python_client_read_logs_with_every_option(
 
     assert podyard(c, "talker", "-c", "main", "--tail", "1").stdout == "fresh\n"
     plain = podyard(c, "talker")
-    assert plain.returncode == 0 and plain.stdout.splitlines()[-2:] == ["out-2", "fresh"]
+    assert plain.returncode == 0
+    assert plain.stdout.splitlines()[-2:] == ["out-2", "fresh"]
     assert 'Defaulted container "main"' in plain.stderr
     assert podyard(c, "stuck").stderr.strip().endswith("is waiting to start: ErrImageNeverPull")
 
