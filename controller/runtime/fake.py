@@ -192,6 +192,8 @@ class FakeRuntime:
         self.logs: dict[ContainerId, list[tuple[float, bytes]]] = {}
         """Each container's output as (clock time, one line with its newline), oldest first."""
         self._log_changed = asyncio.Event()
+        self.log_readers = 0
+        """Log streams open now: a reader that left must not keep one."""
 
     @property
     def node(self) -> NodeName:
@@ -532,6 +534,16 @@ class FakeRuntime:
         ]
         if options.tail_lines is not None:
             lines = lines[len(lines) - options.tail_lines :] if options.tail_lines else []
+        self.log_readers += 1
+        try:
+            async for chunk in self._log_lines(container_id, lines, options):
+                yield chunk
+        finally:
+            self.log_readers -= 1
+
+    async def _log_lines(
+        self, container_id: ContainerId, lines: list[tuple[float, bytes]], options: LogOptions
+    ) -> AsyncIterator[bytes]:
         sent = len(self.logs.get(container_id, []))
         for at, line in lines:
             yield self._stamped(at, line, options)

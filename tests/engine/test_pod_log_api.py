@@ -196,3 +196,19 @@ async def test_follow_of_a_quiet_container_sends_headers_and_stops_at_the_limit(
     async with asyncio.timeout(5):
         assert await response.content.read() == b"abcd"
     response.release()
+
+
+async def test_a_follower_that_leaves_closes_the_runtimes_stream(
+    harness: Harness, client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("controller.api.logs.HEADERS_WAIT_SECONDS", 0.05)
+    await harness.start([desired(pod("web"))])
+    write(harness, ["hello"])
+    response = await client.get(LOG.format("web"), params={"follow": "true"})
+    assert await response.content.readline() == b"hello\n"
+    assert harness.runtime.log_readers == 1
+    response.close()  # the client goes away while the container stays quiet
+    async with asyncio.timeout(5):
+        while harness.runtime.log_readers:
+            await asyncio.sleep(0.01)
+    assert harness.runtime.log_readers == 0
