@@ -17,8 +17,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from controller.api.logs import add_log_routes
+from controller.engine.fence import FencedRuntime
 from controller.engine.logreader import open_logs
-from controller.model.logs import rfc3339_nano
+from controller.model.logs import LogOptions, rfc3339_nano
 from controller.model.pod import Container, Pod, RestartPolicy
 from tests.engine.conftest import Harness
 from tests.factories import container, desired, pod
@@ -212,3 +213,12 @@ async def test_a_follower_that_leaves_closes_the_runtimes_stream(
         while harness.runtime.log_readers:
             await asyncio.sleep(0.01)
     assert harness.runtime.log_readers == 0
+
+
+async def test_logs_are_read_through_the_fence_without_the_lease(harness: Harness) -> None:
+    await harness.start([desired(pod("web"))])
+    write(harness, ["hello"])
+    (record,) = harness.runtime.find("app", running=True)
+    fenced = FencedRuntime(harness.runtime, lambda: False)  # a lease lost: no change may pass
+    chunks = [chunk async for chunk in fenced.container_logs(record.id, LogOptions())]
+    assert chunks == [b"hello\n"]
