@@ -33,6 +33,7 @@ from controller.engine.fence import FencedRuntime
 from controller.engine.holds import REFUSED_REASON, report_held
 from controller.engine.leadership import Leadership
 from controller.engine.lease import NodeLease, local_holder
+from controller.engine.logreader import open_logs
 from controller.engine.metered import MeteredRuntime
 from controller.engine.nodeviews import node_views
 from controller.engine.podfactory import desired_from_pod
@@ -286,6 +287,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         configs=lambda: [*terms.engine.configs.config_maps(), *terms.engine.configs.secrets()],
         claims=lambda: terms.engine.reconciler.claims.views(),
         delete_pod=lambda ns, name, grace, uid: terms.engine.deleter.delete(ns, name, grace, uid),
+        logs=lambda node, cid, options: open_logs(terms.engine.slotted, node, cid, options),
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
     )

@@ -4,10 +4,11 @@
                 [--lease-duration S] [--lease-renew-deadline S] [--lease-retry-period S]
     podyard get pods|replicasets|deployments|events|nodes|configmaps|secrets|pvc [NAME] [-n NS | -A]
         [-o wide|json|yaml] [--server URL]
+    podyard logs POD [-n NS] [-c C] [-f] [--previous] [--tail N] [--timestamps] [--since 5m]
     podyard validate [PATH...] [--nodes FILE]
     podyard images build [--demo]
 
-`get` reads the controller's HTTP API (the same JSON a Kubernetes client gets), so it works against a
+`get` (and `logs`, see `controller.logscli`) reads the controller's HTTP API (the same JSON a Kubernetes client gets), so it works against a
 controller started anywhere, and prints kubectl's familiar tables. `validate` checks manifest files
 and folders exactly as the controller loads them, without a controller or Docker.
 """
@@ -71,6 +72,7 @@ from controller.config import (
     Settings,
     WatchSettings,
 )
+from controller.logscli import add_logs_parser, print_logs
 from controller.model.meta import ObjectKey
 from controller.source.admission import admit_loaded
 from controller.source.loader import LoadedObject, ManifestError, load_directory, load_file
@@ -284,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("-l", "--selector", help="label selector, as kubectl's (app=web,tier!=db)")
     get.add_argument("--field-selector", help="field selector, as kubectl's (metadata.name=web)")
     get.add_argument("--server", default=os.environ.get("PODYARD_SERVER", DEFAULT_SERVER))
+
+    add_logs_parser(sub, os.environ.get("PODYARD_SERVER", DEFAULT_SERVER))
 
     validate = sub.add_parser(
         "validate", help="check manifest files and folders (no controller or Docker needed)"
@@ -552,6 +556,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "get":
         return get_objects(args)
+    if args.command == "logs":
+        return print_logs(args)
     if args.command == "validate":
         return validate_paths(args)
     if args.command == "images":

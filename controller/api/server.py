@@ -6,7 +6,8 @@ Deployments, see `controller.api.apps`) and answer discovery (`/api`, `/api/v1`,
 `/version`), so `kubectl -s http://127.0.0.1:9180 get pods`, `get rs` and `get events` work.
 When a client asks for a Table (kubectl does, in its Accept header) the server answers with
 kubectl's own columns. Every list also watches (`?watch=true`, see `controller.api.watch`), so
-`kubectl get pods -w` works; lists and watches take `labelSelector` and `fieldSelector` (see
+`kubectl get pods -w` works; a pod's `log` reads its containers' output (see
+`controller.api.logs`); lists and watches take `labelSelector` and `fieldSelector` (see
 `controller.api.selection`). The folder of manifests is the only way to change things, except
 that a pod can be deleted (see `controller.api.deletion`: a bare pod comes back as a new one);
 every error under /api and /apis is a Status (`controller.api.errors`).
@@ -40,6 +41,7 @@ from controller.api.configdata import (
 from controller.api.deletion import PodDeleter, add_delete_routes
 from controller.api.errors import status_errors
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
+from controller.api.logs import LOG_RESOURCE, LogsSource, add_log_routes
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
@@ -188,6 +190,7 @@ async def api_v1(request: web.Request) -> web.Response:
             "groupVersion": "v1",
             "resources": [
                 POD_RESOURCE,
+                LOG_RESOURCE,
                 EVENT_RESOURCE,
                 NODE_RESOURCE,
                 CONFIGMAP_RESOURCE,
@@ -221,6 +224,7 @@ def make_app(
     configs: ConfigsSource | None = None,
     claims: ClaimsSource | None = None,
     delete_pod: PodDeleter | None = None,
+    logs: LogsSource | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
@@ -256,6 +260,7 @@ def make_app(
     add_config_routes(app, configs)
     add_claim_routes(app, claims)
     add_delete_routes(app, delete_pod)
+    add_log_routes(app, views, logs)
     install_watches(
         app,
         [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES, *CONFIG_RESOURCES, CLAIMS],
