@@ -43,7 +43,7 @@ from controller.metrics.leases import LeaseCollector
 from controller.model.claims import PersistentVolumeClaim
 from controller.model.configdata import ConfigMap, Secret
 from controller.model.health import HealthCheck
-from controller.model.manifests import ManifestFileStatus
+from controller.model.manifests import ManifestFileStatus, Namespace
 from controller.model.meta import NodeName
 from controller.runtime.docker.runtime import DockerRuntime
 from controller.source.loader import LoadedObject
@@ -67,6 +67,8 @@ class FolderApplier:
         self.ready = asyncio.Event()
         self.files: list[ManifestFileStatus] = []
         self._last: DesiredSnapshot | None = None
+        self.namespaces: list[Namespace] = []
+        """The folder's Namespace objects as last applied, for the API's namespace list."""
 
     def attach(self, engine: Engine) -> None:
         """A new engine (a new term of holding the leases) gets the folder as last read."""
@@ -107,6 +109,7 @@ class FolderApplier:
         self._engine.set_claims(
             o.obj for o in of("PersistentVolumeClaim") if isinstance(o.obj, PersistentVolumeClaim)
         )
+        self.namespaces = [o.obj for o in snapshot.objects if isinstance(o.obj, Namespace)]
         self.ready.set()
         if snapshot.baselined:
             self._engine.settle()  # applied against the pods found running: the engine may act
@@ -285,6 +288,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         nodes=lambda: node_views(terms.engine.nodes.all(), started_at),
         configs=lambda: [*terms.engine.configs.config_maps(), *terms.engine.configs.secrets()],
         claims=lambda: terms.engine.reconciler.claims.views(),
+        namespaces=lambda: applier.namespaces,
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
     )

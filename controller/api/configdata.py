@@ -30,7 +30,7 @@ def _resource(plural: str, kind: str, short: list[str]) -> JSON:
         "namespaced": True,
         "kind": kind,
         "verbs": ["get", "list", "watch"],
-        "shortNames": short,
+        **({"shortNames": short} if short else {}),  # omitted when empty, as the API server does
     }
 
 

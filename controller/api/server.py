@@ -36,6 +36,12 @@ from controller.api.configdata import (
     add_config_routes,
 )
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
+from controller.api.namespaces import (
+    NAMESPACE_RESOURCE,
+    NamespacesSource,
+    add_namespace_routes,
+    namespaces_resource,
+)
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
@@ -186,6 +192,7 @@ async def api_v1(request: web.Request) -> web.Response:
                 POD_RESOURCE,
                 EVENT_RESOURCE,
                 NODE_RESOURCE,
+                NAMESPACE_RESOURCE,
                 CONFIGMAP_RESOURCE,
                 SECRET_RESOURCE,
                 CLAIM_RESOURCE,
@@ -216,12 +223,13 @@ def make_app(
     nodes: NodesSource | None = None,
     configs: ConfigsSource | None = None,
     claims: ClaimsSource | None = None,
+    namespaces: NamespacesSource | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
 ) -> web.Application:
     """The API app. Without `replicasets`, `deployments`, `events` or `nodes`, those lists are
-    empty.
+    empty; without `namespaces` (the folder's Namespace objects), only the namespaces in use.
 
     `/healthz` reports `liveness`'s checks after `ping`; `/readyz` adds `started` (from `ready`)
     and `readiness`'s checks.
@@ -250,11 +258,10 @@ def make_app(
     add_node_routes(app, nodes)
     add_config_routes(app, configs)
     add_claim_routes(app, claims)
-    install_watches(
-        app,
-        [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES, *CONFIG_RESOURCES, CLAIMS],
-        watch_poll_seconds,
-    )
+    namespaced = [PODS, *(r.listed for r in RESOURCES), *CONFIG_RESOURCES, CLAIMS]
+    namespace_list = namespaces_resource(namespaced)
+    add_namespace_routes(app, namespace_list, namespaces)
+    install_watches(app, [*namespaced, EVENTS, NODES, namespace_list], watch_poll_seconds)
     app[FILES_KEY] = files or list
     app.router.add_get("/podyard/v1/files", list_files)
     return app

@@ -1,0 +1,123 @@
+"""Namespaces in the read API (declared, in use, and `default`), discovery as a real cluster lists
+each resource, and the kubeconfig `podyard kubeconfig` prints."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from controller.api.server import make_app
+from controller.cli import main
+from controller.kubeconfig import kubeconfig
+from controller.model.configdata import ConfigMap
+from controller.model.manifests import Namespace
+from controller.model.meta import ObjectMeta
+
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[TestClient[Any, Any]]:
+    declared = [
+        Namespace(ObjectMeta("shop", labels={"pod-security.kubernetes.io/enforce": "baseline"}))
+    ]
+    app = make_app(
+        lambda: [],
+        lambda: True,
+        configs=lambda: [ConfigMap(ObjectMeta("settings", "tools"), data={"a": "1"})],
+        namespaces=lambda: declared,
+    )
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+async def test_namespaces_are_the_declared_the_used_and_default(
+    client: TestClient[Any, Any],
+) -> None:
+    body = await (await client.get("/api/v1/namespaces")).json()
+    assert body["kind"] == "NamespaceList"
+    by_name = {ns["metadata"]["name"]: ns for ns in body["items"]}
+    assert list(by_name) == ["default", "shop", "tools"]
+    shop = by_name["shop"]
+    assert shop["kind"] == "Namespace"
+    assert shop["status"] == {"phase": "Active"}
+    assert "namespace" not in shop["metadata"], "namespaces are cluster-scoped"
+    assert shop["metadata"]["labels"] == {
+        "pod-security.kubernetes.io/enforce": "baseline",
+        "kubernetes.io/metadata.name": "shop",
+    }
+    assert by_name["tools"]["metadata"]["labels"] == {"kubernetes.io/metadata.name": "tools"}
+    assert shop["metadata"]["creationTimestamp"].endswith("Z")
+
+
+async def test_one_namespace_its_404_selectors_and_table(client: TestClient[Any, Any]) -> None:
+    shop = await (await client.get("/api/v1/namespaces/shop")).json()
+    assert shop["metadata"]["name"] == "shop"
+    missing = await client.get("/api/v1/namespaces/nowhere")
+    assert missing.status == 404
+    assert (await missing.json())["message"] == 'namespaces "nowhere" not found'
+    selected = await client.get(
+        "/api/v1/namespaces", params={"labelSelector": "pod-security.kubernetes.io/enforce"}
+    )
+    assert [n["metadata"]["name"] for n in (await selected.json())["items"]] == ["shop"]
+    by_name = await client.get(
+        "/api/v1/namespaces", params={"fieldSelector": "metadata.name=tools"}
+    )
+    assert [n["metadata"]["name"] for n in (await by_name.json())["items"]] == ["tools"]
+    table = await (await client.get("/api/v1/namespaces", headers={"Accept": TABLE})).json()
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Status", "Age"]
+    assert [r["cells"][:2] for r in table["rows"]] == [
+        ["default", "Active"],
+        ["shop", "Active"],
+        ["tools", "Active"],
+    ]
+    # The namespaced routes under the same prefix still answer.
+    config = await client.get("/api/v1/namespaces/tools/configmaps/settings")
+    assert config.status == 200
+
+
+async def test_discovery_lists_each_resource_as_a_real_cluster(
+    client: TestClient[Any, Any],
+) -> None:
+    core = await (await client.get("/api/v1")).json()
+    apps = await (await client.get("/apis/apps/v1")).json()
+    listed = {r["name"]: r for r in [*core["resources"], *apps["resources"]]}
+    expected = {
+        "pods": (True, "Pod", ["po"], ["all"]),
+        "events": (True, "Event", ["ev"], None),
+        "nodes": (False, "Node", ["no"], None),
+        "namespaces": (False, "Namespace", ["ns"], None),
+        "configmaps": (True, "ConfigMap", ["cm"], None),
+        "secrets": (True, "Secret", None, None),
+        "persistentvolumeclaims": (True, "PersistentVolumeClaim", ["pvc"], None),
+        "replicasets": (True, "ReplicaSet", ["rs"], ["all"]),
+        "deployments": (True, "Deployment", ["deploy"], ["all"]),
+    }
+    for name, (namespaced, kind, short, categories) in expected.items():
+        resource = listed[name]
+        assert resource["namespaced"] is namespaced, name
+        assert resource["kind"] == kind, name
+        assert resource["singularName"] == kind.lower(), name
+        assert resource.get("shortNames") == short, name
+        assert resource.get("categories") == categories, name
+        assert {"get", "list", "watch"} <= set(resource["verbs"]), name
+
+
+def test_kubeconfig_names_one_cluster_user_and_context() -> None:
+    config = kubeconfig("http://127.0.0.1:9180/", namespace="shop", context="yard")
+    assert config["kind"] == "Config"
+    assert config["current-context"] == "yard"
+    assert config["clusters"] == [{"name": "yard", "cluster": {"server": "http://127.0.0.1:9180"}}]
+    assert config["contexts"] == [
+        {"name": "yard", "context": {"cluster": "yard", "user": "yard", "namespace": "shop"}}
+    ]
+    assert config["users"] == [{"name": "yard", "user": {}}]
+
+
+def test_podyard_kubeconfig_prints_the_api_address(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kubeconfig", "--api", "http://127.0.0.1:9555", "-n", "shop"]) == 0
+    out = capsys.readouterr().out
+    assert "server: http://127.0.0.1:9555" in out
+    assert "namespace: shop" in out
+    assert "current-context: podyard" in out
