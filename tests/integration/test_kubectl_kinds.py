@@ -143,6 +143,7 @@ async def test_kubectl_get_every_kind(controller: ControllerProcess) -> None:
     config_maps = rows(kubectl(c, "get", "cm"))
     assert config_maps[0] == ["NAME", "DATA", "AGE"]
     assert config_maps[1][:2] == ["settings", "2"]
+    assert config_maps[1][2].endswith("s"), "an age, not <unknown>"
     secrets = kubectl(c, "get", "secrets")
     assert rows(secrets)[0] == ["NAME", "TYPE", "DATA", "AGE"]
     assert rows(secrets)[1][:3] == ["creds", "Opaque", "1"]

@@ -121,3 +121,14 @@ def test_podyard_kubeconfig_prints_the_api_address(capsys: pytest.CaptureFixture
     assert "server: http://127.0.0.1:9555" in out
     assert "namespace: shop" in out
     assert "current-context: podyard" in out
+
+
+async def test_config_maps_are_aged_from_when_first_seen(client: TestClient[Any, Any]) -> None:
+    table = await (await client.get("/api/v1/configmaps", headers={"Accept": TABLE})).json()
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Data", "Age"]
+    name, data, age = table["rows"][0]["cells"]
+    assert (name, data) == ("settings", "1")
+    assert age.endswith("s"), "an age, as a real cluster prints it, not <unknown>"
+    first = await (await client.get("/api/v1/namespaces/tools/configmaps/settings")).json()
+    again = await (await client.get("/api/v1/namespaces/tools/configmaps/settings")).json()
+    assert first["metadata"]["creationTimestamp"] == again["metadata"]["creationTimestamp"]
