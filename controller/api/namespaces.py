@@ -5,12 +5,12 @@ Podyard has no namespace store: namespaces need not be declared to be used. The 
 the union of
 - every `kind: Namespace` of the folder, with its labels (its `pod-security.kubernetes.io/enforce`
   label is what Pod Security admission reads),
-- every namespace in use by a pod, ReplicaSet, Deployment, ConfigMap, Secret or claim,
+- every namespace in use by a pod, ReplicaSet, Deployment, ConfigMap, Secret, claim or node lease
+  (so `kube-node-lease` is listed whenever a node exists, as on a real cluster),
 - `default`, always: it is where objects without a namespace go and where kubectl looks first.
 
-A real cluster also lists `kube-node-lease`, `kube-public` and `kube-system`; Podyard runs nothing
-there, so it shows them only when something of the folder uses or declares them, rather than
-naming empty namespaces a user could not put anything in from elsewhere.
+A real cluster also lists `kube-public` and `kube-system`; Podyard runs nothing there, so it shows
+them only when something of the folder uses or declares them, rather than naming empty namespaces.
 
 Each namespace is `status.phase: Active`, with the label `kubernetes.io/metadata.name` the API
 server adds to every namespace, and `creationTimestamp` the moment this controller first saw it

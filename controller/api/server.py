@@ -26,7 +26,13 @@ from typing import Any
 
 from aiohttp import web
 
-from controller.api.apps import RESOURCES, DeploymentsSource, ReplicaSetsSource, add_apps_routes
+from controller.api.apps import (
+    OTHER_GROUPS_KEY,
+    RESOURCES,
+    DeploymentsSource,
+    ReplicaSetsSource,
+    add_apps_routes,
+)
 from controller.api.claims import CLAIM_RESOURCE, CLAIMS, ClaimsSource, add_claim_routes
 from controller.api.configdata import (
     CONFIG_RESOURCES,
@@ -42,6 +48,7 @@ from controller.api.namespaces import (
     add_namespace_routes,
     namespaces_resource,
 )
+from controller.api.nodeleases import COORDINATION_GROUP, NODE_LEASES, add_node_lease_routes
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
@@ -258,7 +265,9 @@ def make_app(
     add_node_routes(app, nodes)
     add_config_routes(app, configs)
     add_claim_routes(app, claims)
-    namespaced = [PODS, *(r.listed for r in RESOURCES), *CONFIG_RESOURCES, CLAIMS]
+    add_node_lease_routes(app)
+    app[OTHER_GROUPS_KEY] = [COORDINATION_GROUP]
+    namespaced = [PODS, *(r.listed for r in RESOURCES), *CONFIG_RESOURCES, CLAIMS, NODE_LEASES]
     namespace_list = namespaces_resource(namespaced)
     add_namespace_routes(app, namespace_list, namespaces)
     install_watches(app, [*namespaced, EVENTS, NODES, namespace_list], watch_poll_seconds)

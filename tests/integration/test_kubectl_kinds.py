@@ -105,7 +105,11 @@ async def test_kubectl_get_every_kind(controller: ControllerProcess) -> None:
 
     namespaces = kubectl(c, "get", "ns")
     assert namespaces.splitlines()[0].split() == ["NAME", "STATUS", "AGE"]
-    assert [r[:2] for r in rows(namespaces)[1:]] == [["default", "Active"], ["shop", "Active"]]
+    assert [r[:2] for r in rows(namespaces)[1:]] == [
+        ["default", "Active"],
+        ["kube-node-lease", "Active"],
+        ["shop", "Active"],
+    ]
     labels = kubectl(c, "get", "ns", "shop", "-o", "jsonpath={.metadata.labels}")
     assert '"team":"shop"' in labels
     assert '"kubernetes.io/metadata.name":"shop"' in labels
@@ -186,6 +190,7 @@ async def test_kubectl_describe_node(controller: ControllerProcess) -> None:
     ):  # fmt: skip
         assert any(line.startswith(section) for line in described.splitlines()), section
     assert "(2 in total)" in described, described
+    assert f"HolderIdentity:  {NODE}" in described, "the node's lease, not `Failed to get lease`"
     pod_lines = [line.split() for line in described.splitlines() if " web " in f" {line} "]
     assert any(cells[:2] == ["shop", "web"] for cells in pod_lines), described
     ready = [line.split() for line in described.splitlines() if line.strip().startswith("Ready ")]

@@ -13,6 +13,7 @@ from controller.kubeconfig import kubeconfig
 from controller.model.configdata import ConfigMap
 from controller.model.manifests import Namespace
 from controller.model.meta import ObjectMeta
+from controller.model.nodes import NodeView
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
@@ -132,3 +133,26 @@ async def test_config_maps_are_aged_from_when_first_seen(client: TestClient[Any,
     first = await (await client.get("/api/v1/namespaces/tools/configmaps/settings")).json()
     again = await (await client.get("/api/v1/namespaces/tools/configmaps/settings")).json()
     assert first["metadata"]["creationTimestamp"] == again["metadata"]["creationTimestamp"]
+
+
+async def test_each_node_has_a_lease_renewed_at_its_heartbeat() -> None:
+    view = NodeView(
+        name="n1", uid="u1", created_at=1_700_000_000.0, host_ip="127.0.0.1",
+        ready=True, last_heartbeat=1_700_000_042.5,
+    )  # fmt: skip
+    app = make_app(lambda: [], lambda: True, nodes=lambda: [view])
+    async with TestClient(TestServer(app)) as c:
+        lease = await (
+            await c.get("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1")
+        ).json()
+        assert lease["spec"] == {
+            "holderIdentity": "n1",
+            "renewTime": "2023-11-14T22:14:02.500000Z",
+        }
+        assert lease["metadata"]["ownerReferences"][0]["kind"] == "Node"
+        missing = await c.get("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/x")
+        assert missing.status == 404
+        names = await (await c.get("/api/v1/namespaces")).json()
+        assert [n["metadata"]["name"] for n in names["items"]] == ["default", "kube-node-lease"]
+        group = await (await c.get("/apis/coordination.k8s.io/v1")).json()
+        assert [r["name"] for r in group["resources"]] == ["leases"]
