@@ -26,12 +26,14 @@ from typing import Any
 
 from aiohttp import web
 
+from controller.api.aggregated import GroupVersion, aggregated_discovery
 from controller.api.apps import (
     OTHER_GROUPS_KEY,
     RESOURCES,
     DeploymentsSource,
     ReplicaSetsSource,
     add_apps_routes,
+    apps_v1,
 )
 from controller.api.claims import CLAIM_RESOURCE, CLAIMS, ClaimsSource, add_claim_routes
 from controller.api.configdata import (
@@ -48,7 +50,12 @@ from controller.api.namespaces import (
     add_namespace_routes,
     namespaces_resource,
 )
-from controller.api.nodeleases import COORDINATION_GROUP, NODE_LEASES, add_node_lease_routes
+from controller.api.nodeleases import (
+    COORDINATION_GROUP,
+    NODE_LEASES,
+    add_node_lease_routes,
+    coordination_v1,
+)
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
@@ -267,6 +274,15 @@ def make_app(
     add_claim_routes(app, claims)
     add_node_lease_routes(app)
     app[OTHER_GROUPS_KEY] = [COORDINATION_GROUP]
+    app.middlewares.append(
+        aggregated_discovery(
+            core=[GroupVersion("", "v1", api_v1)],
+            groups=[
+                GroupVersion("apps", "v1", apps_v1),
+                GroupVersion("coordination.k8s.io", "v1", coordination_v1),
+            ],
+        )
+    )
     namespaced = [PODS, *(r.listed for r in RESOURCES), *CONFIG_RESOURCES, CLAIMS, NODE_LEASES]
     namespace_list = namespaces_resource(namespaced)
     add_namespace_routes(app, namespace_list, namespaces)

@@ -99,7 +99,7 @@ def rows(output: str) -> list[list[str]]:
     return [line.split() for line in output.splitlines() if line.strip()]
 
 
-async def test_kubectl_get_every_kind(controller: ControllerProcess) -> None:
+async def test_kubectl_get_every_kind(controller: ControllerProcess, tmp_path: Path) -> None:
     c = controller
     await eventually(lambda: _running(c), timeout=60, what="both pods Running")
 
@@ -143,6 +143,19 @@ async def test_kubectl_get_every_kind(controller: ControllerProcess) -> None:
     assert replicaset[0] == "default"
     assert replicaset[1].startswith("replicaset.apps/hello-")
     assert replicaset[2:5] == ["1", "1", "1"]
+
+    resources = rows(kubectl(c, "api-resources"))
+    assert resources[0] == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
+    assert ["pods", "po", "v1", "true", "Pod"] in resources
+    assert ["namespaces", "ns", "v1", "false", "Namespace"] in resources
+    assert ["secrets", "v1", "true", "Secret"] in resources, "secrets have no short name"
+    assert ["deployments", "deploy", "apps/v1", "true", "Deployment"] in resources
+    # Aggregated discovery: `/api` and `/apis` answer everything, no request per group version.
+    fresh = str(tmp_path / "discovery-cache")
+    verbose = run_kubectl("get", "cm", "-v=6", "--cache-dir", fresh, server=c.server)
+    asked = [line for line in verbose.stderr.splitlines() if " GET " in line]
+    assert any("/apis?" in line for line in asked), verbose.stderr
+    assert not any("/api/v1?" in line or "/apis/apps/v1?" in line for line in asked), asked
 
     config_maps = rows(kubectl(c, "get", "cm"))
     assert config_maps[0] == ["NAME", "DATA", "AGE"]

@@ -156,3 +156,35 @@ async def test_each_node_has_a_lease_renewed_at_its_heartbeat() -> None:
         assert [n["metadata"]["name"] for n in names["items"]] == ["default", "kube-node-lease"]
         group = await (await c.get("/apis/coordination.k8s.io/v1")).json()
         assert [r["name"] for r in group["resources"]] == ["leases"]
+
+
+V2 = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+)
+
+
+async def test_aggregated_discovery_matches_the_per_version_lists(
+    client: TestClient[Any, Any],
+) -> None:
+    core = await client.get("/api", headers={"Accept": V2})
+    assert core.headers["Content-Type"].startswith("application/json;g=apidiscovery.k8s.io;v=v2")
+    body = await core.json(content_type=None)
+    assert body["kind"] == "APIGroupDiscoveryList"
+    (item,) = body["items"]
+    (v1,) = item["versions"]
+    legacy = await (await client.get("/api/v1")).json()
+    by_name = {r["resource"]: r for r in v1["resources"]}
+    assert set(by_name) == {r["name"] for r in legacy["resources"] if "/" not in r["name"]}
+    assert by_name["pods"]["responseKind"] == {"group": "", "version": "v1", "kind": "Pod"}
+    assert by_name["pods"]["categories"] == ["all"]
+    assert by_name["namespaces"]["scope"] == "Cluster"
+    assert by_name["namespaces"]["shortNames"] == ["ns"]
+    assert "shortNames" not in by_name["secrets"]
+    groups = await (await client.get("/apis", headers={"Accept": V2})).json(content_type=None)
+    assert [g["metadata"]["name"] for g in groups["items"]] == ["apps", "coordination.k8s.io"]
+    apps = {r["resource"]: r for r in groups["items"][0]["versions"][0]["resources"]}
+    assert apps["deployments"]["shortNames"] == ["deploy"]
+    assert apps["deployments"]["scope"] == "Namespaced"
+    plain = await (await client.get("/api")).json()
+    assert plain["kind"] == "APIVersions", "a client that does not ask gets the plain document"
