@@ -124,6 +124,12 @@ async def test_kubectl_get_every_kind(controller: ControllerProcess, tmp_path: P
     assert node[4] == "v1.32.0" or node[4].startswith("v1.32")
     assert node[-1].startswith("docker://")
 
+    events = kubectl(c, "get", "events", "-A", "-o", "wide")
+    assert events.splitlines()[0].split() == [
+        "NAMESPACE", "LAST", "SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE",
+        "FIRST", "SEEN", "COUNT", "NAME",
+    ]  # fmt: skip
+
     everything = kubectl(c, "get", "all", "-A")
     sections = [block.splitlines() for block in everything.strip().split("\n\n")]
     headers = [block[0].split() for block in sections]
