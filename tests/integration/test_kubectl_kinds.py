@@ -242,8 +242,8 @@ async def test_kubectl_with_a_podyard_kubeconfig(
     assert done.returncode == 0, done.stderr
     assert [r[0] for r in rows(done.stdout)[1:]] == ["web"], "the context's namespace is shop"
     # Merged with a user's own kubeconfig (KUBECONFIG=theirs:ours), picked by its context name.
-    # A process substitution (`--kubeconfig <(podyard kubeconfig)`) does not serve: kubectl reads
-    # the file more than once, and a pipe reads once.
+    # A process substitution (`--kubeconfig <(podyard kubeconfig)`) does not serve: kubectl 1.32
+    # reads the file more than once, and a pipe reads once (so for any kubeconfig).
     theirs = tmp_path / "theirs.kubeconfig"
     theirs.write_text(
         printed.replace("podyard", "elsewhere").replace(c.server, "http://127.0.0.1:1")
