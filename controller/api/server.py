@@ -57,6 +57,12 @@ from controller.api.nodeleases import (
     coordination_v1,
 )
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
+from controller.api.policies import (
+    LIMITRANGE_RESOURCE,
+    POLICY_RESOURCES,
+    RESOURCEQUOTA_RESOURCE,
+    add_policy_routes,
+)
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
 from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row
@@ -210,6 +216,8 @@ async def api_v1(request: web.Request) -> web.Response:
                 CONFIGMAP_RESOURCE,
                 SECRET_RESOURCE,
                 CLAIM_RESOURCE,
+                RESOURCEQUOTA_RESOURCE,
+                LIMITRANGE_RESOURCE,
             ],
         }
     )
@@ -273,6 +281,7 @@ def make_app(
     add_config_routes(app, configs)
     add_claim_routes(app, claims)
     add_node_lease_routes(app)
+    add_policy_routes(app)
     app[OTHER_GROUPS_KEY] = [COORDINATION_GROUP]
     app.middlewares.append(
         aggregated_discovery(
@@ -286,7 +295,9 @@ def make_app(
     namespaced = [PODS, *(r.listed for r in RESOURCES), *CONFIG_RESOURCES, CLAIMS, NODE_LEASES]
     namespace_list = namespaces_resource(namespaced)
     add_namespace_routes(app, namespace_list, namespaces)
-    install_watches(app, [*namespaced, EVENTS, NODES, namespace_list], watch_poll_seconds)
+    install_watches(
+        app, [*namespaced, EVENTS, NODES, namespace_list, *POLICY_RESOURCES], watch_poll_seconds
+    )
     app[FILES_KEY] = files or list
     app.router.add_get("/podyard/v1/files", list_files)
     return app

@@ -110,6 +110,10 @@ async def test_kubectl_get_every_kind(controller: ControllerProcess, tmp_path: P
         ["kube-node-lease", "Active"],
         ["shop", "Active"],
     ]
+    described = kubectl(c, "describe", "ns", "shop")
+    for line in ("Name:         shop", "Status:       Active", "No resource quota.",
+                 "No LimitRange resource."):  # fmt: skip
+        assert line in described.splitlines(), described
     labels = kubectl(c, "get", "ns", "shop", "-o", "jsonpath={.metadata.labels}")
     assert '"team":"shop"' in labels
     assert '"kubernetes.io/metadata.name":"shop"' in labels

@@ -94,6 +94,8 @@ async def test_discovery_lists_each_resource_as_a_real_cluster(
         "persistentvolumeclaims": (True, "PersistentVolumeClaim", ["pvc"], None),
         "replicasets": (True, "ReplicaSet", ["rs"], ["all"]),
         "deployments": (True, "Deployment", ["deploy"], ["all"]),
+        "resourcequotas": (True, "ResourceQuota", ["quota"], None),
+        "limitranges": (True, "LimitRange", ["limits"], None),
     }
     for name, (namespaced, kind, short, categories) in expected.items():
         resource = listed[name]
@@ -188,3 +190,12 @@ async def test_aggregated_discovery_matches_the_per_version_lists(
     assert apps["deployments"]["scope"] == "Namespaced"
     plain = await (await client.get("/api")).json()
     assert plain["kind"] == "APIVersions", "a client that does not ask gets the plain document"
+
+
+async def test_quotas_and_limit_ranges_are_served_empty(client: TestClient[Any, Any]) -> None:
+    for plural, kind in (("resourcequotas", "ResourceQuota"), ("limitranges", "LimitRange")):
+        listed = await (await client.get(f"/api/v1/namespaces/shop/{plural}")).json()
+        assert listed["kind"] == f"{kind}List"
+        assert listed["items"] == []
+        one = await client.get(f"/api/v1/namespaces/shop/{plural}/any")
+        assert one.status == 404
