@@ -110,6 +110,14 @@ async def test_kubectl_get_every_kind(controller: ControllerProcess, tmp_path: P
         ["kube-node-lease", "Active"],
         ["shop", "Active"],
     ]
+    mine = subprocess.run(
+        [sys.executable, "-m", "controller", "get", "ns", "--server", c.server],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    assert [r[:2] for r in rows(mine)] == [r[:2] for r in rows(namespaces)], "podyard get agrees"
     described = kubectl(c, "describe", "ns", "shop")
     for line in ("Name:         shop", "Status:       Active", "No resource quota.",
                  "No LimitRange resource."):  # fmt: skip

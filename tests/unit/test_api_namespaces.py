@@ -199,3 +199,10 @@ async def test_quotas_and_limit_ranges_are_served_empty(client: TestClient[Any, 
         assert listed["items"] == []
         one = await client.get(f"/api/v1/namespaces/shop/{plural}/any")
         assert one.status == 404
+
+
+async def test_namespaces_are_watched(client: TestClient[Any, Any]) -> None:
+    answer = await client.get("/api/v1/namespaces", params={"watch": "1", "timeoutSeconds": "1"})
+    events = [line for line in (await answer.text()).splitlines() if line]
+    assert len(events) == 3
+    assert all('"type":"ADDED"' in line and '"kind":"Namespace"' in line for line in events)
