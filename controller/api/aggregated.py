@@ -12,8 +12,9 @@ Each `APIResource` of a version becomes an `APIResourceDiscovery` (`resource`, `
 subresource of its parent. The answer's Content-Type names the type, which is how kubectl tells
 an aggregated answer from a plain one.
 
-Trap: the per-version handlers are called in-process with the discovery request; they must read
-nothing from it but the app (they are plain documents).
+Traps: the per-version handlers are called in-process with the discovery request; they must read
+nothing from it but the app (they are plain documents). An entry is read leniently (a missing
+`kind` or `verbs` reads as empty): an error here would cost kubectl all of discovery.
 """
 
 from __future__ import annotations
@@ -49,10 +50,10 @@ def wants_aggregated(request: web.Request) -> bool:
 def _resource(group: str, version: str, entry: JSON) -> JSON:
     out: JSON = {
         "resource": entry["name"],
-        "responseKind": {"group": group, "version": version, "kind": entry["kind"]},
-        "scope": "Namespaced" if entry["namespaced"] else "Cluster",
+        "responseKind": {"group": group, "version": version, "kind": entry.get("kind", "")},
+        "scope": "Namespaced" if entry.get("namespaced") else "Cluster",
         "singularResource": entry.get("singularName", ""),
-        "verbs": entry["verbs"],
+        "verbs": entry.get("verbs", []),
     }
     for key in ("shortNames", "categories"):
         if entry.get(key):
@@ -63,8 +64,8 @@ def _resource(group: str, version: str, entry: JSON) -> JSON:
 def _subresource(group: str, version: str, entry: JSON) -> JSON:
     return {
         "subresource": entry["name"].split("/", 1)[1],
-        "responseKind": {"group": group, "version": version, "kind": entry["kind"]},
-        "verbs": entry["verbs"],
+        "responseKind": {"group": group, "version": version, "kind": entry.get("kind", "")},
+        "verbs": entry.get("verbs", []),
     }
 
 

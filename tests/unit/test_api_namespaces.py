@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from controller.api.aggregated import version_discovery
 from controller.api.server import make_app
 from controller.cli import main
 from controller.kubeconfig import kubeconfig
@@ -206,3 +207,17 @@ async def test_namespaces_are_watched(client: TestClient[Any, Any]) -> None:
     events = [line for line in (await answer.text()).splitlines() if line]
     assert len(events) == 3
     assert all('"type":"ADDED"' in line and '"kind":"Namespace"' in line for line in events)
+
+
+def test_a_subresource_joins_its_parent_in_aggregated_discovery() -> None:
+    entries = [
+        {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
+         "verbs": ["get"], "shortNames": ["po"]},
+        {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod",
+         "verbs": ["get"]},
+    ]  # fmt: skip
+    (pods,) = version_discovery("", "v1", entries)["resources"]
+    assert pods["subresources"] == [
+        {"subresource": "log", "responseKind": {"group": "", "version": "v1", "kind": "Pod"},
+         "verbs": ["get"]},
+    ]  # fmt: skip
