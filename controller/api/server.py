@@ -4,6 +4,10 @@ Routes mirror the Kubernetes API paths (`/api/v1/pods`, `/api/v1/namespaces/{ns}
 `/api/v1/events`, see `controller.api.events`, `/api/v1/nodes`, see `controller.api.nodes`, and the `apps/v1` group's ReplicaSets and
 Deployments, see `controller.api.apps`) and answer discovery (`/api`, `/api/v1`, `/apis`,
 `/version`), so `kubectl -s http://127.0.0.1:9180 get pods`, `get rs` and `get events` work.
+Namespaces (`controller.api.namespaces`), node leases (`controller.api.nodeleases`) and the empty
+quotas and limit ranges (`controller.api.policies`) complete what `kubectl get ns` and `describe`
+read; kubectl's first question, aggregated discovery, is answered from the same per-version
+documents (`controller.api.aggregated`).
 When a client asks for a Table (kubectl does, in its Accept header) the server answers with
 kubectl's own columns. Every list also watches (`?watch=true`, see `controller.api.watch`), so
 `kubectl get pods -w` works; lists and watches take `labelSelector` and `fieldSelector` (see
