@@ -92,6 +92,8 @@ def namespaces_resource(used_by: Sequence[ListedResource]) -> ListedResource:
         for declared in app[NAMESPACES_KEY]():
             labels[declared.metadata.name] = dict(declared.metadata.labels)
         first_seen = app[FIRST_SEEN_KEY]
+        for gone in [name for name in first_seen if name not in labels]:
+            del first_seen[gone]  # one that comes back is seen anew, as a recreated namespace
         now = time.time()
         return [
             namespace_to_k8s(name, labels[name], first_seen.setdefault(name, now))
