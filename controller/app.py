@@ -44,7 +44,7 @@ from controller.metrics.leases import LeaseCollector
 from controller.model.claims import PersistentVolumeClaim
 from controller.model.configdata import ConfigMap, Secret
 from controller.model.health import HealthCheck
-from controller.model.manifests import ManifestFileStatus
+from controller.model.manifests import ManifestFileStatus, Namespace
 from controller.model.meta import NodeName
 from controller.runtime.docker.runtime import DockerRuntime
 from controller.source.loader import LoadedObject
@@ -68,6 +68,8 @@ class FolderApplier:
         self.ready = asyncio.Event()
         self.files: list[ManifestFileStatus] = []
         self._last: DesiredSnapshot | None = None
+        self.namespaces: list[Namespace] = []
+        """The folder's Namespace objects as last applied, for the API's namespace list."""
 
     def attach(self, engine: Engine) -> None:
         """A new engine (a new term of holding the leases) gets the folder as last read."""
@@ -108,6 +110,7 @@ class FolderApplier:
         self._engine.set_claims(
             o.obj for o in of("PersistentVolumeClaim") if isinstance(o.obj, PersistentVolumeClaim)
         )
+        self.namespaces = [o.obj for o in snapshot.objects if isinstance(o.obj, Namespace)]
         self.ready.set()
         if snapshot.baselined:
             self._engine.settle()  # applied against the pods found running: the engine may act
@@ -288,6 +291,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         claims=lambda: terms.engine.reconciler.claims.views(),
         delete_pod=lambda ns, name, grace, uid: terms.engine.deleter.delete(ns, name, grace, uid),
         logs=lambda node, cid, options: open_logs(terms.engine.slotted, node, cid, options),
+        namespaces=lambda: applier.namespaces,
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
     )
