@@ -20,8 +20,6 @@ from tests.integration.harness import ControllerProcess, eventually
 from tests.integration.manifests import pod_yaml, replicaset_yaml, write
 from tests.integration.test_kubectl_watch import KUBECTL, watching
 
-needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
-
 
 @pytest.fixture
 def controller(docker_host: str, tmp_path: Path) -> Iterator[ControllerProcess]:
@@ -75,7 +73,7 @@ async def kubectl(c: ControllerProcess, *args: str, timeout: float = 60) -> tupl
     return proc.returncode, out.decode(), err.decode()
 
 
-@needs_kubectl
+@pytest.mark.kubectl
 async def test_kubectl_deletes_pods_and_refuses_workloads(controller: ControllerProcess) -> None:
     await all_running(controller)
     before = set(running(controller, "echo-"))

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import queue
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,10 +24,10 @@ from kubernetes.client.rest import ApiException
 
 from tests.integration.dockerd import DEMO_IMAGE
 from tests.integration.harness import ControllerProcess, docker_cli, eventually
+from tests.integration.kubectl import KUBECTL
 from tests.integration.manifests import IDLE, write
 
-KUBECTL = shutil.which("kubectl")
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+pytestmark = pytest.mark.kubectl
 
 TALKER = f"""apiVersion: v1
 kind: Pod
