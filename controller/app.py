@@ -27,6 +27,7 @@ from aiohttp import web
 from controller.api.leases import leases_handler
 from controller.api.server import make_app
 from controller.config import Settings
+from controller.engine.changesignal import ChangeSignal
 from controller.engine.engine import Engine
 from controller.engine.events import EventRecorder
 from controller.engine.fence import FencedRuntime
@@ -45,7 +46,7 @@ from controller.model.claims import PersistentVolumeClaim
 from controller.model.configdata import ConfigMap, Secret
 from controller.model.health import HealthCheck
 from controller.model.manifests import ManifestFileStatus, Namespace
-from controller.model.meta import NodeName
+from controller.model.meta import NodeName, PodKey
 from controller.runtime.docker.runtime import DockerRuntime
 from controller.source.loader import LoadedObject
 from controller.source.snapshot import Hold
@@ -111,6 +112,7 @@ class FolderApplier:
             o.obj for o in of("PersistentVolumeClaim") if isinstance(o.obj, PersistentVolumeClaim)
         )
         self.namespaces = [o.obj for o in snapshot.objects if isinstance(o.obj, Namespace)]
+        self._engine.changes.objects()  # the folder's namespaces are read by the API alone
         self.ready.set()
         if snapshot.baselined:
             self._engine.settle()  # applied against the pods found running: the engine may act
@@ -279,6 +281,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     app_tasks = Supervisor(SystemClock(), controller_metrics, settings.supervision)
     """Tasks of the controller itself, beside each term's engine: the folder watcher."""
     controller_metrics.in_flight = lambda: terms.engine.in_flight()
+    changes = ChangeSignal()
+    """Every term's engine's change signal, passed on to the API's watches."""
     app = make_app(
         lambda: terms.engine.pod_views(),
         terms.started.is_set,
@@ -294,6 +298,9 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         namespaces=lambda: applier.namespaces,
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
+        changes=changes,
+        pod_views_for=lambda keys: terms.engine.reconciler.views(PodKey(*k) for k in keys),
+        watch_resync_seconds=settings.api.watch_resync_seconds,
     )
     registry = make_registry(
         lambda: applier.files,
@@ -318,6 +325,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     def attach(engine: Engine) -> None:
         engine.on_baseline = folder.set_baseline  # the next snapshot after it settles the engine
         applier.attach(engine)
+        engine.changes.listen(changes.forward)
+        changes.everything()  # another engine's views: render them afresh
 
     attach(terms.engine)
     terms.on_new_engine = attach

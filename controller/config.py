@@ -194,6 +194,9 @@ class ApiSettings:
     listen_host: str = "127.0.0.1"
     """Loopback by default: the API is read-only but still shows what runs."""
     listen_port: int = 9180
+    watch_resync_seconds: float = 300.0
+    """Watches follow the engine's change signal; every this many seconds the watched resources
+    are rendered in full anyway, so a change whose signal was lost still arrives."""
 
 
 @attrs.frozen

@@ -26,6 +26,7 @@ rather than letting memory grow. `end()` always leaves room for the end marker.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -130,16 +131,36 @@ class Subscription:
 
 
 class Feed:
-    """One resource: its last render, its recent events and its subscribers."""
+    """One resource: its last render, its recent events, its subscribers and what is stale."""
 
-    def __init__(self, render: Callable[[], list[JSON]], floor: int) -> None:
+    def __init__(
+        self,
+        render: Callable[[], list[JSON]],
+        floor: int,
+        render_keys: Callable[[set[ObjectKey]], list[JSON]] | None = None,
+        topics: frozenset[str] = frozenset(),
+    ) -> None:
         self.render = render
+        self.render_keys = render_keys
+        """Renders only the objects of the given keys (absent ones are gone), when the resource
+        can; a change signalled with a key then costs one object's render, not the resource's."""
+        self.topics = topics
         self.raw: dict[ObjectKey, JSON] = {}
         self.current: dict[ObjectKey, JSON] = {}
         self.history: deque[WatchEvent] = deque()
         self.floor = floor
         """Every event after this version is in `history`."""
         self.subscribers: set[Subscription] = set()
+        self.stale = True
+        """A full render is due: nothing rendered yet, or a change signalled without a key."""
+        self.stale_keys: set[ObjectKey] = set()
+        self.listing: list[JSON] | None = None
+        """`current`'s values in list order, kept until the next change."""
+        self.encoded: dict[ObjectKey, tuple[JSON, bytes]] = {}
+        """Per object, its JSON text (with the object it encodes): reused by lists until it
+        changes."""
+        self.renders = 0
+        """Renders of this resource (full or by key): what an idle resource must not grow."""
 
     def record(self, event: WatchEvent) -> None:
         self.history.append(event)
@@ -161,44 +182,119 @@ def start_seed() -> int:
 
 
 class ChangeHub:
-    """The counter and the feeds of every watched resource."""
+    """The counter and the feeds of every watched resource.
 
-    def __init__(self, seed: int | None = None) -> None:
+    `signalled` says that `mark` hears of every change (see `mark`); without it, every sync
+    renders the resource afresh, as nothing says what is stale.
+    """
+
+    def __init__(self, seed: int | None = None, *, signalled: bool = False) -> None:
         self.counter = start_seed() if seed is None else seed
         self.feeds: dict[str, Feed] = {}
+        self.signalled = signalled
 
-    def add(self, resource: str, render: Callable[[], list[JSON]]) -> None:
-        self.feeds[resource] = Feed(render, self.counter)
+    def add(
+        self,
+        resource: str,
+        render: Callable[[], list[JSON]],
+        *,
+        render_keys: Callable[[set[ObjectKey]], list[JSON]] | None = None,
+        topics: frozenset[str] = frozenset(),
+    ) -> None:
+        self.feeds[resource] = Feed(render, self.counter, render_keys, topics)
+
+    def mark(self, topic: str | None = None, key: ObjectKey | None = None) -> None:
+        """Something the feeds of `topic` read has changed (None: every feed, in full). A feed
+        that renders by key and gets one re-renders that key only."""
+        for feed in self.feeds.values():
+            if topic is not None and topic not in feed.topics:
+                continue
+            if key is not None and feed.render_keys is not None:
+                feed.stale_keys.add(key)
+            else:
+                feed.stale = True
 
     def sync(self, resource: str) -> tuple[list[JSON], int]:
-        """Render `resource`, publish what changed; its objects (render order) and the counter."""
+        """Render what is stale of `resource` and publish what changed; its objects (list
+        order: do not modify) and the counter."""
         feed = self.feeds[resource]
+        if feed.stale or not self.signalled:
+            self._sync_all(feed)
+        elif feed.stale_keys:
+            self._sync_keys(feed)
+        if feed.listing is None:
+            feed.listing = list(feed.current.values())
+        return feed.listing, self.counter
+
+    def _sync_all(self, feed: Feed) -> None:
+        feed.stale = False
+        feed.stale_keys.clear()
+        feed.renders += 1
         rendered = {_key(obj): obj for obj in feed.render()}
         for key in [k for k in feed.raw if k not in rendered]:
             self._publish(feed, "DELETED", key, feed.current[key])
         for key, obj in rendered.items():
-            before = feed.raw.get(key)
-            if before is None:
-                self._publish(feed, "ADDED", key, obj)
-            elif before != obj and _uid(before) != _uid(obj):
-                self._publish(feed, "DELETED", key, feed.current[key])
-                self._publish(feed, "ADDED", key, obj)
-            elif before != obj:
-                self._publish(feed, "MODIFIED", key, obj)
-        order = list(rendered)
-        return [feed.current[key] for key in order], self.counter
+            self._diff(feed, key, obj)
+        if list(feed.current) != list(rendered):
+            feed.current = {key: feed.current[key] for key in rendered}
+            feed.listing = None
+
+    def _sync_keys(self, feed: Feed) -> None:
+        assert feed.render_keys is not None
+        keys, feed.stale_keys = feed.stale_keys, set()
+        feed.renders += 1
+        rendered = {_key(obj): obj for obj in feed.render_keys(keys)}
+        added = False
+        for key in keys | rendered.keys():
+            obj = rendered.get(key)
+            if obj is None:
+                if key in feed.raw:
+                    self._publish(feed, "DELETED", key, feed.current[key])
+                continue
+            added |= self._diff(feed, key, obj)
+        if added:  # lists keep the full render's order: by namespace, then name
+            feed.current = dict(sorted(feed.current.items()))
+            feed.listing = None
+
+    def _diff(self, feed: Feed, key: ObjectKey, obj: JSON) -> bool:
+        """Publish how `obj` differs from the last render; True when its key was (re)added."""
+        before = feed.raw.get(key)
+        if before is None:
+            self._publish(feed, "ADDED", key, obj)
+            return True
+        if before is obj or before == obj:
+            return False
+        if _uid(before) != _uid(obj):
+            self._publish(feed, "DELETED", key, feed.current[key])
+            self._publish(feed, "ADDED", key, obj)
+            return True
+        self._publish(feed, "MODIFIED", key, obj)
+        return False
 
     def sync_watched(self) -> None:
         """Sync the resources someone watches. The others lose nothing by waiting: their next
-        sync (a list, or a new watch) diffs against the last render and finds every change."""
+        sync (a list, or a new watch) renders what is stale and finds every change."""
         for resource, feed in self.feeds.items():
             if feed.subscribers:
                 self.sync(resource)
+
+    def encode(self, resource: str, obj: JSON) -> bytes:
+        """`obj` (one of `sync`'s objects) as JSON text, encoded once per change."""
+        feed = self.feeds[resource]
+        key = _key(obj)
+        held = feed.encoded.get(key)
+        if held is not None and held[0] is obj:
+            return held[1]
+        text = json.dumps(obj, separators=(",", ":")).encode()
+        feed.encoded[key] = (obj, text)
+        return text
 
     def _publish(self, feed: Feed, kind: EventType, key: ObjectKey, obj: JSON) -> None:
         self.counter += 1
         versioned = _versioned(obj, self.counter)
         previous = None if kind == "ADDED" else feed.current.get(key)
+        feed.listing = None
+        feed.encoded.pop(key, None)
         if kind == "DELETED":
             feed.raw.pop(key, None)
             feed.current.pop(key, None)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from controller.api.rendercache import RenderCache
 from controller.api.responses import JSON, json_response, not_found, table, wants_table
 from controller.api.selection import EVENT_FIELDS
 from controller.api.tables import EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row
@@ -23,6 +24,7 @@ from controller.serde import rfc3339
 EventsSource = Callable[[], list[Event]]
 
 EVENTS_KEY: web.AppKey[EventsSource] = web.AppKey("events")
+EVENT_RENDERS_KEY: web.AppKey[RenderCache[Event]] = web.AppKey("event-renders")
 
 EVENT_RESOURCE: JSON = {
     "name": "events",
@@ -70,7 +72,11 @@ def event_to_k8s(event: Event) -> JSON:
 
 def _all_events(app: web.Application) -> list[JSON]:
     held = sorted(app[EVENTS_KEY](), key=lambda e: e.last_timestamp)
-    return [event_to_k8s(e) for e in held]
+    return app[EVENT_RENDERS_KEY].render_all(held)
+
+
+def _event_key(event: Event) -> tuple[str, str]:
+    return (event.involved.namespace or "default", event.name)
 
 
 EVENTS = ListedResource(
@@ -82,6 +88,7 @@ EVENTS = ListedResource(
     row=event_row,
     objects=_all_events,
     fields=EVENT_FIELDS,
+    topics=frozenset({"events"}),
 )
 
 
@@ -108,6 +115,7 @@ def _no_events() -> list[Event]:
 
 def add_event_routes(app: web.Application, events: EventsSource | None = None) -> None:
     app[EVENTS_KEY] = events or _no_events
+    app[EVENT_RENDERS_KEY] = RenderCache(event_to_k8s, _event_key)
     app.router.add_get("/api/v1/events", list_events)
     app.router.add_get("/api/v1/namespaces/{namespace}/events", list_events)
     app.router.add_get("/api/v1/namespaces/{namespace}/events/{name}", get_event)

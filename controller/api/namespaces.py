@@ -18,9 +18,9 @@ server adds to every namespace, and `creationTimestamp` the moment this controll
 
 Traps: namespaces are cluster-scoped (no namespace in their path or object), yet the path
 `/api/v1/namespaces/{name}` is the prefix of every namespaced route: only the exact path is the
-namespace. The namespaces in use are read by rendering the other resources' objects (not through
-the change hub, whose sync this render may be part of), so listing namespaces costs one render of
-each; the sources run in the event loop and must only read in-memory state.
+namespace. The namespaces in use are read from the change hub's objects of the other resources (a sync
+of each, which renders only what is stale, so namespaces follow the same change signal); the
+sources run in the event loop and must only read in-memory state.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from aiohttp import web
 
 from controller.api.responses import JSON, json_response, not_found, table, wants_table
 from controller.api.tables import human_duration, parse_time
-from controller.api.watch import ListedResource, current, list_or_watch
+from controller.api.watch import HUB_KEY, ListedResource, current, list_or_watch
 from controller.model.manifests import Namespace
 from controller.serde import rfc3339
 
@@ -87,7 +87,7 @@ def namespaces_resource(used_by: Sequence[ListedResource]) -> ListedResource:
     def objects(app: web.Application) -> list[JSON]:
         labels: dict[str, dict[str, str]] = {DEFAULT_NAMESPACE: {}}
         for resource in used_by:
-            for obj in resource.objects(app):
+            for obj in app[HUB_KEY].sync(resource.name)[0]:
                 labels.setdefault(str(obj["metadata"].get("namespace") or DEFAULT_NAMESPACE), {})
         for declared in app[NAMESPACES_KEY]():
             labels[declared.metadata.name] = dict(declared.metadata.labels)

@@ -73,11 +73,14 @@ from controller.api.policies import (
     RESOURCEQUOTA_RESOURCE,
     add_policy_routes,
 )
+from controller.api.rendercache import RenderCache
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
 from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row
 from controller.api.watch import (
     POLL_SECONDS,
+    RESYNC_SECONDS,
+    ChangeSource,
     ListedResource,
     current,
     install_watches,
@@ -109,8 +112,30 @@ POD_RESOURCE = {
 }
 
 
+PodViewsFor = Callable[[set[tuple[str, str]]], list[PodView]]
+"""The views of the given pods (namespace, name) only; the absent ones are gone."""
+
+VIEWS_FOR_KEY: web.AppKey[PodViewsFor | None] = web.AppKey("views-for")
+POD_RENDERS_KEY: web.AppKey[RenderCache[PodView]] = web.AppKey("pod-renders")
+
+
+def _pod_key(view: PodView) -> tuple[str, str]:
+    return (view.pod.metadata.namespace, view.pod.metadata.name)
+
+
 def _all_pods(app: web.Application) -> list[dict[str, Any]]:
-    return [pod_view_to_k8s(v) for v in app[VIEWS_KEY]()]
+    return app[POD_RENDERS_KEY].render_all(app[VIEWS_KEY]())
+
+
+def _some_pods(app: web.Application, keys: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    views_for = app[VIEWS_FOR_KEY]
+    if views_for is None:
+        views = [v for v in app[VIEWS_KEY]() if _pod_key(v) in keys]
+    else:
+        views = views_for(keys)
+    renders = app[POD_RENDERS_KEY]
+    renders.forget(keys - {_pod_key(v) for v in views})
+    return renders.render(views)
 
 
 PODS = ListedResource(
@@ -122,6 +147,8 @@ PODS = ListedResource(
     row=pod_row,
     objects=_all_pods,
     fields=POD_FIELDS,
+    objects_for=_some_pods,
+    topics=frozenset({"pods"}),
 )
 
 
@@ -262,6 +289,9 @@ def make_app(
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
+    changes: ChangeSource | None = None,
+    pod_views_for: PodViewsFor | None = None,
+    watch_resync_seconds: float = RESYNC_SECONDS,
 ) -> web.Application:
     """The API app. Without `replicasets`, `deployments`, `events` or `nodes`, those lists are
     empty; without `namespaces` (the folder's Namespace objects), only the namespaces in use.
@@ -269,10 +299,15 @@ def make_app(
     `/healthz` reports `liveness`'s checks after `ping`; `/readyz` adds `started` (from `ready`)
     and `readiness`'s checks.
 
-    Every list also watches (`?watch=true`), changes found every `watch_poll_seconds`.
+    Every list also watches (`?watch=true`). With `changes` (the engine's change signal) a
+    watched resource is rendered again only when it changed (pods: only the pods that changed,
+    read through `pod_views_for`), plus a full resync every `watch_resync_seconds`; without it,
+    changes are found by rendering every `watch_poll_seconds`.
     """
     app = web.Application(middlewares=[status_errors])
     app[VIEWS_KEY] = views
+    app[VIEWS_FOR_KEY] = pod_views_for
+    app[POD_RENDERS_KEY] = RenderCache(pod_view_to_k8s, _pod_key)
     app[READY_KEY] = ready
     app[LIVENESS_KEY] = liveness or list
     app[READINESS_KEY] = readiness or list
@@ -311,7 +346,11 @@ def make_app(
     namespace_list = namespaces_resource(namespaced)
     add_namespace_routes(app, namespace_list, namespaces)
     install_watches(
-        app, [*namespaced, EVENTS, NODES, namespace_list, *POLICY_RESOURCES], watch_poll_seconds
+        app,
+        [*namespaced, EVENTS, NODES, namespace_list, *POLICY_RESOURCES],
+        watch_poll_seconds,
+        changes=changes,
+        resync_seconds=watch_resync_seconds,
     )
     app[FILES_KEY] = files or list
     app.router.add_get("/podyard/v1/files", list_files)

@@ -3,8 +3,12 @@
 A watch is a chunked response of newline-separated JSON events, `{"type": "ADDED", "object": ...}`.
 kubectl's `get -w` lists first, then watches from the list's `metadata.resourceVersion`; lists
 therefore carry the `ChangeHub` counter (see `controller.api.changes`) and a watch from it sends
-only what changed since. Changes are found by polling: a background task syncs every watched
-resource each `POLL_SECONDS`, so a change reaches watchers within that time (a list syncs at once).
+only what changed since. Changes are found from the engine's change signal (`ChangeSource`): it
+says which resources (and which pods) changed, the hub marks them stale, and one sync is scheduled
+for the next turn of the loop; nothing else wakes it, so an idle controller renders nothing. A lost
+signal costs latency only: every `resync_seconds` the watched resources are rendered in full and
+diffed anyway (a render finding nothing changed costs no event). Without a change source (an app
+over plain callables), every list renders afresh and watched resources are polled at that period.
 `labelSelector` and `fieldSelector` narrow lists and watches alike (see `controller.api.selection`);
 a selective watcher sees an object that stops matching as DELETED and one that starts as ADDED.
 
@@ -25,11 +29,12 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Protocol
 
 import attrs
 from aiohttp import web
 
-from controller.api.changes import ChangeHub, Expired, Subscription, WatchEvent
+from controller.api.changes import ChangeHub, Expired, ObjectKey, Subscription, WatchEvent
 from controller.api.responses import (
     JSON,
     RowMaker,
@@ -44,7 +49,20 @@ from controller.api.selection import META_FIELDS, BadSelector, FieldSet, Selecti
 log = logging.getLogger("podyard.api")
 
 POLL_SECONDS = 0.5
-"""How often the resources are rendered and diffed: the delay before a change reaches a watch."""
+"""Without a change source: how often watched resources are rendered and diffed."""
+
+RESYNC_SECONDS = 300.0
+"""With a change source: how often watched resources are rendered in full anyway, so that a
+change whose signal was lost still arrives (the level-triggered safety net)."""
+
+
+class ChangeSource(Protocol):
+    """What the engine offers: a call per change, `(topic, key)`: `pods` with a pod's
+    (namespace, name), or a topic without a key (`events`, `objects`)."""
+
+    def listen(self, listener: Callable[[str | None, tuple[str, str] | None], None], /) -> None:
+        """`listener` is called with `(topic, key)`; topic None: everything may have changed."""
+
 
 DEFAULT_WATCH_SECONDS = 1800.0
 """A watch without `timeoutSeconds` ends after this long, like the API server's minimum."""
@@ -71,19 +89,38 @@ class ListedResource:
     """Every object of the resource in every namespace, as Kubernetes JSON, in list order."""
     fields: FieldSet = META_FIELDS
     """The fields a `fieldSelector` may name, and how to read them."""
+    objects_for: Callable[[web.Application, set[ObjectKey]], list[JSON]] | None = None
+    """Only the objects of these keys (the absent ones are gone): a pod's change re-renders it
+    alone."""
+    topics: frozenset[str] = frozenset({"pods", "objects"})
+    """The change signal's topics that may change this resource's objects."""
 
 
 def install_watches(
-    app: web.Application, resources: list[ListedResource], poll_seconds: float = POLL_SECONDS
+    app: web.Application,
+    resources: list[ListedResource],
+    poll_seconds: float = POLL_SECONDS,
+    *,
+    changes: ChangeSource | None = None,
+    resync_seconds: float = RESYNC_SECONDS,
 ) -> None:
-    """Give `app` a change hub for `resources` and the poller that feeds it."""
-    hub = ChangeHub()
+    """Give `app` a change hub for `resources`, fed by `changes` (with a resync every
+    `resync_seconds`), or without it by a poll every `poll_seconds`."""
+    hub = ChangeHub(signalled=changes is not None)
     for resource in resources:
-        hub.add(resource.name, _bound(resource, app))
+        hub.add(
+            resource.name,
+            _bound(resource, app),
+            render_keys=_bound_keys(resource, app),
+            topics=resource.topics,
+        )
     app[HUB_KEY] = hub
+    period = poll_seconds if changes is None else resync_seconds
 
     async def poller(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(_poll(hub, poll_seconds), name="watch-poller")
+        if changes is not None:
+            changes.listen(_Waker(hub, asyncio.get_running_loop()))
+        task = asyncio.create_task(_poll(hub, period), name="watch-resync")
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -100,14 +137,50 @@ def _bound(resource: ListedResource, app: web.Application) -> Callable[[], list[
     return lambda: resource.objects(app)
 
 
+def _bound_keys(
+    resource: ListedResource, app: web.Application
+) -> Callable[[set[ObjectKey]], list[JSON]] | None:
+    objects_for = resource.objects_for
+    if objects_for is None:
+        return None
+    return lambda keys: objects_for(app, keys)
+
+
+class _Waker:
+    """The change signal's listener: marks what is stale and schedules one sync of the watched
+    resources for the loop's next turn (however many changes arrive before it runs)."""
+
+    def __init__(self, hub: ChangeHub, loop: asyncio.AbstractEventLoop) -> None:
+        self.hub = hub
+        self.loop = loop
+        self.scheduled = False
+
+    def __call__(self, topic: str | None, key: tuple[str, str] | None) -> None:
+        self.hub.mark(topic, key)
+        if not self.scheduled and not self.loop.is_closed():
+            self.scheduled = True
+            self.loop.call_soon(self._sync)
+
+    def _sync(self) -> None:
+        self.scheduled = False
+        _sync_watched(self.hub)
+
+
+def _sync_watched(hub: ChangeHub) -> None:
+    """Sync every watched resource. A failing render is logged, never fatal."""
+    try:
+        hub.sync_watched()
+    except Exception:
+        log.exception("watch: rendering the resources failed")
+
+
 async def _poll(hub: ChangeHub, interval: float) -> None:
-    """Forever: sync every watched resource. A failing render is logged, never fatal."""
+    """Forever, every `interval`: everything is stale, and the watched resources are synced.
+    With a change source this is the resync; a render that finds nothing changed sends nothing."""
     while True:
-        try:
-            hub.sync_watched()
-        except Exception:
-            log.exception("watch poller: rendering the resources failed")
         await asyncio.sleep(interval)
+        hub.mark()
+        _sync_watched(hub)
 
 
 def current(request: web.Request, resource: ListedResource) -> tuple[list[JSON], int]:
@@ -131,10 +204,23 @@ async def list_or_watch(request: web.Request, resource: ListedResource) -> web.S
     objects = [obj for obj in objects if selection.matches(obj)]
     if wants_table(request):
         body = _table(request, resource, objects)
-    else:
-        body = list_body(resource.list_kind, resource.api_version, objects)
-    body["metadata"]["resourceVersion"] = str(version)
-    return json_response(body)
+        body["metadata"]["resourceVersion"] = str(version)
+        return json_response(body)
+    return _list_response(request.app[HUB_KEY], resource, objects, version)
+
+
+def _list_response(
+    hub: ChangeHub, resource: ListedResource, objects: list[JSON], version: int
+) -> web.Response:
+    """The list as `list_body` shapes it, each item's text encoded once per change of it."""
+    head = list_body(resource.list_kind, resource.api_version, [])
+    head["metadata"]["resourceVersion"] = str(version)
+    del head["items"]
+    items = b",".join(hub.encode(resource.name, obj) for obj in objects)
+    opening = json.dumps(head, separators=(",", ":"))[:-1].encode()
+    return web.Response(
+        body=opening + b',"items":[' + items + b"]}", content_type="application/json"
+    )
 
 
 def _table(request: web.Request, resource: ListedResource, objects: list[JSON]) -> JSON:

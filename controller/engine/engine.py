@@ -36,6 +36,7 @@ from controller.config import (
 )
 from controller.engine.backoffevents import BackoffEvents
 from controller.engine.baseline import running_baseline
+from controller.engine.changesignal import ChangeSignal
 from controller.engine.configstore import ConfigStore, readers
 from controller.engine.configvolumes import ConfigVolumes
 from controller.engine.deletions import PodDeleter
@@ -225,6 +226,13 @@ class Engine:
             events=self.events,
         )
         self.reconciler.node_lost = self.lifecycle.lost
+        self.changes = ChangeSignal()
+        """What the API's views read has changed (see `changesignal`)."""
+        self.queue.on_change = self.changes.pod
+        self.replicasets.queue.on_change = lambda key: self.changes.objects()
+        self.deployments.queue.on_change = lambda key: self.changes.objects()
+        self.nodes.on_change(self.changes.objects)
+        self.events.on_record = self.changes.events
         self.deleter = PodDeleter(
             self.reconciler.deletions,
             self.desired,
@@ -391,6 +399,8 @@ class Engine:
         """The folder's ConfigMaps and Secrets; the pods that read a changed one are synced
         again at once (a pod waiting for a missing key is not held by its retry pacing)."""
         changed = self.configs.replace_all(objects)
+        if changed:
+            self.changes.objects()
         keys = readers(self.desired.all(), changed)
         self.config_volumes.changed(keys)  # their files are rewritten at the next sync
         for key in keys:
@@ -527,6 +537,7 @@ class Engine:
     def set_claims(self, claims: Iterable[PersistentVolumeClaim]) -> None:
         """The folder's PersistentVolumeClaims (a pod naming a missing one waits unscheduled)."""
         self.reconciler.claims.set_declared(claims, self.clock.now())
+        self.changes.objects()
 
     def set_replicasets(self, items: Iterable[tuple[ReplicaSet, str]]) -> None:
         """The folder's ReplicaSets, each with the file it came from."""

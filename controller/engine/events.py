@@ -15,6 +15,7 @@ import builtins
 import itertools
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 
 import attrs
 
@@ -45,6 +46,8 @@ class EventRecorder:
         """Aggregation key -> name of the newest event with that key."""
         self._seq = itertools.count()
         self.recorded_total = 0
+        self.on_record: Callable[[], None] | None = None
+        """Told of every event recorded or counted again (the engine's change signal)."""
 
     def record(
         self,
@@ -69,6 +72,7 @@ class EventRecorder:
             event = attrs.evolve(held, count=held.count + 1, last_timestamp=now)
             self._events[event.name] = event
             self._events.move_to_end(event.name)
+            self._recorded()
             return event
         name = f"{obj.name}.{int(now * 1e9) + next(self._seq):x}"
         event = Event(name, obj, reason, message, kind, source, now, now)
@@ -78,7 +82,12 @@ class EventRecorder:
             _, dropped = self._events.popitem(last=False)
             if self._latest.get(dropped.aggregation_key) == dropped.name:
                 del self._latest[dropped.aggregation_key]
+        self._recorded()
         return event
+
+    def _recorded(self) -> None:
+        if self.on_record is not None:
+            self.on_record()
 
     def list(self) -> builtins.list[Event]:
         """Every event held, the one seen longest ago first."""

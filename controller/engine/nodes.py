@@ -14,7 +14,7 @@ is not known, and no pod is created before every node was listed once (it may ru
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 
@@ -90,19 +90,37 @@ def node_status(settings: NodeSettings) -> NodeStatus:
     )
 
 
+class _Statuses(dict[NodeName, NodeStatus]):
+    """The statuses by node, telling `on_change` of every status written (a node's view reads
+    its status only)."""
+
+    on_change: Callable[[], None] | None = None
+
+    def __setitem__(self, name: NodeName, status: NodeStatus) -> None:
+        super().__setitem__(name, status)
+        if self.on_change is not None:
+            self.on_change()
+
+
 class NodeRegistry:
     def __init__(self, nodes: Mapping[NodeName, str | NodeSettings]) -> None:
         """`nodes` maps each node name to its settings, or just to the address its host ports
         are published on."""
-        self._nodes = {
-            name: node_status(
-                given if isinstance(given, NodeSettings) else NodeSettings(name, host_ip=given)
-            )
-            for name, given in nodes.items()
-        }
+        self._nodes = _Statuses(
+            {
+                name: node_status(
+                    given if isinstance(given, NodeSettings) else NodeSettings(name, host_ip=given)
+                )
+                for name, given in nodes.items()
+            }
+        )
         self._known: set[NodeName] = set()
         self._listed: set[NodeName] = set()
         """Nodes relisted successfully at least once since start (never forgotten)."""
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever a node's status is written (the engine's change signal)."""
+        self._nodes.on_change = listener
 
     def relisted(self, name: NodeName) -> bool:
         """A relist of `name` succeeded; True when the node was not known before."""

@@ -55,6 +55,8 @@ class WorkQueue(Generic[K]):
         self._shut_down = False
         self.adds_total = 0
         self.retries_total = 0
+        self.on_change: Callable[[K], None] | None = None
+        """Told of every key added or done (the engine's change signal: see `changesignal`)."""
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -72,6 +74,8 @@ class WorkQueue(Generic[K]):
             return
         self.adds_total += 1
         self._metrics.queue_added(self.name)
+        if self.on_change is not None:
+            self.on_change(key)
         self._dirty.add(key)
         self._added_at.setdefault(key, self._clock.now())
         if key not in self._processing:
@@ -136,6 +140,8 @@ class WorkQueue(Generic[K]):
 
     def done(self, key: K) -> None:
         self._processing.discard(key)
+        if self.on_change is not None:
+            self.on_change(key)
         started = self._started_at.pop(key, None)
         if started is not None:
             self._metrics.queue_worked(self.name, self._clock.now() - started)
