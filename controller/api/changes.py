@@ -57,6 +57,9 @@ class WatchEvent:
     previous: JSON | None = None
     """The object as it was before this event (for DELETED, its last state; None for ADDED):
     a selective watcher needs it to tell "stopped matching" from "never matched"."""
+    lines: dict[str, bytes] = attrs.field(factory=dict, eq=False, repr=False)
+    """The event as sent, per form (see `controller.api.watch`): encoded once for every watcher
+    it reaches. An event rewritten for a selective watcher is a new event with its own."""
 
 
 def _key(obj: JSON) -> ObjectKey:
@@ -104,9 +107,11 @@ class Subscription:
         if now and before:
             return event
         if now:
-            return event if event.type == "ADDED" else attrs.evolve(event, type="ADDED")
+            return event if event.type == "ADDED" else attrs.evolve(event, type="ADDED", lines={})
         if before:
-            return event if event.type == "DELETED" else attrs.evolve(event, type="DELETED")
+            if event.type == "DELETED":
+                return event
+            return attrs.evolve(event, type="DELETED", lines={})
         return None
 
     def offer(self, event: WatchEvent) -> None:

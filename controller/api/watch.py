@@ -304,13 +304,17 @@ class _EventWriter:
         self.columns_sent = False
 
     async def send(self, event: WatchEvent) -> None:
-        obj = event.object
-        if self.tables:
-            obj = _table(self.request, self.resource, [obj])
-            obj["metadata"]["resourceVersion"] = str(event.resource_version)
-            if self.columns_sent:
-                obj["columnDefinitions"] = []
-            self.columns_sent = True
+        if not self.tables:
+            line = event.lines.get("")
+            if line is None:
+                line = event.lines[""] = _line({"type": event.type, "object": event.object})
+            await self.response.write(line)
+            return
+        obj = _table(self.request, self.resource, [event.object])
+        obj["metadata"]["resourceVersion"] = str(event.resource_version)
+        if self.columns_sent:
+            obj["columnDefinitions"] = []
+        self.columns_sent = True
         await self.response.write(_line({"type": event.type, "object": obj}))
 
 
