@@ -3,9 +3,12 @@
 Podyard keeps no versioned store: objects are rendered afresh from in-memory views. To serve
 Kubernetes watches anyway, a `ChangeHub` holds, per resource, the last render of every object
 (keyed by namespace/name) and a counter shared by all resources, like etcd's revision. `sync`
-renders again, diffs, and turns each difference into a `WatchEvent` (ADDED, MODIFIED, DELETED)
-with its own new counter value; a pod replaced under the same name (a new uid) is DELETED then
-ADDED, as Kubernetes reports it. Each object's `metadata.resourceVersion` is the value at which it
+renders what is stale, diffs, and turns each difference into a `WatchEvent` (ADDED, MODIFIED,
+DELETED) with its own new counter value. What is stale is what `mark` was told of (the engine's
+change signal: a resource, or one pod's key, which re-renders that pod alone); a hub without a
+signal (`signalled` false) treats everything as stale at every sync. Unchanged objects keep their
+render, their stamped copy and their encoded text, so a list of an idle resource renders nothing.
+A pod replaced under the same name (a new uid) is DELETED then ADDED, as Kubernetes reports it. Each object's `metadata.resourceVersion` is the value at which it
 last changed, and a list is consistent with the counter it reports because list handlers sync
 before answering (a sync runs without awaiting, so nothing interleaves).
 
@@ -19,8 +22,9 @@ per microsecond of its life to reach the next run's seed. A client that resumes,
 from a version of an earlier run asks for a version below the new floor and gets 410, instead of
 silently missing the changes the new run numbered with the same values.
 
-Traps: subscriber queues are bounded; a subscriber that falls behind is dropped (its stream ends)
-rather than letting memory grow. `end()` always leaves room for the end marker.
+Traps: a list is only as fresh as the signals: a change the engine makes without signalling it
+shows at the next resync (see `controller.api.watch`). Subscriber queues are bounded; a
+subscriber that falls behind is dropped (its stream ends) rather than letting memory grow. `end()` always leaves room for the end marker.
 """
 
 from __future__ import annotations
