@@ -20,6 +20,7 @@ from aiohttp import web
 from controller.api.responses import JSON, json_response, not_found, table, wants_table
 from controller.api.watch import ListedResource, current, list_or_watch
 from controller.model.configdata import ConfigMap, Secret
+from controller.model.identity import object_uid
 
 ConfigsSource = Callable[[], list[ConfigMap | Secret]]
 CONFIGS_KEY: web.AppKey[ConfigsSource] = web.AppKey("configs")
@@ -43,7 +44,8 @@ SECRET_RESOURCE = _resource("secrets", "Secret", [])
 
 def _meta(obj: ConfigMap | Secret) -> JSON:
     meta = obj.metadata
-    out: JSON = {"name": meta.name, "namespace": meta.namespace}
+    uid = object_uid(obj.kind, meta.namespace, meta.name)
+    out: JSON = {"name": meta.name, "namespace": meta.namespace, "uid": uid}
     if meta.labels:
         out["labels"] = dict(meta.labels)
     if meta.annotations:

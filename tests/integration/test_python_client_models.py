@@ -8,6 +8,7 @@ Traps: the samples' web pod asks for a fixed host port, which may be taken: a fr
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,21 @@ def _listed(v1: Any, apps: Any) -> dict[str, list[Any]]:
         }
     except urllib3.exceptions.HTTPError:
         return {}  # not served yet
+
+
+def _raw_lists(v1: Any, apps: Any) -> dict[str, Any]:
+    """Each kind's list as the raw JSON the client reads its metadata from."""
+    calls = {
+        "pods": v1.list_pod_for_all_namespaces,
+        "events": v1.list_event_for_all_namespaces,
+        "nodes": v1.list_node,
+        "configmaps": v1.list_config_map_for_all_namespaces,
+        "secrets": v1.list_secret_for_all_namespaces,
+        "claims": v1.list_persistent_volume_claim_for_all_namespaces,
+        "replicasets": apps.list_replica_set_for_all_namespaces,
+        "deployments": apps.list_deployment_for_all_namespaces,
+    }
+    return {kind: json.loads(call(_preload_content=False).data) for kind, call in calls.items()}
 
 
 def _states(pods: list[Any]) -> dict[str, tuple[str, str]]:
@@ -80,6 +96,14 @@ def test_every_served_object_parses(docker_host: str, tmp_path: Path) -> None:
                 return seen if ok and seen["deployments"] and seen["claims"] else None
 
             seen = poll(settled, 90, "the samples and failures settled")
+            for kind, raw in _raw_lists(v1, apps).items():
+                for item in raw["items"]:
+                    meta = item["metadata"]
+                    where = (kind, meta["name"])
+                    assert meta["uid"], where
+                    assert int(meta["resourceVersion"]) > 0, where
+                    if kind not in ("configmaps", "secrets"):  # no time of their own
+                        assert meta["creationTimestamp"].endswith("Z"), where
             assert [n.metadata.name for n in seen["nodes"]] == [NODE]
             assert {e.type for e in seen["events"]} == {"Normal", "Warning"}
             assert all(e.last_timestamp or e.event_time for e in seen["events"])

@@ -9,6 +9,7 @@ import pytest
 
 from controller.api.configdata import secret_to_k8s, with_values
 from controller.model.configdata import MAX_CONFIG_BYTES
+from controller.model.identity import object_uid
 from controller.serde import ManifestInvalid, structure_config_map, structure_pod, structure_secret
 
 
@@ -209,3 +210,4 @@ def test_one_secrets_full_object_carries_its_values_in_base64() -> None:
     assert decoded == {"a": b"from data", "b": b"from stringData"}
     assert "stringData" not in full
     assert full["metadata"] == listed["metadata"]
+    assert listed["metadata"]["uid"] == object_uid("Secret", "default", "creds")
