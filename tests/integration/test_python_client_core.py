@@ -5,7 +5,8 @@ field is required, an unparsable timestamp) fails here as it would for any user 
 Reads: pods (namespaced, all namespaces, label and field selectors, one by name), nodes, events,
 ConfigMaps, Secrets (values only in the full object), PVCs, and the metadata fields the client
 relies on in the raw JSON. Watches: ADDED, MODIFIED (a restart) and DELETED for a pod that starts,
-restarts and goes; resuming from a list's resourceVersion without replay; 410 for a version too old.
+restarts and goes; resuming from a list's resourceVersion without replay; 410 for a version too old
+(at once with a timeout, after the client's one retry without).
 """
 
 from __future__ import annotations
@@ -194,3 +195,8 @@ def test_core_watches_see_start_restart_and_deletion(controller: ControllerProce
         assert expired.error.status == 410
         assert "Expired" in str(expired.error.reason)
         assert expired.events == []
+        # without a timeout the client's Watch retries a 410 once from the same version, then raises
+        retried = WatchRecorder(v1.list_namespaced_pod, namespace="default", resource_version="1")
+        assert retried.done.wait(15), "the retry of a version too old ends at once too"
+        assert isinstance(retried.error, client.ApiException), retried.error
+        assert retried.error.status == 410
