@@ -39,6 +39,7 @@ from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_even
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
+from controller.api.slashes import add_slashed_twins
 from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row
 from controller.api.watch import (
     POLL_SECONDS,
@@ -200,6 +201,13 @@ async def version(request: web.Request) -> web.Response:
             "major": "1",
             "minor": "32",
             "gitVersion": KUBE_VERSION,
+            # Kubernetes' clients require every field of version.Info; a Python program has no
+            # Go build to describe, so those say nothing rather than something made up.
+            "gitCommit": "",
+            "gitTreeState": "",
+            "buildDate": "",
+            "goVersion": "",
+            "compiler": "",
             "platform": "linux/amd64",
         }
     )
@@ -250,6 +258,7 @@ def make_app(
     add_node_routes(app, nodes)
     add_config_routes(app, configs)
     add_claim_routes(app, claims)
+    add_slashed_twins(app)
     install_watches(
         app,
         [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES, *CONFIG_RESOURCES, CLAIMS],

@@ -130,6 +130,10 @@ def test_core_reads_through_the_typed_models(controller: ControllerProcess) -> N
         assert claim.spec.access_modes == ["ReadWriteOnce"]
         assert claim.spec.resources.requests == {"storage": "16Mi"}
 
+        assert client.VersionApi(api).get_code().git_version.startswith("v1.32.")
+        served = {r.name for r in v1.get_api_resources().resources}
+        assert {"pods", "nodes", "events", "configmaps", "secrets"} <= served
+
         raw = json.loads(v1.read_namespaced_pod("web", "default", _preload_content=False).data)
         meta = raw["metadata"]
         assert meta["uid"]
