@@ -167,6 +167,9 @@ def test_core_watches_see_start_restart_and_deletion(controller: ControllerProce
             resource_version=version,
             timeout_seconds=90,
         )
+        selective = WatchRecorder(
+            v1.list_pod_for_all_namespaces, label_selector="app=flaky", timeout_seconds=90
+        )
         try:
             full.wait_for(event_is("ADDED", "web"), 15, "web ADDED on a watch from now")
             manifest = write(controller.manifests, "flaky.yaml", FLAKY)
@@ -183,6 +186,9 @@ def test_core_watches_see_start_restart_and_deletion(controller: ControllerProce
             gone = full.wait_for(event_is("DELETED", "flaky"), 60, "flaky DELETED")
             assert gone["object"].metadata.name == "flaky"
             resumed.wait_for(event_is("DELETED", "flaky"), 30, "flaky DELETED, resumed")
+            selective.wait_for(event_is("DELETED", "flaky"), 30, "flaky DELETED, selected")
+            assert {name for _, name in selective.seen()} == {"flaky"}, "web is not selected"
+            assert selective.seen()[0] == ("ADDED", "flaky")
             assert not [e for e in full.seen() if e[1] == "web"][1:], "web never changed"
             versions = [int(e["object"].metadata.resource_version) for e in resumed.events]
             assert versions == sorted(versions)
@@ -190,6 +196,7 @@ def test_core_watches_see_start_restart_and_deletion(controller: ControllerProce
         finally:
             full.stop()
             resumed.stop()
+            selective.stop()
 
         expired = WatchRecorder(
             v1.list_namespaced_pod, namespace="default", resource_version="1", timeout_seconds=10
