@@ -114,6 +114,15 @@ def test_core_reads_through_the_typed_models(controller: ControllerProcess) -> N
         assert any(e.involved_object.name == "web" for e in events)
         assert all(e.metadata.name and e.reason for e in events)
 
+        def about_web() -> list[Any] | None:
+            items = v1.list_namespaced_event(
+                "default", field_selector="involvedObject.kind=Pod,involvedObject.name=web"
+            ).items
+            return items if {e.reason for e in items} >= {"Scheduled", "Started"} else None
+
+        selected = poll(about_web, 30, "web's Scheduled and Started events")
+        assert {e.involved_object.name for e in selected} == {"web"}
+
         maps = v1.list_namespaced_config_map("default", label_selector="tier=web")
         assert [m.metadata.name for m in maps.items] == ["app-config"]
         assert v1.read_namespaced_config_map("app-config", "default").data == {"greeting": "hello"}
