@@ -27,6 +27,11 @@ FAILED = pod_yaml("failed", 1, restart_policy="Never").replace(
 )
 CRASHING = pod_yaml("crashing", 1).replace("while true; do sleep 1; done", "exit 2")
 NO_IMAGE = pod_yaml("noimage", 1).replace("image: ", "image: podyard-absent/", 1)
+SLOW = pod_yaml("slow", 1).replace("trap 'exit 0' TERM", "trap '' TERM")
+"""Ignores TERM, so it shows Terminating for its 2 s grace period."""
+UNSCHEDULABLE = pod_yaml("nowhere", 1).replace(
+    "spec:\n", "spec:\n  nodeSelector:\n    zone: none\n", 1
+)
 
 
 def _listed(v1: Any, apps: Any) -> dict[str, list[Any]]:
@@ -76,7 +81,9 @@ def test_every_served_object_parses(docker_host: str, tmp_path: Path) -> None:
     shutil.copytree(ROOT / "manifests", folder)
     web = folder / "web.yaml"
     web.write_text(web.read_text().replace("hostPort: 18080", f"hostPort: {free_port()}"))
-    failures = write(folder, "failures.yaml", "---\n".join([FAILED, CRASHING, NO_IMAGE]))
+    failures = write(
+        folder, "failures.yaml", "---\n".join([FAILED, CRASHING, NO_IMAGE, UNSCHEDULABLE, SLOW])
+    )
     c = ControllerProcess(docker_host, folder, tmp_path / "controller.log")
     c.start()
     try:
@@ -89,6 +96,8 @@ def test_every_served_object_parses(docker_host: str, tmp_path: Path) -> None:
                 wanted = {
                     "failed": ("Failed", "terminated"),
                     "noimage": ("Pending", "waiting"),
+                    "nowhere": ("Pending", ""),
+                    "slow": ("Running", "running"),
                     "countdown": ("Succeeded", "terminated"),
                     "web": ("Running", "running"),
                 }
@@ -102,11 +111,18 @@ def test_every_served_object_parses(docker_host: str, tmp_path: Path) -> None:
                     where = (kind, meta["name"])
                     assert meta["uid"], where
                     assert int(meta["resourceVersion"]) > 0, where
-                    if kind not in ("configmaps", "secrets"):  # no time of their own
+                    # ConfigMaps and Secrets have no time of their own; a pod that no engine
+                    # holds yet (unscheduled) has none either
+                    unplaced = kind == "pods" and "nodeName" not in item["spec"]
+                    if kind not in ("configmaps", "secrets") and not unplaced:
                         assert meta["creationTimestamp"].endswith("Z"), where
             assert [n.metadata.name for n in seen["nodes"]] == [NODE]
             assert {e.type for e in seen["events"]} == {"Normal", "Warning"}
             assert all(e.last_timestamp or e.event_time for e in seen["events"])
+            nowhere = next(p for p in seen["pods"] if p.metadata.name == "nowhere")
+            scheduled = [c for c in nowhere.status.conditions if c.type == "PodScheduled"]
+            assert [(c.status, c.reason) for c in scheduled] == [("False", "Unschedulable")]
+            assert nowhere.spec.node_name is None
             for pod in seen["pods"]:
                 read = v1.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
                 assert read.metadata.uid == pod.metadata.uid
@@ -135,7 +151,7 @@ def test_every_served_object_parses(docker_host: str, tmp_path: Path) -> None:
                 deployment = folder / "deployment.yaml"
                 deployment.write_text(deployment.read_text().replace("GREETING", "SALUTATION"))
                 failures.unlink()
-                for name in ("failed", "crashing", "noimage"):
+                for name in ("failed", "crashing", "noimage", "nowhere", "slow"):
                     watches["pods"].wait_for(event_is("DELETED", name), 60, f"{name} DELETED")
                 rollout = watches["replicasets"].wait_for(
                     lambda e: (
@@ -166,7 +182,8 @@ def test_every_served_object_parses(docker_host: str, tmp_path: Path) -> None:
                     for e in watches["pods"].events
                     if e["type"] == "MODIFIED" and e["object"].metadata.deletion_timestamp
                 ]
-                assert terminating, "a pod going is first MODIFIED with its deletionTimestamp"
+                going = {e["object"].metadata.name for e in terminating}
+                assert "slow" in going, "a pod going is first MODIFIED with its deletionTimestamp"
                 for name, recorder in watches.items():
                     assert recorder.error is None, (name, recorder.error)
             finally:
