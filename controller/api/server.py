@@ -75,6 +75,7 @@ from controller.api.policies import (
 )
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
+from controller.api.slashes import add_slashed_twins
 from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row
 from controller.api.watch import (
     POLL_SECONDS,
@@ -240,6 +241,13 @@ async def version(request: web.Request) -> web.Response:
             "major": "1",
             "minor": "32",
             "gitVersion": KUBE_VERSION,
+            # Kubernetes' clients require every field of version.Info; a Python program has no
+            # Go build to describe, so those say nothing rather than something made up.
+            "gitCommit": "",
+            "gitTreeState": "",
+            "buildDate": "",
+            "goVersion": "",
+            "compiler": "",
             "platform": "linux/amd64",
         }
     )
@@ -310,6 +318,7 @@ def make_app(
     namespaced = [PODS, *(r.listed for r in RESOURCES), *CONFIG_RESOURCES, CLAIMS, NODE_LEASES]
     namespace_list = namespaces_resource(namespaced)
     add_namespace_routes(app, namespace_list, namespaces)
+    add_slashed_twins(app)
     install_watches(
         app, [*namespaced, EVENTS, NODES, namespace_list, *POLICY_RESOURCES], watch_poll_seconds
     )
