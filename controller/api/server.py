@@ -36,6 +36,7 @@ from controller.api.configdata import (
     add_config_routes,
 )
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
+from controller.api.exec import EXEC_SUBRESOURCES, PodExecOpener, add_exec_routes
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
@@ -184,6 +185,7 @@ async def api_v1(request: web.Request) -> web.Response:
             "groupVersion": "v1",
             "resources": [
                 POD_RESOURCE,
+                *EXEC_SUBRESOURCES,
                 EVENT_RESOURCE,
                 NODE_RESOURCE,
                 CONFIGMAP_RESOURCE,
@@ -218,6 +220,7 @@ def make_app(
     claims: ClaimsSource | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
+    exec_in_pod: PodExecOpener | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
 ) -> web.Application:
     """The API app. Without `replicasets`, `deployments`, `events` or `nodes`, those lists are
@@ -250,6 +253,7 @@ def make_app(
     add_node_routes(app, nodes)
     add_config_routes(app, configs)
     add_claim_routes(app, claims)
+    add_exec_routes(app, exec_in_pod)
     install_watches(
         app,
         [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES, *CONFIG_RESOURCES, CLAIMS],
