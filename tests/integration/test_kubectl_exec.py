@@ -1,0 +1,169 @@
+"""`kubectl exec` and `kubectl cp` against a real controller and engine, and the official Python
+client's `stream` on the same WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.dockerd import DEMO_IMAGE
+from tests.integration.harness import ControllerProcess, eventually
+from tests.integration.manifests import IDLE, pod_yaml, write
+
+KUBECTL = shutil.which("kubectl") or (
+    "/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None
+)
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+
+STOPPED = f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: stopped
+spec:
+  restartPolicy: Never
+  containers:
+    - name: idle
+      image: {DEMO_IMAGE}
+      command: ["sh", "-c", "{IDLE}"]
+    - name: done
+      image: {DEMO_IMAGE}
+      command: ["true"]
+"""
+
+
+@pytest.fixture
+def controller(docker_host: str, tmp_path: Path) -> Iterator[ControllerProcess]:
+    folder = tmp_path / "manifests"
+    write(folder, "one.yaml", pod_yaml("one", 1))
+    write(folder, "two.yaml", pod_yaml("two", 2))
+    write(folder, "stopped.yaml", STOPPED)
+    c = ControllerProcess(docker_host, folder, tmp_path / "controller.log")
+    c.start()
+    yield c
+    c.stop()
+
+
+def _ready(c: ControllerProcess) -> bool:
+    """one and two Running; stopped's `done` has exited (its `idle` runs on)."""
+    if not c.ready():
+        return False
+    pods = {p["metadata"]["name"]: p for p in c.get("/api/v1/namespaces/default/pods")["items"]}
+    if any(pods.get(n, {}).get("status", {}).get("phase") != "Running" for n in ("one", "two")):
+        return False
+    statuses = pods.get("stopped", {}).get("status", {}).get("containerStatuses", [])
+    return any(s["name"] == "done" and "terminated" in s.get("state", {}) for s in statuses)
+
+
+async def kubectl(
+    server: str, *args: str, stdin: bytes | None = None, timeout: float = 30
+) -> tuple[int, str, str]:
+    assert KUBECTL is not None
+    proc = await asyncio.create_subprocess_exec(
+        KUBECTL,
+        "-s",
+        server,
+        *args,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(timeout):
+            out, err = await proc.communicate(stdin)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"kubectl {' '.join(args)} did not end in {timeout}s") from None
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_kubectl_exec_and_cp(controller: ControllerProcess, tmp_path: Path) -> None:
+    await eventually(lambda: _ready(controller), timeout=60, what="the pods running")
+    server = controller.server
+
+    code, out, err = await kubectl(
+        server, "exec", "one", "--", "sh", "-c", "echo $HOSTNAME; exit 3"
+    )
+    assert (code, out) == (3, "one\n"), err
+    assert "command terminated with exit code 3" in err
+
+    code, out, err = await kubectl(
+        server, "exec", "one", "--", "sh", "-c", "echo out; echo err >&2"
+    )
+    assert (code, out, err) == (0, "out\n", "err\n")
+
+    code, out, err = await kubectl(server, "exec", "-i", "one", "--", "cat", stdin=b"hi\nthere\n")
+    assert (code, out) == (0, "hi\nthere\n"), err
+
+    code, out, err = await kubectl(
+        server, "exec", "two", "-c", "c1", "--", "sh", "-c", "echo $0 >/mark; cat /mark"
+    )
+    assert (code, out) == (0, "sh\n"), err
+    code, out, err = await kubectl(server, "exec", "two", "-c", "c0", "--", "cat", "/mark")
+    assert code == 1, "c0 has a file system of its own: c1's file is not there"
+
+    # refusals, in the words kubectl prints for a real cluster
+    code, _, err = await kubectl(server, "exec", "nosuch", "--", "true")
+    assert code == 1
+    assert 'Error from server (NotFound): pods "nosuch" not found' in err
+    code, _, err = await kubectl(server, "exec", "two", "-c", "nope", "--", "true")
+    assert code == 1
+    assert "container nope is not valid for pod two" in err
+    code, _, err = await kubectl(server, "exec", "stopped", "-c", "done", "--", "true")
+    assert code == 1
+    assert 'unable to upgrade connection: container not found ("done")' in err
+
+    # kubectl cp: out of the pod (tar cf - through exec) and into it (tar xf - with stdin)
+    local = tmp_path / "hello.txt"
+    local.write_text("hello from the host\n")
+    code, _, err = await kubectl(server, "cp", str(local), "one:/hello.txt")
+    assert code == 0, err
+    code, out, err = await kubectl(server, "exec", "one", "--", "cat", "/hello.txt")
+    assert (code, out) == (0, "hello from the host\n"), err
+    back = tmp_path / "back.txt"
+    code, _, err = await kubectl(server, "cp", "one:/hello.txt", str(back))
+    assert code == 0, err
+    assert back.read_text() == "hello from the host\n"
+
+
+async def test_python_client_stream_reads_output_and_exit_code(
+    controller: ControllerProcess,
+) -> None:
+    from kubernetes import client
+    from kubernetes.stream import stream
+
+    await eventually(lambda: _ready(controller), timeout=60, what="the pods running")
+    config = client.Configuration(host=controller.server)
+    api = client.CoreV1Api(client.ApiClient(config))
+
+    def run(command: list[str]) -> tuple[str, str, int | None]:
+        ws = stream(
+            api.connect_get_namespaced_pod_exec,
+            "two",
+            "default",
+            container="c1",
+            command=command,
+            stderr=True,
+            stdin=False,
+            stdout=True,
+            tty=False,
+            _preload_content=False,
+        )
+        ws.run_forever(timeout=20)
+        out, err = ws.read_stdout(), ws.read_stderr()
+        code = ws.returncode
+        ws.close()
+        ws.sock.shutdown()  # the client leaves its socket open after the server's close frame
+        return out, err, code
+
+    out, err, code = await asyncio.to_thread(
+        run, ["sh", "-c", "echo $HOSTNAME; echo e >&2; exit 5"]
+    )
+    assert (out, err, code) == ("two\n", "e\n", 5)
+    out, _, code = await asyncio.to_thread(run, ["echo", "fine"])
+    assert (out, code) == ("fine\n", 0)
