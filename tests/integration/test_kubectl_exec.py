@@ -4,7 +4,12 @@ client's `stream` on the same WebSocket."""
 from __future__ import annotations
 
 import asyncio
+import os
+import pty
+import select
 import shutil
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,6 +134,47 @@ async def test_kubectl_exec_and_cp(controller: ControllerProcess, tmp_path: Path
     code, _, err = await kubectl(server, "cp", "one:/hello.txt", str(back))
     assert code == 0, err
     assert back.read_text() == "hello from the host\n"
+
+
+def run_in_terminal(server: str, script: bytes, timeout: float = 30) -> tuple[int, bytes]:
+    """`kubectl exec -it one -- sh` on a pseudo-terminal fed `script`: (exit code, what it showed)."""
+    assert KUBECTL is not None
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [KUBECTL, "-s", server, "exec", "-it", "one", "--", "sh"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
+    os.close(slave)
+    shown = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        os.write(master, script)
+        while proc.poll() is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    shown += os.read(master, 4096)
+                except OSError:  # the terminal closed with kubectl
+                    break
+        code = proc.wait(timeout=max(deadline - time.monotonic(), 1))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return code, bytes(shown)
+
+
+async def test_kubectl_exec_on_a_terminal(controller: ControllerProcess) -> None:
+    await eventually(lambda: _ready(controller), timeout=60, what="the pods running")
+    script = b"tty; echo answer=$((6*7)); exit 4\n"
+    code, shown = await asyncio.to_thread(run_in_terminal, controller.server, script)
+    assert code == 4, shown
+    assert b"answer=42" in shown
+    assert b"/dev/pts/" in shown, "the command runs on a terminal of its own"
 
 
 async def test_python_client_stream_reads_output_and_exit_code(
