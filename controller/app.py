@@ -228,6 +228,11 @@ class TermExec:
     ) -> ExecSession:
         return await self._exec()(namespace, pod, container, request)
 
+    async def attach(
+        self, namespace: str, pod: str, container: str, request: ExecRequest
+    ) -> ExecSession:
+        return await self._exec().attach(namespace, pod, container, request)
+
     def check(self, namespace: str, pod: str, container: str) -> None:
         self._exec().check(namespace, pod, container)
 

@@ -1,10 +1,14 @@
-"""`kubectl exec` (and `kubectl cp`, which runs `tar` through it): the remote-command WebSocket.
+"""`kubectl exec` (and `kubectl cp`, which runs `tar` through it) and `kubectl attach`: the
+remote-command WebSocket.
 
 `GET /api/v1/namespaces/{ns}/pods/{name}/exec?command=..&command=..&container=..&stdin=..&stdout=..
 &stderr=..&tty=..` upgraded to a WebSocket with subprotocol `v5.channel.k8s.io` (kubectl 1.30+)
 or `v4.channel.k8s.io` (the official Python client). Every binary message starts with its channel:
 0 stdin, 1 stdout, 2 stderr, 3 error (a metav1 Status once the command ended: its exit code),
 4 resize (`{"Width":..,"Height":..}`); in v5 `[255, 0]` from the client closes its stdin.
+
+`.../pods/{name}/attach` (no command) speaks the same protocol to the container's main process;
+its status is Success when the process's output ends.
 
 The command is started before the upgrade, so every refusal answers as the API server and the
 kubelet do: a metav1 Status (404 pod not found, 400 container not valid), or the kubelet's plain
@@ -49,6 +53,12 @@ class PodExecOpener(Protocol):
     async def __call__(
         self, namespace: str, pod: str, container: str, request: ExecRequest
     ) -> ExecSession: ...
+
+    async def attach(
+        self, namespace: str, pod: str, container: str, request: ExecRequest
+    ) -> ExecSession:
+        """The container's main process (`kubectl attach`); the command is ignored."""
+        ...
 
     def check(self, namespace: str, pod: str, container: str) -> None:
         """The refusals `__call__` would raise before starting anything."""
@@ -97,7 +107,7 @@ def parse_resize(data: bytes) -> tuple[int, int] | None:
     return width, height
 
 
-def exec_request(query: Any) -> ExecRequest | ExecRefused:
+def exec_request(query: Any, *, attach: bool = False) -> ExecRequest | ExecRefused:
     """The request from the query, or the API server's refusal of it."""
 
     def flag(name: str) -> bool:
@@ -114,7 +124,7 @@ def exec_request(query: Any) -> ExecRequest | ExecRefused:
         return ExecRefused(
             400, "BadRequest", "you must specify at least 1 of stdin, stdout, stderr"
         )
-    if not request.command:
+    if not request.command and not attach:
         return ExecRefused(
             400, "BadRequest", "you must specify at least one command for the container"
         )
@@ -128,12 +138,20 @@ def refusal(exc: ExecRefused) -> web.Response:
 
 
 async def exec_pod(request: web.Request) -> web.StreamResponse:
+    return await _remote_command(request, attach=False)
+
+
+async def attach_pod(request: web.Request) -> web.StreamResponse:
+    return await _remote_command(request, attach=True)
+
+
+async def _remote_command(request: web.Request, *, attach: bool) -> web.StreamResponse:
     namespace, pod = request.match_info["namespace"], request.match_info["name"]
     container = request.query.get("container", "")
     opener = request.app[EXEC_KEY]
     if opener is None:
         return status_response(404, "NotFound", "exec is not served here")
-    wanted = exec_request(request.query)
+    wanted = exec_request(request.query, attach=attach)
     if isinstance(wanted, ExecRefused):
         return refusal(wanted)
     ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True)
@@ -144,7 +162,8 @@ async def exec_pod(request: web.Request) -> web.StreamResponse:
             return refusal(exc)
         return status_response(400, "BadRequest", "Upgrade request required")
     try:
-        session = await opener(namespace, pod, container, wanted)
+        start = opener.attach if attach else opener
+        session = await start(namespace, pod, container, wanted)
     except ExecRefused as exc:
         return refusal(exc)
     try:
@@ -203,6 +222,9 @@ def add_exec_routes(app: web.Application, opener: PodExecOpener | None) -> None:
     path = "/api/v1/namespaces/{namespace}/pods/{name}/exec"
     app.router.add_get(path, exec_pod)
     app.router.add_post(path, exec_pod)
+    attach = "/api/v1/namespaces/{namespace}/pods/{name}/attach"
+    app.router.add_get(attach, attach_pod)
+    app.router.add_post(attach, attach_pod)
 
 
 EXEC_SUBRESOURCES = [

@@ -1,4 +1,4 @@
-"""Find the container a `kubectl exec` names and start the command in it through the runtime port.
+"""Find the container a `kubectl exec` (or `kubectl attach`) names and start the command in it through the runtime port.
 
 The API server's checks come first, in its words and codes (metav1 Status): the pod must exist
 (404), not be finished, be on a node, and name a container it has (400); without a container
@@ -29,13 +29,14 @@ def bad_request(message: str) -> ExecRefused:
     return ExecRefused(400, "BadRequest", message)
 
 
-def choose_container(view: PodView, container: str) -> str:
-    """The container the exec runs in, as the API server picks and checks it."""
+def choose_container(view: PodView, container: str, verb: str = "exec into") -> str:
+    """The container the exec runs in (or `verb` "attach to"), as it is picked and checked (the
+    completed pod's words are kubectl's own check, made before it asks)."""
     name = view.pod.metadata.name
     spec = view.pod.spec
     if view.status.phase in (PodPhase.SUCCEEDED, PodPhase.FAILED):
         raise bad_request(
-            "cannot exec into a container in a completed pod; current phase is "
+            f"cannot {verb} a container in a completed pod; current phase is "
             f"{view.status.phase.value}"
         )
     if not container:
@@ -89,12 +90,24 @@ class PodExec:
         except RuntimeFailure as exc:  # stopped between the look and the exec
             raise container_not_found(name) from exc
 
+    async def attach(
+        self, namespace: str, pod: str, container: str, request: ExecRequest
+    ) -> ExecSession:
+        """`kubectl attach`: the container's main process, with the same checks as exec."""
+        runtime, container_id, name = self._locate(namespace, pod, container, "attach to")
+        try:
+            return await runtime.attach_session(container_id, request)
+        except EngineUnavailable as exc:
+            raise ExecRefused(500, "InternalError", f"error dialing backend: {exc}") from exc
+        except RuntimeFailure as exc:
+            raise container_not_found(name) from exc
+
     def check(self, namespace: str, pod: str, container: str) -> None:
         """The refusals `__call__` would raise before it starts anything."""
         self._locate(namespace, pod, container)
 
     def _locate(
-        self, namespace: str, pod: str, container: str
+        self, namespace: str, pod: str, container: str, verb: str = "exec into"
     ) -> tuple[ContainerRuntime, ContainerId, str]:
         view = next(
             (
@@ -106,7 +119,7 @@ class PodExec:
         )
         if view is None:
             raise ExecRefused(404, "NotFound", f'pods "{pod}" not found')
-        name = choose_container(view, container)
+        name = choose_container(view, container, verb)
         runtime = self._runtimes.get(view.node) if view.node is not None else None
         if runtime is None:
             raise bad_request(f"pod {pod} does not have a host assigned")

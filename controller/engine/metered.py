@@ -116,6 +116,9 @@ class MeteredRuntime:
         """Times the start of the session only: the command runs as long as it likes."""
         return await self._timed("exec_session", self.inner.exec_session(container_id, request))
 
+    async def attach_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        return await self._timed("attach_session", self.inner.attach_session(container_id, request))
+
     async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
         return await self._timed("create_lease", self.inner.create_lease(holder, duration_seconds))
 

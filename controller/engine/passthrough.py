@@ -87,6 +87,9 @@ class PassThroughRuntime:
     async def exec_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
         return await self.inner.exec_session(container_id, request)
 
+    async def attach_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        return await self.inner.attach_session(container_id, request)
+
     async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
         return await self.inner.create_lease(holder, duration_seconds)
 

@@ -95,6 +95,11 @@ class ContainerRuntime(Protocol):
         session outlives the call's deadline: it lasts as long as the command."""
         ...
 
+    async def attach_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        """Attach to the running container's main process (`kubectl attach`): its output from now
+        on (`request.command` is ignored); the session ends when the process does, exit code 0."""
+        ...
+
     async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
         """Create the engine's lease container (`model.lease.LEASE_NAME`) for `holder` and stamp
         it once; `NameConflict` when one exists already (someone holds or held the lease). Never

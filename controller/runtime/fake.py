@@ -434,6 +434,12 @@ class FakeRuntime:
         self.sessions.append((name, session))
         return session
 
+    async def attach_session(
+        self, container_id: ContainerId, request: ExecRequest
+    ) -> FakeExecSession:
+        """As `exec_session`; the reply scripted under the command `("attach",)`."""
+        return await self.exec_session(container_id, attrs.evolve(request, command=("attach",)))
+
     async def run_probe(
         self,
         container_id: ContainerId,

@@ -213,3 +213,14 @@ async def test_discovery_lists_the_exec_and_attach_subresources(api: TestClient)
     assert resources["pods/exec"]["kind"] == "PodExecOptions"
     assert resources["pods/attach"]["kind"] == "PodAttachOptions"
     assert resources["pods/exec"]["verbs"] == ["create", "get"]
+
+
+async def test_attach_streams_the_main_process_then_success(
+    harness: Harness, api: TestClient
+) -> None:
+    harness.runtime.exec_replies[("attach",)] = ExecReply(((STDOUT, b"tick 1\n"),), code=0)
+    path = "/api/v1/namespaces/default/pods/two/attach?container=b&stdout=true&stderr=true"
+    async with api.ws_connect(path, protocols=(V5,)) as ws:
+        frames = await frames_until_close(ws)
+    assert frames == [b"\x01tick 1\n", b'\x03{"metadata":{},"status":"Success"}']
+    assert [name for name, _ in harness.runtime.sessions] == ["b"]

@@ -39,6 +39,17 @@ spec:
       command: ["true"]
 """
 
+TICKER = f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: ticker
+spec:
+  containers:
+    - name: tick
+      image: {DEMO_IMAGE}
+      command: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"]
+"""
+
 
 @pytest.fixture
 def controller(docker_host: str, tmp_path: Path) -> Iterator[ControllerProcess]:
@@ -46,6 +57,7 @@ def controller(docker_host: str, tmp_path: Path) -> Iterator[ControllerProcess]:
     write(folder, "one.yaml", pod_yaml("one", 1))
     write(folder, "two.yaml", pod_yaml("two", 2))
     write(folder, "stopped.yaml", STOPPED)
+    write(folder, "ticker.yaml", TICKER)
     c = ControllerProcess(docker_host, folder, tmp_path / "controller.log")
     c.start()
     yield c
@@ -57,7 +69,8 @@ def _ready(c: ControllerProcess) -> bool:
     if not c.ready():
         return False
     pods = {p["metadata"]["name"]: p for p in c.get("/api/v1/namespaces/default/pods")["items"]}
-    if any(pods.get(n, {}).get("status", {}).get("phase") != "Running" for n in ("one", "two")):
+    names = ("one", "two", "ticker")
+    if any(pods.get(n, {}).get("status", {}).get("phase") != "Running" for n in names):
         return False
     statuses = pods.get("stopped", {}).get("status", {}).get("containerStatuses", [])
     return any(s["name"] == "done" and "terminated" in s.get("state", {}) for s in statuses)
@@ -134,6 +147,37 @@ async def test_kubectl_exec_and_cp(controller: ControllerProcess, tmp_path: Path
     code, _, err = await kubectl(server, "cp", "one:/hello.txt", str(back))
     assert code == 0, err
     assert back.read_text() == "hello from the host\n"
+
+
+async def test_kubectl_attach_streams_the_main_process_output(
+    controller: ControllerProcess,
+) -> None:
+    await eventually(lambda: _ready(controller), timeout=60, what="the pods running")
+    assert KUBECTL is not None
+    proc = await asyncio.create_subprocess_exec(
+        KUBECTL,
+        "-s",
+        controller.server,
+        "attach",
+        "ticker",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(30):
+            while len(lines) < 3:
+                raw = await proc.stdout.readline()
+                assert raw, f"kubectl attach ended: {lines}"
+                lines.append(raw.decode().strip())
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+    numbers = [int(line.split()[1]) for line in lines]
+    assert all(line.startswith("tick ") for line in lines), lines
+    assert numbers == list(range(numbers[0], numbers[0] + 3)), "live lines, in order, none lost"
 
 
 def run_in_terminal(server: str, script: bytes, timeout: float = 30) -> tuple[int, bytes]:

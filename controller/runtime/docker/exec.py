@@ -1,4 +1,5 @@
-"""An interactive command in a container over Docker's exec: the runtime side of `kubectl exec`.
+"""An interactive command in a container over Docker's exec: the runtime side of `kubectl exec`
+(and of `kubectl attach`, over Docker's attach to the container's main process).
 
 `open_exec` creates the exec (`POST /containers/{id}/exec`) and starts it attached: Docker hijacks
 the HTTP connection into a raw stream, stdin one way and output the other, the output multiplexed
@@ -11,6 +12,8 @@ Traps:
   transport while its read side goes on; Docker then closes the process's stdin.
 * **The exit code lags the output.** The output can end a moment before the engine records the
   exit: the exec is re-inspected until it no longer runs (bounded; None if it never settles).
+* **Attach has no exit code of its own**: its stream ends when the container's process does (or
+  the client leaves), and the kubelet reports that as success; resizing it is the container's.
 * **Deadlines.** Creating and starting the exec have the usual call deadline; the session itself
   lasts as long as the command (a shell may stay open for hours), so reads have none.
 """
@@ -39,7 +42,10 @@ EXIT_POLLS = 250
 class DockerExecSession:
     """A started exec; see model.execs.ExecSession."""
 
-    def __init__(self, calls: DockerCalls, execution: Exec, stream: Stream, tty: bool) -> None:
+    def __init__(
+        self, calls: DockerCalls, execution: Exec | None, stream: Stream, tty: bool
+    ) -> None:
+        """`execution` None: an attach to the container's main process."""
         self._calls = calls
         self._exec = execution
         self._stream = stream
@@ -71,17 +77,21 @@ class DockerExecSession:
             transport.write_eof()
 
     async def resize(self, width: int, height: int) -> None:
-        if not self._tty or width <= 0 or height <= 0:
+        execution = self._exec
+        if not self._tty or width <= 0 or height <= 0 or execution is None:
             return
         with contextlib.suppress(DockerError, RuntimeFailure):  # racing the exit is harmless
             await self._calls.call(
-                f"resize exec {self._exec.id}", lambda _: self._exec.resize(h=height, w=width)
+                f"resize exec {execution.id}", lambda _: execution.resize(h=height, w=width)
             )
 
     async def exit_code(self) -> int | None:
+        execution = self._exec
+        if execution is None:
+            return 0  # an attach that ended: the kubelet's Success
         for _ in range(EXIT_POLLS):
             info: dict[str, Any] = await self._calls.call(
-                f"inspect exec {self._exec.id}", lambda _: self._exec.inspect()
+                f"inspect exec {execution.id}", lambda _: execution.inspect()
             )
             if not info.get("Running"):
                 code = info.get("ExitCode")
@@ -116,3 +126,23 @@ async def open_exec(
     except DockerError as exc:
         raise RuntimeFailure(_docker_message(exc)) from exc
     return DockerExecSession(calls, execution, stream, request.tty)
+
+
+async def open_attach(
+    calls: DockerCalls, container_id: ContainerId, request: ExecRequest
+) -> DockerExecSession:
+    """Attach to the container's main process (its output from now on); `RuntimeFailure` with
+    the engine's words when it refuses."""
+
+    async def start(docker: aiodocker.Docker) -> Stream:
+        stream = docker.containers.container(container_id).attach(
+            stdin=request.stdin, stdout=request.stdout, stderr=request.stderr
+        )
+        await stream.__aenter__()
+        return stream
+
+    try:
+        stream = await calls.call(f"attach to container {container_id}", start)
+    except DockerError as exc:
+        raise RuntimeFailure(_docker_message(exc)) from exc
+    return DockerExecSession(calls, None, stream, tty=False)  # pods' containers have no tty

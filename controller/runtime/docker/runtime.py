@@ -86,7 +86,7 @@ from controller.runtime.docker.body import container_body
 from controller.runtime.docker.calls import DockerCalls, _docker_message
 from controller.runtime.docker.cgroups import PodCgroups
 from controller.runtime.docker.events import RELIST, relay_events
-from controller.runtime.docker.exec import open_exec
+from controller.runtime.docker.exec import open_attach, open_exec
 from controller.runtime.docker.images import DockerImages
 from controller.runtime.docker.json import (
     _mapping,
@@ -401,6 +401,9 @@ class DockerRuntime(DockerCalls):
 
     async def exec_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
         return await open_exec(self, container_id, request)
+
+    async def attach_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        return await open_attach(self, container_id, request)
 
     async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
         return await dockerlease.create_lease(self, holder, duration_seconds)
