@@ -26,8 +26,8 @@ Traps:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -42,6 +42,8 @@ PROTOCOLS = (V5, V4)
 STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
 CLOSE = 255
 """v5's control message: `[255, channel]` closes that channel (the client's stdin)."""
+
+log = logging.getLogger("podyard")
 
 TRUE_WORDS = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 """Go's strconv.ParseBool, as the API server parses query flags."""
@@ -175,29 +177,33 @@ async def _remote_command(request: web.Request, *, attach: bool) -> web.StreamRe
 
 
 async def _serve(ws: web.WebSocketResponse, session: ExecSession, wanted: ExecRequest) -> None:
-    """Pump output to the client until the command's output ends, then send its status."""
+    """Pump output to the client until the command's output ends, then send its status; stop
+    at once when the client hangs up first (a silent command would hold the handler forever)."""
     reader = asyncio.create_task(_read_client(ws, session, closable=ws.ws_protocol == V5))
+    pump = asyncio.create_task(_pump(ws, session, wanted))
+    tasks = (pump, reader)
     try:
-        while (chunk := await session.read()) is not None:
-            channel, data = chunk
-            if channel == STDERR and not wanted.stderr:
-                continue
-            if channel == STDOUT and not wanted.stdout:
-                continue
-            if ws.closed:
-                return  # the client hung up
-            await ws.send_bytes(frame(channel, data))
-        code = await session.exit_code()
-        if not ws.closed:
-            status = json.dumps(exit_status(code, wanted.command), separators=(",", ":"))
-            await ws.send_bytes(frame(ERROR, status.encode()))
-            await ws.close()
-    except ConnectionResetError:
-        return  # the client went away mid-send
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+        for task in tasks:
+            task.cancel()
+        for task, outcome in zip(
+            tasks, await asyncio.gather(*tasks, return_exceptions=True), strict=True
+        ):
+            if isinstance(outcome, Exception) and not isinstance(outcome, ConnectionResetError):
+                log.warning("exec: %s ended with %r", task.get_name(), outcome)
+
+
+async def _pump(ws: web.WebSocketResponse, session: ExecSession, wanted: ExecRequest) -> None:
+    while (chunk := await session.read()) is not None:
+        channel, data = chunk
+        if (channel == STDERR and not wanted.stderr) or (channel == STDOUT and not wanted.stdout):
+            continue
+        await ws.send_bytes(frame(channel, data))
+    code = await session.exit_code()
+    status = json.dumps(exit_status(code, wanted.command), separators=(",", ":"))
+    await ws.send_bytes(frame(ERROR, status.encode()))
+    await ws.close()
 
 
 async def _read_client(ws: web.WebSocketResponse, session: ExecSession, closable: bool) -> None:

@@ -3,6 +3,7 @@ in Kubernetes' words, and the remote-command WebSocket served by the API over th
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -14,7 +15,7 @@ from controller.api.server import make_app
 from controller.engine.execs import PodExec
 from controller.model.execs import STDERR, STDOUT, ExecRefused, ExecRequest
 from controller.model.pod import RestartPolicy
-from controller.runtime.fakeexec import ExecReply
+from controller.runtime.fakeexec import ExecReply, FakeExecSession
 from tests.engine.conftest import Harness
 from tests.factories import container, desired, pod
 
@@ -123,6 +124,14 @@ async def api(harness: Harness) -> AsyncIterator[TestClient]:
 EXEC = "/api/v1/namespaces/default/pods/one/exec"
 
 
+async def until_closed(session: FakeExecSession) -> None:
+    """The server lets the session go once its handler ends, a moment after the socket closes."""
+    async with asyncio.timeout(5):
+        while not session.closed:
+            await asyncio.sleep(0.01)
+    assert session.closed
+
+
 async def frames_until_close(ws: object) -> list[bytes]:
     frames: list[bytes] = []
     async for message in ws:  # type: ignore[attr-defined]
@@ -150,7 +159,7 @@ async def test_v5_stdin_is_echoed_closed_and_the_status_ends_it(
         [(80, 24)],
     )
     assert session.request == ExecRequest(("cat",), stdin=True, stdout=True, stderr=True)
-    assert session.closed
+    await until_closed(session)
 
 
 async def test_v4_output_channels_and_a_non_zero_exit(harness: Harness, api: TestClient) -> None:
@@ -224,3 +233,15 @@ async def test_attach_streams_the_main_process_then_success(
         frames = await frames_until_close(ws)
     assert frames == [b"\x01tick 1\n", b'\x03{"metadata":{},"status":"Success"}']
     assert [name for name, _ in harness.runtime.sessions] == ["b"]
+
+
+async def test_a_client_that_hangs_up_releases_a_silent_command(
+    harness: Harness, api: TestClient
+) -> None:
+    harness.runtime.exec_replies[("cat",)] = ExecReply(echo_stdin=True)  # silent until stdin ends
+    async with api.ws_connect(f"{EXEC}?command=cat&stdin=1&stdout=1", protocols=(V5,)) as ws:
+        await ws.send_bytes(b"\x00x")
+        assert (await ws.receive(timeout=5)).data == b"\x01x"
+    (_, session) = harness.runtime.sessions[-1]
+    await until_closed(session)
+    assert not session.stdin_closed, "the command was not told its input ended: it was let go"
