@@ -11,7 +11,8 @@ Traps:
   (`echo hi | kubectl exec -i POD -- cat`) needs a write EOF on the hijacked connection's
   transport while its read side goes on; Docker then closes the process's stdin.
 * **The exit code lags the output.** The output can end a moment before the engine records the
-  exit: the exec is re-inspected until it no longer runs (bounded; None if it never settles).
+  exit: the exec is re-inspected until it no longer runs (bounded; None if it never settles, or
+  when the container was removed under the command: the client then gets an internal error).
 * **Attach has no exit code of its own**: its stream ends when the container's process does (or
   the client leaves), and the kubelet reports that as success; resizing it is the container's.
 * **Deadlines.** Creating and starting the exec have the usual call deadline; the session itself
@@ -25,6 +26,7 @@ import contextlib
 from typing import Any
 
 import aiodocker
+import aiohttp
 from aiodocker.exceptions import DockerError
 from aiodocker.execs import Exec
 from aiodocker.stream import Stream
@@ -55,7 +57,7 @@ class DockerExecSession:
     async def read(self) -> tuple[int, bytes] | None:
         try:
             message = await self._stream.read_out()
-        except (OSError, RuntimeError):  # the connection broke: the output ended
+        except (OSError, RuntimeError, aiohttp.ClientError):  # the connection broke: output ended
             return None
         if message is None:
             return None
@@ -90,9 +92,12 @@ class DockerExecSession:
         if execution is None:
             return 0  # an attach that ended: the kubelet's Success
         for _ in range(EXIT_POLLS):
-            info: dict[str, Any] = await self._calls.call(
-                f"inspect exec {execution.id}", lambda _: execution.inspect()
-            )
+            try:
+                info: dict[str, Any] = await self._calls.call(
+                    f"inspect exec {execution.id}", lambda _: execution.inspect()
+                )
+            except (DockerError, RuntimeFailure):  # the container was removed under the command
+                return None
             if not info.get("Running"):
                 code = info.get("ExitCode")
                 return code if isinstance(code, int) else None
