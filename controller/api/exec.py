@@ -18,6 +18,8 @@ Traps:
 * kubectl falls back to SPDY (`POST`, `Upgrade: SPDY/3.1`) when the WebSocket handshake fails.
   A POST gets the same refusal, found without starting anything; SPDY itself is not spoken, so a
   POST that passes answers 400 and the WebSocket path must succeed on its own.
+* Clients send stdin in binary or text frames (the Python client sends a `str` as text): both
+  are read the same way.
 * The output is pumped by the handler while a second task reads the client: the client may close
   stdin (v5), resize, or hang up; a hang-up ends the session (the command is left to finish, as
   the kubelet leaves it).
@@ -207,11 +209,18 @@ async def _pump(ws: web.WebSocketResponse, session: ExecSession, wanted: ExecReq
 
 
 async def _read_client(ws: web.WebSocketResponse, session: ExecSession, closable: bool) -> None:
-    """Stdin, resizes and (v5) the close of stdin, until the client closes the socket."""
+    """Stdin, resizes and (v5) the close of stdin, until the client closes the socket. Text
+    messages count as binary ones, as the kubelet reads them: the official Python client sends
+    stdin given as `str` in text frames."""
     async for message in ws:
-        if message.type is not WSMsgType.BINARY or not message.data:
+        if message.type is WSMsgType.TEXT:
+            data: bytes = str(message.data).encode()
+        elif message.type is WSMsgType.BINARY:
+            data = message.data
+        else:
             continue
-        data: bytes = message.data
+        if not data:
+            continue
         channel, payload = data[0], data[1:]
         if channel == STDIN:
             await session.write(payload)

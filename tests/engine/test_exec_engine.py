@@ -188,7 +188,7 @@ async def test_a_v4_client_cannot_close_stdin_with_v5s_message(
     harness.runtime.exec_replies[("cat",)] = ExecReply(echo_stdin=True)
     async with api.ws_connect(f"{EXEC}?command=cat&stdin=1&stdout=1", protocols=(V4,)) as ws:
         await ws.send_bytes(b"\xff\x00")
-        await ws.send_bytes(b"\x00x")
+        await ws.send_str("\x00x")  # the Python client's stdin, given a str
         message = await ws.receive(timeout=5)
         assert message.data == b"\x01x"
     (_, session) = harness.runtime.sessions[-1]

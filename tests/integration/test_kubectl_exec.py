@@ -245,7 +245,7 @@ async def test_python_client_stream_reads_output_and_exit_code(
             _preload_content=False,
         )
         ws.run_forever(timeout=20)
-        out, err = ws.read_stdout(), ws.read_stderr()
+        out, err = ws.read_stdout(timeout=5), ws.read_stderr(timeout=5)
         code = ws.returncode
         ws.close()
         ws.sock.shutdown()  # the client leaves its socket open after the server's close frame
@@ -257,3 +257,24 @@ async def test_python_client_stream_reads_output_and_exit_code(
     assert (out, err, code) == ("two\n", "e\n", 5)
     out, _, code = await asyncio.to_thread(run, ["echo", "fine"])
     assert (out, code) == ("fine\n", 0)
+
+    def with_stdin() -> tuple[str, int | None]:
+        ws = stream(
+            api.connect_get_namespaced_pod_exec,
+            "one",
+            "default",
+            command=["head", "-n", "1"],
+            stderr=True,
+            stdin=True,
+            stdout=True,
+            tty=False,
+            _preload_content=False,
+        )
+        ws.write_stdin("typed\n")  # v4 cannot close stdin: head ends on its first line
+        ws.run_forever(timeout=20)
+        out, code = ws.read_stdout(timeout=5), ws.returncode
+        ws.close()
+        ws.sock.shutdown()
+        return out, code
+
+    assert await asyncio.to_thread(with_stdin) == ("typed\n", 0)
