@@ -181,8 +181,10 @@ async def _remote_command(request: web.Request, *, attach: bool) -> web.StreamRe
 async def _serve(ws: web.WebSocketResponse, session: ExecSession, wanted: ExecRequest) -> None:
     """Pump output to the client until the command's output ends, then send its status; stop
     at once when the client hangs up first (a silent command would hold the handler forever)."""
-    reader = asyncio.create_task(_read_client(ws, session, closable=ws.ws_protocol == V5))
-    pump = asyncio.create_task(_pump(ws, session, wanted))
+    reader = asyncio.create_task(
+        _read_client(ws, session, closable=ws.ws_protocol == V5), name="exec client reader"
+    )
+    pump = asyncio.create_task(_pump(ws, session, wanted), name="exec output pump")
     tasks = (pump, reader)
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
