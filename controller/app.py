@@ -34,6 +34,7 @@ from controller.engine.fence import FencedRuntime
 from controller.engine.holds import REFUSED_REASON, report_held
 from controller.engine.leadership import Leadership
 from controller.engine.lease import NodeLease, local_holder
+from controller.engine.logreader import open_logs
 from controller.engine.metered import MeteredRuntime
 from controller.engine.nodeviews import node_views
 from controller.engine.podfactory import desired_from_pod
@@ -45,7 +46,7 @@ from controller.model.claims import PersistentVolumeClaim
 from controller.model.configdata import ConfigMap, Secret
 from controller.model.execs import ExecRequest, ExecSession
 from controller.model.health import HealthCheck
-from controller.model.manifests import ManifestFileStatus
+from controller.model.manifests import ManifestFileStatus, Namespace
 from controller.model.meta import NodeName
 from controller.runtime.docker.runtime import DockerRuntime
 from controller.source.loader import LoadedObject
@@ -69,6 +70,8 @@ class FolderApplier:
         self.ready = asyncio.Event()
         self.files: list[ManifestFileStatus] = []
         self._last: DesiredSnapshot | None = None
+        self.namespaces: list[Namespace] = []
+        """The folder's Namespace objects as last applied, for the API's namespace list."""
 
     def attach(self, engine: Engine) -> None:
         """A new engine (a new term of holding the leases) gets the folder as last read."""
@@ -109,6 +112,7 @@ class FolderApplier:
         self._engine.set_claims(
             o.obj for o in of("PersistentVolumeClaim") if isinstance(o.obj, PersistentVolumeClaim)
         )
+        self.namespaces = [o.obj for o in snapshot.objects if isinstance(o.obj, Namespace)]
         self.ready.set()
         if snapshot.baselined:
             self._engine.settle()  # applied against the pods found running: the engine may act
@@ -311,6 +315,9 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         nodes=lambda: node_views(terms.engine.nodes.all(), started_at),
         configs=lambda: [*terms.engine.configs.config_maps(), *terms.engine.configs.secrets()],
         claims=lambda: terms.engine.reconciler.claims.views(),
+        delete_pod=lambda ns, name, grace, uid: terms.engine.deleter.delete(ns, name, grace, uid),
+        logs=lambda node, cid, options: open_logs(terms.engine.slotted, node, cid, options),
+        namespaces=lambda: applier.namespaces,
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
         exec_in_pod=TermExec(terms),

@@ -4,10 +4,11 @@
                 [--lease-duration S] [--lease-renew-deadline S] [--lease-retry-period S]
     podyard get pods|replicasets|deployments|events|nodes|configmaps|secrets|pvc [NAME] [-n NS | -A]
         [-o wide|json|yaml] [--server URL]
+    podyard logs POD [-n NS] [-c C] [-f] [--previous] [--tail N] [--timestamps] [--since 5m]
     podyard validate [PATH...] [--nodes FILE]
     podyard images build [--demo]
 
-`get` reads the controller's HTTP API (the same JSON a Kubernetes client gets), so it works against a
+`get` (and `logs`, see `controller.logscli`) reads the controller's HTTP API (the same JSON a Kubernetes client gets), so it works against a
 controller started anywhere, and prints kubectl's familiar tables. `validate` checks manifest files
 and folders exactly as the controller loads them, without a controller or Docker.
 """
@@ -37,6 +38,7 @@ from controller.api.claims import CLAIM_COLUMNS, CLAIM_WIDE_COLUMNS, claim_row
 from controller.api.configdata import CONFIGMAPS as CONFIGMAPS_LISTED
 from controller.api.configdata import SECRETS as SECRETS_LISTED
 from controller.api.configdata import config_map_row, secret_row
+from controller.api.namespaces import NAMESPACE_COLUMNS, namespace_row
 from controller.api.responses import RowMaker
 from controller.api.tables import (
     DEPLOYMENT_COLUMNS,
@@ -71,6 +73,8 @@ from controller.config import (
     Settings,
     WatchSettings,
 )
+from controller.kubeconfig import DEFAULT_CONTEXT, kubeconfig
+from controller.logscli import add_logs_parser, print_logs
 from controller.model.meta import ObjectKey
 from controller.source.admission import admit_loaded
 from controller.source.loader import LoadedObject, ManifestError, load_directory, load_file
@@ -114,6 +118,9 @@ CONFIGMAPS = Resource(
 )
 SECRETS = Resource("secrets", "/api/v1", SECRETS_LISTED.columns, SECRETS_LISTED.columns, secret_row)
 CLAIMS = Resource("persistentvolumeclaims", "/api/v1", CLAIM_COLUMNS, CLAIM_WIDE_COLUMNS, claim_row)
+NAMESPACES = Resource(
+    "namespaces", "/api/v1", NAMESPACE_COLUMNS, NAMESPACE_COLUMNS, namespace_row, namespaced=False
+)
 RESOURCES = {
     **dict.fromkeys(("pods", "pod", "po"), PODS),
     **dict.fromkeys(("configmaps", "configmap", "cm"), CONFIGMAPS),
@@ -122,6 +129,7 @@ RESOURCES = {
     **dict.fromkeys(("deployments", "deployment", "deploy"), DEPLOYMENTS),
     **dict.fromkeys(("events", "event", "ev"), EVENTS),
     **dict.fromkeys(("nodes", "node", "no"), NODES),
+    **dict.fromkeys(("namespaces", "namespace", "ns"), NAMESPACES),
     **dict.fromkeys(("persistentvolumeclaims", "persistentvolumeclaim", "pvc"), CLAIMS),
 }
 """Every name `podyard get` accepts (kubectl's plural, singular and short names)."""
@@ -284,6 +292,20 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("-l", "--selector", help="label selector, as kubectl's (app=web,tier!=db)")
     get.add_argument("--field-selector", help="field selector, as kubectl's (metadata.name=web)")
     get.add_argument("--server", default=os.environ.get("PODYARD_SERVER", DEFAULT_SERVER))
+
+    add_logs_parser(sub, os.environ.get("PODYARD_SERVER", DEFAULT_SERVER))
+    config = sub.add_parser(
+        "kubeconfig", help="print a kubeconfig for a running controller, for kubectl --kubeconfig"
+    )
+    config.add_argument(
+        "--api",
+        "--server",
+        dest="server",
+        default=os.environ.get("PODYARD_SERVER", DEFAULT_SERVER),
+        help="the controller's API address (default: PODYARD_SERVER or %(default)s)",
+    )
+    config.add_argument("-n", "--namespace", default="default", help="the context's namespace")
+    config.add_argument("--context", default=DEFAULT_CONTEXT, help="the context's name")
 
     validate = sub.add_parser(
         "validate", help="check manifest files and folders (no controller or Docker needed)"
@@ -552,6 +574,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "get":
         return get_objects(args)
+    if args.command == "logs":
+        return print_logs(args)
+    if args.command == "kubeconfig":
+        body = kubeconfig(args.server, namespace=args.namespace, context=args.context)
+        print(yaml.safe_dump(body, sort_keys=False), end="")
+        return 0
     if args.command == "validate":
         return validate_paths(args)
     if args.command == "images":

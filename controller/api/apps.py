@@ -140,8 +140,13 @@ def _get_handler(resource: _Resource) -> Handler:
     return handler
 
 
+OTHER_GROUPS_KEY: web.AppKey[list[JSON]] = web.AppKey("other-api-groups")
+"""Groups besides apps that `/apis` lists (their routes are added elsewhere)."""
+
+
 async def apis(request: web.Request) -> web.Response:
-    return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [APPS_GROUP]})
+    groups = [APPS_GROUP, *request.app.get(OTHER_GROUPS_KEY, [])]
+    return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 
 
 async def apps_group(request: web.Request) -> web.Response:

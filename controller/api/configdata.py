@@ -6,20 +6,27 @@ Traps:
   `stringData`; the names of its keys are in the annotation `podyard.io/secret-keys`, and the
   Table's DATA column counts them. This is Podyard's rule for the API, logs, events and metrics.
 - The source runs in the event loop and must only read in-memory state.
+- A ConfigMap or Secret has no creation time of its own here: `creationTimestamp` is when this
+  controller's API first saw it (so AGE reads as on a cluster where the folder was applied when
+  the controller started); one that leaves the folder and returns is seen anew.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from controller.api.responses import JSON, json_response, not_found, table, wants_table
+from controller.api.tables import human_duration, parse_time
 from controller.api.watch import ListedResource, current, list_or_watch
 from controller.model.configdata import ConfigMap, Secret
+from controller.serde import rfc3339
 
 ConfigsSource = Callable[[], list[ConfigMap | Secret]]
 CONFIGS_KEY: web.AppKey[ConfigsSource] = web.AppKey("configs")
+FIRST_SEEN_KEY: web.AppKey[dict[tuple[str, str, str], float]] = web.AppKey("configs-first-seen")
 SECRET_KEYS_ANNOTATION = "podyard.io/secret-keys"
 
 
@@ -30,7 +37,7 @@ def _resource(plural: str, kind: str, short: list[str]) -> JSON:
         "namespaced": True,
         "kind": kind,
         "verbs": ["get", "list", "watch"],
-        "shortNames": short,
+        **({"shortNames": short} if short else {}),  # omitted when empty, as the API server does
     }
 
 
@@ -38,9 +45,11 @@ CONFIGMAP_RESOURCE = _resource("configmaps", "ConfigMap", ["cm"])
 SECRET_RESOURCE = _resource("secrets", "Secret", [])
 
 
-def _meta(obj: ConfigMap | Secret) -> JSON:
+def _meta(obj: ConfigMap | Secret, created_at: float | None = None) -> JSON:
     meta = obj.metadata
     out: JSON = {"name": meta.name, "namespace": meta.namespace}
+    if created_at is not None:
+        out["creationTimestamp"] = rfc3339(created_at)
     if meta.labels:
         out["labels"] = dict(meta.labels)
     if meta.annotations:
@@ -48,8 +57,12 @@ def _meta(obj: ConfigMap | Secret) -> JSON:
     return out
 
 
-def config_map_to_k8s(config_map: ConfigMap) -> JSON:
-    out: JSON = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(config_map)}
+def config_map_to_k8s(config_map: ConfigMap, created_at: float | None = None) -> JSON:
+    out: JSON = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(config_map, created_at),
+    }
     if config_map.data:
         out["data"] = dict(config_map.data)
     if config_map.binary_data:
@@ -59,9 +72,9 @@ def config_map_to_k8s(config_map: ConfigMap) -> JSON:
     return out
 
 
-def secret_to_k8s(secret: Secret) -> JSON:
+def secret_to_k8s(secret: Secret, created_at: float | None = None) -> JSON:
     """A Secret without its values: only its type and the names of its keys."""
-    meta = _meta(secret)
+    meta = _meta(secret, created_at)
     meta["annotations"] = {
         **meta.get("annotations", {}),
         SECRET_KEYS_ANNOTATION: ",".join(secret.keys()),
@@ -74,21 +87,42 @@ def secret_to_k8s(secret: Secret) -> JSON:
 
 def config_map_row(obj: JSON, now: float, *, wide: bool = False) -> list[str]:
     count = len(obj.get("data", {})) + len(obj.get("binaryData", {}))
-    return [obj["metadata"]["name"], str(count), "<unknown>"]
+    return [obj["metadata"]["name"], str(count), _age(obj, now)]
 
 
 def secret_row(obj: JSON, now: float, *, wide: bool = False) -> list[str]:
     keys = obj["metadata"].get("annotations", {}).get(SECRET_KEYS_ANNOTATION, "")
     count = len([k for k in keys.split(",") if k])
-    return [obj["metadata"]["name"], obj.get("type", ""), str(count), "<unknown>"]
+    return [obj["metadata"]["name"], obj.get("type", ""), str(count), _age(obj, now)]
+
+
+def _age(obj: JSON, now: float) -> str:
+    created = parse_time(obj["metadata"].get("creationTimestamp"))
+    return human_duration(now - created) if created is not None else "<unknown>"
+
+
+def _first_seen(app: web.Application, kind: str) -> Callable[[ConfigMap | Secret], float]:
+    """When each object of `kind` was first seen; forgets those no longer in the source."""
+    seen = app[FIRST_SEEN_KEY]
+    present = {
+        (kind, o.metadata.namespace, o.metadata.name) for o in app[CONFIGS_KEY]() if o.kind == kind
+    }
+    for key in [k for k in seen if k[0] == kind and k not in present]:
+        del seen[key]
+    now = time.time()
+    return lambda o: seen.setdefault((kind, o.metadata.namespace, o.metadata.name), now)
 
 
 def _config_maps(app: web.Application) -> list[JSON]:
-    return [config_map_to_k8s(o) for o in app[CONFIGS_KEY]() if isinstance(o, ConfigMap)]
+    objects = [o for o in app[CONFIGS_KEY]() if isinstance(o, ConfigMap)]
+    created = _first_seen(app, "ConfigMap")
+    return [config_map_to_k8s(o, created(o)) for o in objects]
 
 
 def _secrets(app: web.Application) -> list[JSON]:
-    return [secret_to_k8s(o) for o in app[CONFIGS_KEY]() if isinstance(o, Secret)]
+    objects = [o for o in app[CONFIGS_KEY]() if isinstance(o, Secret)]
+    created = _first_seen(app, "Secret")
+    return [secret_to_k8s(o, created(o)) for o in objects]
 
 
 CONFIGMAPS = ListedResource(
@@ -130,6 +164,7 @@ def _get_handler(resource: ListedResource) -> Callable[[web.Request], Awaitable[
 
 def add_config_routes(app: web.Application, configs: ConfigsSource | None = None) -> None:
     app[CONFIGS_KEY] = configs or list
+    app[FIRST_SEEN_KEY] = {}
     for resource in CONFIG_RESOURCES:
 
         async def listing(

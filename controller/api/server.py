@@ -4,10 +4,17 @@ Routes mirror the Kubernetes API paths (`/api/v1/pods`, `/api/v1/namespaces/{ns}
 `/api/v1/events`, see `controller.api.events`, `/api/v1/nodes`, see `controller.api.nodes`, and the `apps/v1` group's ReplicaSets and
 Deployments, see `controller.api.apps`) and answer discovery (`/api`, `/api/v1`, `/apis`,
 `/version`), so `kubectl -s http://127.0.0.1:9180 get pods`, `get rs` and `get events` work.
+Namespaces (`controller.api.namespaces`), node leases (`controller.api.nodeleases`) and the empty
+quotas and limit ranges (`controller.api.policies`) complete what `kubectl get ns` and `describe`
+read; kubectl's first question, aggregated discovery, is answered from the same per-version
+documents (`controller.api.aggregated`).
 When a client asks for a Table (kubectl does, in its Accept header) the server answers with
 kubectl's own columns. Every list also watches (`?watch=true`, see `controller.api.watch`), so
-`kubectl get pods -w` works; lists and watches take `labelSelector` and `fieldSelector` (see
-`controller.api.selection`). Read-only: the folder of manifests is the only way to change things.
+`kubectl get pods -w` works; a pod's `log` reads its containers' output (see
+`controller.api.logs`); lists and watches take `labelSelector` and `fieldSelector` (see
+`controller.api.selection`). The folder of manifests is the only way to change things, except
+that a pod can be deleted (see `controller.api.deletion`: a bare pod comes back as a new one);
+every error under /api and /apis is a Status (`controller.api.errors`).
 
 `/healthz` (also `/livez`) and `/readyz` answer as Kubernetes' do: `ok` (200) when every check
 passes; otherwise 500 with one line per check, `[+]name ok` or `[-]name failed: reason`, then
@@ -26,7 +33,15 @@ from typing import Any
 
 from aiohttp import web
 
-from controller.api.apps import RESOURCES, DeploymentsSource, ReplicaSetsSource, add_apps_routes
+from controller.api.aggregated import GroupVersion, aggregated_discovery
+from controller.api.apps import (
+    OTHER_GROUPS_KEY,
+    RESOURCES,
+    DeploymentsSource,
+    ReplicaSetsSource,
+    add_apps_routes,
+    apps_v1,
+)
 from controller.api.claims import CLAIM_RESOURCE, CLAIMS, ClaimsSource, add_claim_routes
 from controller.api.configdata import (
     CONFIG_RESOURCES,
@@ -35,9 +50,30 @@ from controller.api.configdata import (
     ConfigsSource,
     add_config_routes,
 )
+from controller.api.deletion import PodDeleter, add_delete_routes
+from controller.api.errors import status_errors
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
 from controller.api.exec import EXEC_SUBRESOURCES, PodExecOpener, add_exec_routes
+from controller.api.logs import LOG_RESOURCE, LogsSource, add_log_routes
+from controller.api.namespaces import (
+    NAMESPACE_RESOURCE,
+    NamespacesSource,
+    add_namespace_routes,
+    namespaces_resource,
+)
+from controller.api.nodeleases import (
+    COORDINATION_GROUP,
+    NODE_LEASES,
+    add_node_lease_routes,
+    coordination_v1,
+)
 from controller.api.nodes import NODE_RESOURCE, NODES, NodesSource, add_node_routes
+from controller.api.policies import (
+    LIMITRANGE_RESOURCE,
+    POLICY_RESOURCES,
+    RESOURCEQUOTA_RESOURCE,
+    add_policy_routes,
+)
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
 from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row
@@ -68,7 +104,7 @@ POD_RESOURCE = {
     "singularName": "pod",
     "namespaced": True,
     "kind": "Pod",
-    "verbs": ["get", "list", "watch"],
+    "verbs": ["delete", "get", "list", "watch"],
     "shortNames": ["po"],
     "categories": ["all"],
 }
@@ -185,12 +221,16 @@ async def api_v1(request: web.Request) -> web.Response:
             "groupVersion": "v1",
             "resources": [
                 POD_RESOURCE,
+                LOG_RESOURCE,
                 *EXEC_SUBRESOURCES,
                 EVENT_RESOURCE,
                 NODE_RESOURCE,
+                NAMESPACE_RESOURCE,
                 CONFIGMAP_RESOURCE,
                 SECRET_RESOURCE,
                 CLAIM_RESOURCE,
+                RESOURCEQUOTA_RESOURCE,
+                LIMITRANGE_RESOURCE,
             ],
         }
     )
@@ -218,20 +258,23 @@ def make_app(
     nodes: NodesSource | None = None,
     configs: ConfigsSource | None = None,
     claims: ClaimsSource | None = None,
+    delete_pod: PodDeleter | None = None,
+    logs: LogsSource | None = None,
+    namespaces: NamespacesSource | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
     exec_in_pod: PodExecOpener | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
 ) -> web.Application:
     """The API app. Without `replicasets`, `deployments`, `events` or `nodes`, those lists are
-    empty.
+    empty; without `namespaces` (the folder's Namespace objects), only the namespaces in use.
 
     `/healthz` reports `liveness`'s checks after `ping`; `/readyz` adds `started` (from `ready`)
     and `readiness`'s checks.
 
     Every list also watches (`?watch=true`), changes found every `watch_poll_seconds`.
     """
-    app = web.Application()
+    app = web.Application(middlewares=[status_errors])
     app[VIEWS_KEY] = views
     app[READY_KEY] = ready
     app[LIVENESS_KEY] = liveness or list
@@ -253,11 +296,26 @@ def make_app(
     add_node_routes(app, nodes)
     add_config_routes(app, configs)
     add_claim_routes(app, claims)
+    add_delete_routes(app, delete_pod)
+    add_log_routes(app, views, logs)
+    add_node_lease_routes(app)
+    add_policy_routes(app)
+    app[OTHER_GROUPS_KEY] = [COORDINATION_GROUP]
+    app.middlewares.append(
+        aggregated_discovery(
+            core=[GroupVersion("", "v1", api_v1)],
+            groups=[
+                GroupVersion("apps", "v1", apps_v1),
+                GroupVersion("coordination.k8s.io", "v1", coordination_v1),
+            ],
+        )
+    )
+    namespaced = [PODS, *(r.listed for r in RESOURCES), *CONFIG_RESOURCES, CLAIMS, NODE_LEASES]
+    namespace_list = namespaces_resource(namespaced)
+    add_namespace_routes(app, namespace_list, namespaces)
     add_exec_routes(app, exec_in_pod)
     install_watches(
-        app,
-        [PODS, *(r.listed for r in RESOURCES), EVENTS, NODES, *CONFIG_RESOURCES, CLAIMS],
-        watch_poll_seconds,
+        app, [*namespaced, EVENTS, NODES, namespace_list, *POLICY_RESOURCES], watch_poll_seconds
     )
     app[FILES_KEY] = files or list
     app.router.add_get("/podyard/v1/files", list_files)

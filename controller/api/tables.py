@@ -20,7 +20,12 @@ REPLICASET_WIDE_COLUMNS = (*REPLICASET_COLUMNS, "CONTAINERS", "IMAGES", "SELECTO
 DEPLOYMENT_COLUMNS = ("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE")
 DEPLOYMENT_WIDE_COLUMNS = (*DEPLOYMENT_COLUMNS, "CONTAINERS", "IMAGES", "SELECTOR")
 EVENT_COLUMNS = ("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE")
-EVENT_WIDE_COLUMNS = (*EVENT_COLUMNS, "SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME")
+EVENT_WIDE_COLUMNS = (
+    "LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE", "FIRST SEEN", "COUNT",
+    "NAME",
+)  # fmt: skip
+"""kubectl's order: the wide columns sit among the plain ones (SUBOBJECT and SOURCE before
+MESSAGE), so an event's wide row is not its plain row extended."""
 NODE_COLUMNS = ("NAME", "STATUS", "ROLES", "AGE", "VERSION")
 NODE_WIDE_COLUMNS = (
     *NODE_COLUMNS, "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME",
@@ -249,24 +254,26 @@ def event_row(event: JSON, now: float, *, wide: bool = False) -> list[str]:
     if count > 1:
         last = f"{last} (x{count} over {_since(event.get('firstTimestamp'), now)})"
     involved = event.get("involvedObject", {})
-    row = [
+    head = [
         last,
         event.get("type", ""),
         event.get("reason", ""),
         f"{involved.get('kind', '').lower()}/{involved.get('name', '')}",
-        event.get("message", ""),
     ]
-    if wide:
-        source = event.get("source", {})
-        host = source.get("host", "")
-        row += [
-            involved.get("fieldPath", ""),
-            source.get("component", "") + (f", {host}" if host else ""),
-            _since(event.get("firstTimestamp"), now),
-            str(count),
-            event.get("metadata", {}).get("name", ""),
-        ]
-    return row
+    message = event.get("message", "")
+    if not wide:
+        return [*head, message]
+    source = event.get("source", {})
+    host = source.get("host", "")
+    return [
+        *head,
+        involved.get("fieldPath", ""),
+        source.get("component", "") + (f", {host}" if host else ""),
+        message,
+        _since(event.get("firstTimestamp"), now),
+        str(count),
+        event.get("metadata", {}).get("name", ""),
+    ]
 
 
 def node_status_text(node: JSON) -> str:

@@ -19,6 +19,7 @@ from controller.decide.restarts import image_pull_delay
 from controller.decide.sandboxes import create_failure_delay
 from controller.decide.scheduling import NodeInfo
 from controller.model.claims import ClaimFacts
+from controller.model.deletion import PodDeletion
 from controller.model.desired import DesiredPod
 from controller.model.meta import ContainerId, NodeName, PodKey, PodRef, PodUid
 from controller.model.observed import (
@@ -66,6 +67,9 @@ class PodInputs:
     probes: Mapping[str, ContainerProbeState] = attrs.field(factory=dict)
     """The prober's word per container id: a sidecar with a startup probe holds back the next
     init container until it passed (decide.initcontainers)."""
+    deletion: PodDeletion | None = None
+    """The API's request to delete one instance (by uid): torn down with what is left of the
+    grace asked for; a pod still declared then gets a new instance (see decide.pods)."""
 
     def pause_image(self, node: NodeName) -> str:
         return self.pause_images.get(node) or next(iter(self.pause_images.values()))

@@ -85,10 +85,16 @@ def compute_pod_plan(inputs: PodInputs) -> Plan:
     for volume in orphan_volumes(instances, inputs.volumes):
         out.add(PlanReason.CLEAN_UP, RemoveVolume(volume.node, volume.name))
     desired = inputs.desired
+    deleted = _deleted_instances(inputs, instances)
+    for instance in deleted:
+        _teardown(out, instance, PlanReason.DELETE_POD, _deletion_grace(inputs))
+    instances = [i for i in instances if i not in deleted]
     if desired is None:
         for instance in instances:
             _teardown(out, instance, PlanReason.DELETE_POD)
         return out.plan()
+    if deleted:
+        return out.plan()  # the declared pod comes back as a new instance once this one is gone
     current = _current_instance(instances, desired.spec_hash)
     stale = [i for i in instances if i is not current]
     for instance in stale:
@@ -111,11 +117,27 @@ def _current_instance(instances: Sequence[Instance], spec_hash: str) -> Instance
     return (live or matching)[-1]
 
 
-def _teardown(out: PlanBuilder, instance: Instance, reason: PlanReason) -> None:
-    """Stop apps together with their grace, then the sandbox, then remove everything."""
+def _deleted_instances(inputs: PodInputs, instances: Sequence[Instance]) -> list[Instance]:
+    """The instance the API asked to delete (by uid), if it is still there."""
+    if inputs.deletion is None:
+        return []
+    return [i for i in instances if i.ref.uid == inputs.deletion.uid]
+
+
+def _deletion_grace(inputs: PodInputs) -> int | None:
+    return inputs.deletion.remaining(inputs.now) if inputs.deletion is not None else None
+
+
+def _teardown(
+    out: PlanBuilder, instance: Instance, reason: PlanReason, grace_override: int | None = None
+) -> None:
+    """Stop apps together with their grace (or what is left of the grace a deletion asked for),
+    then the sandbox, then remove everything."""
     running_apps = [c for c in instance.all_apps() if c.state is RunState.RUNNING]
     for group in stop_order(running_apps):  # apps first, then sidecars in reverse order
         grace = max(c.identity.grace_seconds for c in group)
+        if grace_override is not None:
+            grace = grace_override
         out.add(reason, stop_action(group, grace, reason))
     running_sandboxes = [c for c in instance.sandboxes if c.state is RunState.RUNNING]
     if running_sandboxes:

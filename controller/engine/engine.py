@@ -38,6 +38,7 @@ from controller.engine.backoffevents import BackoffEvents
 from controller.engine.baseline import running_baseline
 from controller.engine.configstore import ConfigStore, readers
 from controller.engine.configvolumes import ConfigVolumes
+from controller.engine.deletions import PodDeleter
 from controller.engine.deployments import DeploymentController
 from controller.engine.events import EventRecorder
 from controller.engine.executor import Executor, PlanAborted
@@ -224,6 +225,17 @@ class Engine:
             events=self.events,
         )
         self.reconciler.node_lost = self.lifecycle.lost
+        self.deleter = PodDeleter(
+            self.reconciler.deletions,
+            self.desired,
+            self.reconciler.views,
+            self.replicasets.evict,
+            self.queue.add,
+            clock,
+            self.metrics,
+            interrupt=lambda key: self.pod_workers.interrupt(key),
+        )
+        """Deletes asked through the API (see engine.deletions)."""
         self.lifecycle.on_written_off = self._knowledge_changed
         self.starts = PodStartTracker(self.desired, self.cache, clock, self.metrics)
         self.replicasets.protected = self.reconciler.protected

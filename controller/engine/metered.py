@@ -16,6 +16,7 @@ from typing import TypeVar
 from controller.engine.ports import ContainerRuntime, MetricsSink
 from controller.model.execs import ExecRequest, ExecSession
 from controller.model.lease import LeaseHolder, LeaseRecord
+from controller.model.logs import LogOptions
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
     NodeCapacity,
@@ -130,6 +131,12 @@ class MeteredRuntime:
 
     async def remove_lease(self, container_id: ContainerId) -> None:
         await self._timed("remove_lease", self.inner.remove_lease(container_id))
+
+    def container_logs(
+        self, container_id: ContainerId, options: LogOptions
+    ) -> AsyncIterator[bytes]:
+        """A stream, like `events`: open as long as its reader wants, so not timed as a call."""
+        return self.inner.container_logs(container_id, options)
 
     def events(self) -> AsyncIterator[RuntimeEvent]:
         return self.inner.events()

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from controller.engine.ports import ContainerRuntime
 from controller.model.execs import ExecRequest, ExecSession
 from controller.model.lease import LeaseHolder, LeaseRecord
+from controller.model.logs import LogOptions
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import NodeCapacity, ObservedContainer, ObservedVolume, RuntimeEvent
 from controller.model.plan import ContainerConfig, EnsureVolume
@@ -101,6 +102,11 @@ class PassThroughRuntime:
 
     async def remove_lease(self, container_id: ContainerId) -> None:
         await self.inner.remove_lease(container_id)
+
+    def container_logs(
+        self, container_id: ContainerId, options: LogOptions
+    ) -> AsyncIterator[bytes]:
+        return self.inner.container_logs(container_id, options)
 
     def events(self) -> AsyncIterator[RuntimeEvent]:
         return self.inner.events()

@@ -65,5 +65,22 @@ class PodWorkers:
             del self._active[key]
             self._queue.done(key)
 
+    def interrupt(self, key: PodKey) -> bool:
+        """Cancel the sync of `key` in progress (a stop waiting out a grace period that a second
+        delete shortened), and sync it again at once; False when no sync of it runs."""
+        task = self._active.get(key)
+        if task is None:
+            return False
+        task.cancel()
+        task.add_done_callback(lambda done: self._release(key, done))
+        self._queue.add(key)  # queued again once the cancelled task hands the key back
+        return True
+
+    def _release(self, key: PodKey, task: asyncio.Task[None]) -> None:
+        """Hand back the key of a task cancelled before it ever ran (its `finally` never ran)."""
+        if self._active.get(key) is task:
+            del self._active[key]
+            self._queue.done(key)
+
     async def stop(self) -> None:
         await cancel_all(list(self._active.values()))

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from controller.model.execs import ExecRequest, ExecSession
 from controller.model.lease import LeaseHolder, LeaseRecord
+from controller.model.logs import LogOptions
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
     NodeCapacity,
@@ -118,6 +119,15 @@ class ContainerRuntime(Protocol):
     async def remove_lease(self, container_id: ContainerId) -> None:
         """Remove the lease container `container_id` (by id: if someone replaced it meanwhile,
         theirs stays); gone already is fine; `NotOurs` for a container that is not a lease."""
+        ...
+
+    def container_logs(
+        self, container_id: ContainerId, options: LogOptions
+    ) -> AsyncIterator[bytes]:
+        """The container's output, stdout and stderr merged in the order written, as chunks of
+        whole lines. Opening has a deadline; with `options.follow` the stream then stays open
+        until the container ends or the reader closes the iterator (`aclose`), otherwise it ends
+        after what is written so far. `RuntimeFailure` when there is no such container."""
         ...
 
     def events(self) -> AsyncIterator[RuntimeEvent]:

@@ -24,6 +24,7 @@ from controller.decide.podinputs import PodInputs
 from controller.decide.pods import compute_pod_plan
 from controller.decide.status import compute_pod_status
 from controller.engine.claims import ClaimBook
+from controller.engine.deletions import DeletionBook
 from controller.engine.executor import Executor, PodEventSink
 from controller.engine.nodeinfo import NodeInfoBuilder
 from controller.engine.nodes import NodeRegistry
@@ -103,6 +104,8 @@ class PodReconciler:
         self.protected = ProtectedSources()
         self.assumed = AssumedPods()
         self.claims = ClaimBook()
+        self.deletions = DeletionBook()
+        """Deletes asked through the API (see engine.deletions), read by each decision."""
         """The folder's PersistentVolumeClaims and the nodes holding their volumes."""
         self._node_infos = NodeInfoBuilder(nodes, cache, desired, self.assumed)
         self.node_lost: Callable[[NodeName | None, DesiredPod | None], LostNode | None] = (
@@ -137,6 +140,7 @@ class PodReconciler:
             draining_nodes=self._nodes.draining(),
             probes=self._probes(),
             claims=self.claims.facts(desired) if placing else ClaimFacts(),
+            deletion=self.deletions.current(key, containers),
         )
 
     async def reconcile(self, key: PodKey) -> Outcome:
@@ -208,6 +212,9 @@ class PodReconciler:
             lost = self.node_lost(node, desired)
             if lost is not None:
                 pod_status = lost_pod_status(pod_status, key.name, lost)
+            deletion = self.deletions.get(key)
+            if deletion is not None and (current is None or current.ref.uid != deletion.uid):
+                deletion = None
             views.append(
                 PodView(
                     pod=shown.pod,
@@ -215,8 +222,12 @@ class PodReconciler:
                     node=node,
                     status=pod_status,
                     created_at=current.created_at if current else None,
-                    deleting=desired is None,
+                    deleting=desired is None or deletion is not None,
                     owner=shown.owner or _observed_owner(current),
+                    deletion_at=deletion.requested_at + deletion.grace_seconds
+                    if deletion
+                    else None,
+                    deletion_grace_seconds=deletion.grace_seconds if deletion else None,
                 )
             )
         return views

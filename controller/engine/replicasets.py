@@ -370,15 +370,15 @@ class ReplicaSetController:
         replaced meanwhile, so it is never restored, only removed."""
         self._deleted.add(key)
 
-    def evict(self, key: PodKey) -> bool:
-        """Delete a pod of a ReplicaSet from a lost node, so that its owner replaces it on a
-        Ready one; False (and nothing done) for a pod no ReplicaSet owns."""
+    def evict(self, key: PodKey, reason: RescheduleReason = RescheduleReason.NODE_LOST) -> bool:
+        """Delete a pod of a ReplicaSet (from a lost node, or through the API), so that its owner
+        replaces it (on a Ready node); False (and nothing done) for a pod no ReplicaSet owns."""
         desired = self._desired.get(key)
         ref = OwnerRef.parse(desired.owner) if desired and desired.owner else None
         if ref is None or ref.kind != KIND:
             return False
         self._delete_pod(key)
-        self._metrics.pod_rescheduled(RescheduleReason.NODE_LOST)
+        self._metrics.pod_rescheduled(reason)
         self.queue.add(rs_key(key.namespace, ref.name))
         return True
 

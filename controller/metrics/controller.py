@@ -155,7 +155,7 @@ class ControllerMetrics(Collector):
         self.reschedules = CounterSeries(
             "podyard_pod_reschedules",
             "Pods made again as a new instance, by reason (SandboxChanged, SpecChanged, "
-            "PodFailed).",
+            "PodFailed, NodeLost, Deleted).",
             ["reason"],
         )
         self.probes = CounterSeries(

@@ -119,3 +119,6 @@ class PodView:
     deleting: bool = False
     owner: str = ""
     """The controller that made the pod (`ReplicaSet/web`), or "" for a pod declared directly."""
+    deletion_at: float | None = None
+    """When the grace of a delete asked through the API ends (Kubernetes' deletionTimestamp)."""
+    deletion_grace_seconds: int | None = None

@@ -40,6 +40,8 @@ class RescheduleReason(enum.StrEnum):
     """A ReplicaSet replaced a pod that ended."""
     NODE_LOST = "NodeLost"
     """A ReplicaSet replaced a pod evicted from a node that stopped answering."""
+    DELETED = "Deleted"
+    """A pod deleted through the API: its ReplicaSet replaced it, or its file made it anew."""
 
 
 RUNTIME_OPERATIONS = (

@@ -49,6 +49,7 @@ from controller.model.errors import (
 from controller.model.execs import ExecRequest
 from controller.model.lease import LEASE_NAME, LeaseHolder, LeaseRecord
 from controller.model.lifecycle import handler_from_label
+from controller.model.logs import LogOptions, rfc3339_nano
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
     ContainerRole,
@@ -194,6 +195,11 @@ class FakeRuntime:
         self.lease: LeaseRecord | None = None
         """The container named `LEASE_NAME`, as `read_lease` returns it."""
         self._stamps = itertools.count(1)
+        self.logs: dict[ContainerId, list[tuple[float, bytes]]] = {}
+        """Each container's output as (clock time, one line with its newline), oldest first."""
+        self._log_changed = asyncio.Event()
+        self.log_readers = 0
+        """Log streams open now: a reader that left must not keep one."""
 
     @property
     def node(self) -> NodeName:
@@ -213,12 +219,23 @@ class FakeRuntime:
         if record is None or record.state is not RunState.RUNNING:
             return
         record.state = RunState.EXITED
+        self._wake_log_readers()
         record.finished_at = self._clock.now()
         record.exit_code = code
         record.oom = oom
         if oom:
             self._emit(record, "oom")
         self._emit(record, "die")
+
+    def write_log(self, container_id: ContainerId, text: str) -> None:
+        """The container's process wrote `text` (one line; the newline is added) now."""
+        line = text.encode() + b"\n"
+        self.logs.setdefault(container_id, []).append((self._clock.now(), line))
+        self._wake_log_readers()
+
+    def _wake_log_readers(self) -> None:
+        changed, self._log_changed = self._log_changed, asyncio.Event()
+        changed.set()
 
     def reconnect_events(self) -> None:
         """The event stream dropped and came back: the runtime says so with a relist event."""
@@ -528,6 +545,51 @@ class FakeRuntime:
         fault = self.faults.get("events")
         if fault is not None:
             raise fault
+
+    async def container_logs(
+        self, container_id: ContainerId, options: LogOptions
+    ) -> AsyncIterator[bytes]:
+        """As Docker's: the lines so far (after `since`, the last `tail_lines`), then with
+        `follow` each new line until the container is no longer running."""
+        self._check(f"logs {container_id}")
+        if self._resolve(container_id) is None:
+            raise RuntimeFailure(f"No such container: {container_id}")
+        lines = [
+            (at, line)
+            for at, line in self.logs.get(container_id, [])
+            if options.since is None or at >= options.since
+        ]
+        if options.tail_lines is not None:
+            lines = lines[len(lines) - options.tail_lines :] if options.tail_lines else []
+        self.log_readers += 1
+        try:
+            async for chunk in self._log_lines(container_id, lines, options):
+                yield chunk
+        finally:
+            self.log_readers -= 1
+
+    async def _log_lines(
+        self, container_id: ContainerId, lines: list[tuple[float, bytes]], options: LogOptions
+    ) -> AsyncIterator[bytes]:
+        sent = len(self.logs.get(container_id, []))
+        for at, line in lines:
+            yield self._stamped(at, line, options)
+        while options.follow:
+            changed = self._log_changed
+            written = self.logs.get(container_id, [])
+            for at, line in written[sent:]:
+                yield self._stamped(at, line, options)
+            sent = len(written)
+            record = self._resolve(container_id)
+            if record is None or record.state is not RunState.RUNNING:
+                for at, line in self.logs.get(container_id, [])[sent:]:
+                    yield self._stamped(at, line, options)
+                return
+            await changed.wait()  # set by any write or exit since it was taken
+
+    @staticmethod
+    def _stamped(at: float, line: bytes, options: LogOptions) -> bytes:
+        return (rfc3339_nano(at) + " ").encode() + line if options.timestamps else line
 
     async def close(self) -> None:
         self.calls.append("close")

@@ -168,7 +168,10 @@ def pod_view_to_k8s(view: PodView, *, deletion_timestamp: float | None = None) -
     if view.created_at is not None:
         meta["creationTimestamp"] = rfc3339(view.created_at)
     deleted_at = deletion_timestamp if deletion_timestamp is not None else view.created_at
-    if view.deleting and deleted_at is not None:
+    if view.deletion_at is not None:
+        meta["deletionTimestamp"] = rfc3339(view.deletion_at)
+        meta["deletionGracePeriodSeconds"] = view.deletion_grace_seconds
+    elif view.deleting and deleted_at is not None:
         meta["deletionTimestamp"] = rfc3339(deleted_at)
         meta["deletionGracePeriodSeconds"] = view.pod.spec.termination_grace_period_seconds
     owner = owner_reference(view.owner, view.pod.metadata.namespace)

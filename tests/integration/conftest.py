@@ -6,7 +6,8 @@ the default engine could delete a user's pods. The engine and its fixtures (``pr
 suite; here, after each test, ``_clean_engine`` force-removes Podyard-labelled containers and
 volumes, the engine lease and ``podyard-test-*`` containers.
 
-Every test under this folder is marked ``integration``.
+Every test under this folder is marked ``integration``. Tests marked ``kubectl`` are skipped when
+kubectl is absent, and the terminal summary says how many were.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from pathlib import Path
 import pytest
 
 from tests.integration.fixtures import clean_engine
+from tests.integration.kubectl import KUBECTL, MISSING
 
 _HERE = Path(__file__).resolve().parent
+_WITHOUT_KUBECTL: list[str] = []
+"""The kubectl tests skipped because kubectl is absent, for the terminal summary."""
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -27,6 +31,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.integration)
+        if KUBECTL is None and item.get_closest_marker("kubectl") is not None:
+            item.add_marker(pytest.mark.skip(reason=MISSING))
+            _WITHOUT_KUBECTL.append(item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _WITHOUT_KUBECTL:
+        terminalreporter.section("kubectl")
+        terminalreporter.write_line(
+            f"kubectl is not installed: {len(_WITHOUT_KUBECTL)} kubectl test(s) skipped, "
+            "not passed (install kubectl 1.32 to run them)"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ the claim's and never as a pod's. Deleting the whole file removes the pods and k
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -223,7 +222,7 @@ async def test_claims_in_the_api_and_podyard_get_pvc(
     )
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.mark.kubectl
 async def test_kubectl_get_pvc(
     docker_host: str, tmp_path: Path, processes: list[ControllerProcess]
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -153,7 +152,7 @@ async def test_refused_manifests_name_file_and_field(running_controller: Control
     )
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.mark.kubectl
 async def test_kubectl_reads_the_api(running_controller: ControllerProcess) -> None:
     await _web_running(running_controller)
     done = subprocess.run(
@@ -169,7 +168,7 @@ async def test_kubectl_reads_the_api(running_controller: ControllerProcess) -> N
     assert lines[1].split()[:3] == ["web", "2/2", "Running"]
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.mark.kubectl
 async def test_kubectl_and_podyard_get_events(running_controller: ControllerProcess) -> None:
     await _web_running(running_controller)
     done = subprocess.run(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,9 +40,7 @@ spec:
           command: ["sh", "-c", "{IDLE}"]
 """
 POD_NAME = re.compile(rf"^{RS_NAME}-[a-z0-9]{{5}}$")
-needs_kubectl = pytest.mark.skipif(
-    shutil.which("kubectl") is None, reason="kubectl is not installed"
-)
+needs_kubectl = pytest.mark.kubectl
 
 
 @pytest.fixture

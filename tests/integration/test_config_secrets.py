@@ -129,6 +129,7 @@ def _status(c: ControllerProcess, name: str) -> dict:  # type: ignore[type-arg]
     return statuses[0] if statuses else {}
 
 
+@pytest.mark.kubectl  # it also reads the objects back through kubectl
 async def test_config_and_secret_as_env_and_files_live_edit_and_missing_key(
     running: ControllerProcess, docker_host: str
 ) -> None:

@@ -7,7 +7,6 @@ import asyncio
 import os
 import pty
 import select
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,12 +16,10 @@ import pytest
 
 from tests.integration.dockerd import DEMO_IMAGE
 from tests.integration.harness import ControllerProcess, eventually
+from tests.integration.kubectl import KUBECTL
 from tests.integration.manifests import IDLE, pod_yaml, write
 
-KUBECTL = shutil.which("kubectl") or (
-    "/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None
-)
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+pytestmark = pytest.mark.kubectl
 
 STOPPED = f"""apiVersion: v1
 kind: Pod

@@ -12,7 +12,7 @@ from tests.integration.harness import ControllerProcess, eventually
 from tests.integration.manifests import pod_yaml, write
 from tests.integration.test_kubectl_watch import KUBECTL, watching
 
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+pytestmark = pytest.mark.kubectl
 
 
 @pytest.fixture

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.harness import NODE, ControllerProcess, eventually
+from tests.integration.kubectl import KUBECTL
 from tests.integration.manifests import pod_yaml, write
 
-KUBECTL = shutil.which("kubectl") or (
-    "/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None
-)
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+pytestmark = pytest.mark.kubectl
 
 
 class KubectlWatch:

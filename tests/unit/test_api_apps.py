@@ -49,7 +49,8 @@ async def test_discovery(client: TestClient[Any, Any]) -> None:
     status, groups = await _json(client, "/apis")
     assert status == 200
     assert groups["kind"] == "APIGroupList"
-    (apps,) = groups["groups"]
+    apps, coordination = groups["groups"]  # the node leases' group besides apps
+    assert coordination["name"] == "coordination.k8s.io"
     assert apps["name"] == "apps"
     assert apps["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
     _, group = await _json(client, "/apis/apps")

@@ -130,7 +130,14 @@ def test_event_row_is_kubectls() -> None:
         "Back-off restarting failed container a in pod web",
     ]
     wide = event_row(event, now, wide=True)
-    assert wide[5:] == ["", "podyard, node-a", "10m", "3", "web.1"]
+    assert wide[4:] == [  # kubectl's order: SUBOBJECT SOURCE MESSAGE FIRST SEEN COUNT NAME
+        "",
+        "podyard, node-a",
+        "Back-off restarting failed container a in pod web",
+        "10m",
+        "3",
+        "web.1",
+    ]
     assert event_row({**event, "count": 1}, now)[0] == "5m"
 
 
@@ -205,7 +212,8 @@ async def test_event_table_has_kubectls_columns(client: TestClient[Any, Any]) ->
     assert body["kind"] == "Table"
     shown = [c["description"] for c in body["columnDefinitions"] if c["priority"] == 0]
     assert shown == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
-    cells = [row["cells"][1:5] for row in body["rows"]]
+    plain = [i for i, c in enumerate(body["columnDefinitions"]) if c["priority"] == 0]
+    cells = [[row["cells"][i] for i in plain[1:]] for row in body["rows"]]  # as kubectl shows
     assert cells == [
         ["Normal", "NodeReady", "node/node-a", "Node node-a status is now: NodeReady"],
         ["Normal", "Started", "pod/web", "Started container a"],

@@ -6,7 +6,7 @@ This module holds the port itself: listing and inspecting (with a cache of settl
 the container lifecycle. The rest lives beside it, each part with its own traps: `dockercalls` (the
 connection and every call's deadline; `DockerRuntime` is one), `dockerbody` (the create request
 body), `dockervolumes` (pod volumes), `dockerimages` (pull policies and the pause image),
-`dockerprobes` (exec, HTTP and TCP probes), `dockerlease` (the engine lease), `dockerevents`
+`dockerprobes` (exec, HTTP and TCP probes), `dockerlease` (the engine lease), `dockerlogs` (a container's log), `dockerevents`
 (the reconnecting event stream), `dockersubpaths` (safe subPath mounts), `dockercgroups` (a pod's
 containers in its sandbox's cgroup, for pod-level resources) and `dockerjson` (Docker's JSON to
 model types).
@@ -48,7 +48,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import attrs
@@ -67,6 +67,7 @@ from controller.model.errors import (
 )
 from controller.model.execs import ExecRequest, ExecSession
 from controller.model.lease import LeaseHolder, LeaseRecord
+from controller.model.logs import LogOptions
 from controller.model.meta import ContainerId, NodeName
 from controller.model.observed import (
     NodeCapacity,
@@ -80,6 +81,7 @@ from controller.model.pod import PullPolicy
 from controller.model.probes import ProbeAction, ProbeResult
 from controller.runtime.docker import claims as dockerclaims
 from controller.runtime.docker import lease as dockerlease
+from controller.runtime.docker import logs as dockerlogs
 from controller.runtime.docker import probes as dockerprobes
 from controller.runtime.docker import volumes as dockervolumes
 from controller.runtime.docker.body import container_body
@@ -418,6 +420,12 @@ class DockerRuntime(DockerCalls):
         await dockerlease.remove_lease(self, container_id)
 
     # -- events ----------------------------------------------------------------------------------
+
+    def container_logs(
+        self, container_id: ContainerId, options: LogOptions
+    ) -> AsyncIterator[bytes]:
+        """The container's merged output; see `dockerlogs`."""
+        return dockerlogs.container_logs(self, container_id, options)
 
     def events(self) -> AsyncGenerator[RuntimeEvent, None]:
         """Endless stream of container events of Podyard's containers; see `dockerevents`.

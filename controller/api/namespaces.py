@@ -1,0 +1,138 @@
+"""Namespaces in the core group: `/api/v1/namespaces` and `/api/v1/namespaces/{name}`, as core/v1
+Namespace, so `kubectl get ns` (and `-l`, `-w`, `describe ns`) works.
+
+Podyard has no namespace store: namespaces need not be declared to be used. The list is therefore
+the union of
+- every `kind: Namespace` of the folder, with its labels (its `pod-security.kubernetes.io/enforce`
+  label is what Pod Security admission reads),
+- every namespace in use by a pod, ReplicaSet, Deployment, ConfigMap, Secret, claim or node lease
+  (so `kube-node-lease` is listed whenever a node exists, as on a real cluster),
+- `default`, always: it is where objects without a namespace go and where kubectl looks first.
+
+A real cluster also lists `kube-public` and `kube-system`; Podyard runs nothing there, so it shows
+them only when something of the folder uses or declares them, rather than naming empty namespaces.
+
+Each namespace is `status.phase: Active`, with the label `kubernetes.io/metadata.name` the API
+server adds to every namespace, and `creationTimestamp` the moment this controller first saw it
+(the API's start for `default`). A Table has kubectl's columns NAME STATUS AGE.
+
+Traps: namespaces are cluster-scoped (no namespace in their path or object), yet the path
+`/api/v1/namespaces/{name}` is the prefix of every namespaced route: only the exact path is the
+namespace. The namespaces in use are read by rendering the other resources' objects (not through
+the change hub, whose sync this render may be part of), so listing namespaces costs one render of
+each; the sources run in the event loop and must only read in-memory state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from controller.api.responses import JSON, json_response, not_found, table, wants_table
+from controller.api.tables import human_duration, parse_time
+from controller.api.watch import ListedResource, current, list_or_watch
+from controller.model.manifests import Namespace
+from controller.serde import rfc3339
+
+NamespacesSource = Callable[[], list[Namespace]]
+"""The folder's `kind: Namespace` objects."""
+
+NAMESPACES_KEY: web.AppKey[NamespacesSource] = web.AppKey("namespaces")
+FIRST_SEEN_KEY: web.AppKey[dict[str, float]] = web.AppKey("namespaces-first-seen")
+
+DEFAULT_NAMESPACE = "default"
+NAME_LABEL = "kubernetes.io/metadata.name"
+
+NAMESPACE_RESOURCE: JSON = {
+    "name": "namespaces",
+    "singularName": "namespace",
+    "namespaced": False,
+    "kind": "Namespace",
+    "verbs": ["get", "list", "watch"],
+    "shortNames": ["ns"],
+}
+NAMESPACE_COLUMNS = ("NAME", "STATUS", "AGE")
+
+
+def namespace_to_k8s(name: str, labels: dict[str, str], created_at: float) -> JSON:
+    """A namespace as Kubernetes' core/v1 Namespace (the API server's name label added)."""
+    return {
+        "kind": "Namespace",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": name,
+            "creationTimestamp": rfc3339(created_at),
+            "labels": {**labels, NAME_LABEL: name},
+        },
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
+
+
+def namespace_row(obj: JSON, now: float, *, wide: bool = False) -> list[str]:
+    """kubectl's printNamespace: name, phase, age."""
+    created = parse_time(obj["metadata"].get("creationTimestamp"))
+    return [
+        obj["metadata"]["name"],
+        obj.get("status", {}).get("phase", ""),
+        human_duration(now - created) if created is not None else "<unknown>",
+    ]
+
+
+def namespaces_resource(used_by: Sequence[ListedResource]) -> ListedResource:
+    """The namespaces resource, finding namespaces in use among the objects of `used_by`."""
+
+    def objects(app: web.Application) -> list[JSON]:
+        labels: dict[str, dict[str, str]] = {DEFAULT_NAMESPACE: {}}
+        for resource in used_by:
+            for obj in resource.objects(app):
+                labels.setdefault(str(obj["metadata"].get("namespace") or DEFAULT_NAMESPACE), {})
+        for declared in app[NAMESPACES_KEY]():
+            labels[declared.metadata.name] = dict(declared.metadata.labels)
+        first_seen = app[FIRST_SEEN_KEY]
+        for gone in [name for name in first_seen if name not in labels]:
+            del first_seen[gone]  # one that comes back is seen anew, as a recreated namespace
+        now = time.time()
+        return [
+            namespace_to_k8s(name, labels[name], first_seen.setdefault(name, now))
+            for name in sorted(labels)
+        ]
+
+    return ListedResource(
+        name="namespaces",
+        list_kind="NamespaceList",
+        api_version="v1",
+        columns=NAMESPACE_COLUMNS,
+        wide_columns=NAMESPACE_COLUMNS,
+        row=namespace_row,
+        objects=objects,
+    )
+
+
+def add_namespace_routes(
+    app: web.Application, resource: ListedResource, namespaces: NamespacesSource | None = None
+) -> None:
+    """The namespace routes; without `namespaces`, only those in use (and `default`) are listed.
+    Add `resource` to the watched resources."""
+    app[NAMESPACES_KEY] = namespaces or list
+    app[FIRST_SEEN_KEY] = {DEFAULT_NAMESPACE: time.time()}
+
+    async def list_namespaces(request: web.Request) -> web.StreamResponse:
+        return await list_or_watch(request, resource)
+
+    async def get_namespace(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        found, _ = current(request, resource)
+        for obj in found:
+            if obj["metadata"]["name"] == name:
+                if wants_table(request):
+                    return json_response(
+                        table([obj], NAMESPACE_COLUMNS, NAMESPACE_COLUMNS, namespace_row)
+                    )
+                return json_response(obj)
+        return not_found("namespaces", name)
+
+    app.router.add_get("/api/v1/namespaces", list_namespaces)
+    app.router.add_get("/api/v1/namespaces/{name}", get_namespace)
