@@ -53,6 +53,7 @@ from controller.api.configdata import (
 from controller.api.deletion import PodDeleter, add_delete_routes
 from controller.api.errors import status_errors
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
+from controller.api.exec import EXEC_SUBRESOURCES, PodExecOpener, add_exec_routes
 from controller.api.logs import LOG_RESOURCE, LogsSource, add_log_routes
 from controller.api.namespaces import (
     NAMESPACE_RESOURCE,
@@ -222,6 +223,7 @@ async def api_v1(request: web.Request) -> web.Response:
             "resources": [
                 POD_RESOURCE,
                 LOG_RESOURCE,
+                *EXEC_SUBRESOURCES,
                 EVENT_RESOURCE,
                 NODE_RESOURCE,
                 NAMESPACE_RESOURCE,
@@ -269,6 +271,7 @@ def make_app(
     namespaces: NamespacesSource | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
+    exec_in_pod: PodExecOpener | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
 ) -> web.Application:
     """The API app. Without `replicasets`, `deployments`, `events` or `nodes`, those lists are
@@ -318,7 +321,8 @@ def make_app(
     namespaced = [PODS, *(r.listed for r in RESOURCES), *CONFIG_RESOURCES, CLAIMS, NODE_LEASES]
     namespace_list = namespaces_resource(namespaced)
     add_namespace_routes(app, namespace_list, namespaces)
-    add_slashed_twins(app)
+    add_exec_routes(app, exec_in_pod)
+    add_slashed_twins(app)  # after every discovery route
     install_watches(
         app, [*namespaced, EVENTS, NODES, namespace_list, *POLICY_RESOURCES], watch_poll_seconds
     )
