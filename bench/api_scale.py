@@ -72,7 +72,7 @@ async def bring_up(count: int) -> tuple[Engine, FakeRuntime]:
         pods.append(desired(p.__class__(metadata=meta, spec=p.spec)))
     engine.set_desired(pods)
     await engine.start()
-    await settle_engine(engine, [runtime], turns=10_000_000)
+    await settle_engine(engine, [runtime], deadline_seconds=3600)
     return engine, runtime
 
 

@@ -30,6 +30,7 @@ from controller.config import Settings
 from controller.engine.changesignal import ChangeSignal
 from controller.engine.engine import Engine
 from controller.engine.events import EventRecorder
+from controller.engine.execs import PodExec
 from controller.engine.fence import FencedRuntime
 from controller.engine.holds import REFUSED_REASON, report_held
 from controller.engine.leadership import Leadership
@@ -44,6 +45,7 @@ from controller.metrics import ControllerMetrics, make_registry, metrics_handler
 from controller.metrics.leases import LeaseCollector
 from controller.model.claims import PersistentVolumeClaim
 from controller.model.configdata import ConfigMap, Secret
+from controller.model.execs import ExecRequest, ExecSession
 from controller.model.health import HealthCheck
 from controller.model.manifests import ManifestFileStatus, Namespace
 from controller.model.meta import NodeName, PodKey
@@ -217,6 +219,30 @@ class EngineTerms:
         return build_engine(self._settings, self._metrics, self.events, self._may_act)
 
 
+class TermExec:
+    """`kubectl exec` into the pods of the current term's engine (api.exec.PodExecOpener)."""
+
+    def __init__(self, terms: EngineTerms) -> None:
+        self._terms = terms
+
+    def _exec(self) -> PodExec:
+        engine = self._terms.engine
+        return PodExec(engine.pod_views, engine.cache, engine.slotted)  # metered, no slot held
+
+    async def __call__(
+        self, namespace: str, pod: str, container: str, request: ExecRequest
+    ) -> ExecSession:
+        return await self._exec()(namespace, pod, container, request)
+
+    async def attach(
+        self, namespace: str, pod: str, container: str, request: ExecRequest
+    ) -> ExecSession:
+        return await self._exec().attach(namespace, pod, container, request)
+
+    def check(self, namespace: str, pod: str, container: str) -> None:
+        self._exec().check(namespace, pod, container)
+
+
 def build_leadership(
     settings: Settings, metrics: ControllerMetrics, events: EventRecorder
 ) -> Leadership:
@@ -298,6 +324,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
         namespaces=lambda: applier.namespaces,
         liveness=lambda: with_tasks(terms.engine.liveness(), app_tasks.failing()),
         readiness=lambda: terms.engine.readiness(),
+        exec_in_pod=TermExec(terms),
         changes=changes,
         pod_views_for=lambda keys: terms.engine.reconciler.views(PodKey(*k) for k in keys),
         watch_resync_seconds=settings.api.watch_resync_seconds,

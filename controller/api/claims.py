@@ -23,6 +23,7 @@ from controller.api.responses import JSON, json_response, not_found, table, want
 from controller.api.tables import human_duration, parse_time
 from controller.api.watch import ListedResource, current, list_or_watch
 from controller.model.claims import RECLAIM_POLICY, ClaimView
+from controller.model.identity import object_uid
 from controller.serde import rfc3339
 
 ClaimsSource = Callable[[], list[ClaimView]]
@@ -88,6 +89,7 @@ def claim_to_k8s(view: ClaimView) -> JSON:
         "metadata": {
             "name": meta.name,
             "namespace": meta.namespace,
+            "uid": object_uid(claim.kind, meta.namespace, meta.name),
             "labels": dict(meta.labels),
             "annotations": annotations,
             "creationTimestamp": rfc3339(view.declared_at),

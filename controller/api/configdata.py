@@ -2,9 +2,11 @@
 the same for `secrets`, with kubectl's columns (NAME DATA AGE; NAME TYPE DATA AGE).
 
 Traps:
-- **A Secret's values never leave the controller.** A Secret is served without `data` and
-  `stringData`; the names of its keys are in the annotation `podyard.io/secret-keys`, and the
-  Table's DATA column counts them. This is Podyard's rule for the API, logs, events and metrics.
+- **A Secret's values leave the controller only in the full object of one Secret**, as
+  Kubernetes serves it: a GET by name as JSON carries `data` (every key in base64, `stringData`
+  merged in as the API server stores it). Lists, watches and Tables carry no values: the names of
+  the keys are in the annotation `podyard.io/secret-keys`, and the Table's DATA column counts them.
+  Logs, events and metrics never carry them.
 - The source runs in the event loop and must only read in-memory state.
 - A ConfigMap or Secret has no creation time of its own here: `creationTimestamp` is when this
   controller's API first saw it (so AGE reads as on a cluster where the folder was applied when
@@ -13,6 +15,7 @@ Traps:
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Awaitable, Callable
 
@@ -22,6 +25,7 @@ from controller.api.responses import JSON, json_response, not_found, table, want
 from controller.api.tables import human_duration, parse_time
 from controller.api.watch import ListedResource, current, list_or_watch
 from controller.model.configdata import ConfigMap, Secret
+from controller.model.identity import object_uid
 from controller.serde import rfc3339
 
 ConfigsSource = Callable[[], list[ConfigMap | Secret]]
@@ -47,7 +51,8 @@ SECRET_RESOURCE = _resource("secrets", "Secret", [])
 
 def _meta(obj: ConfigMap | Secret, created_at: float | None = None) -> JSON:
     meta = obj.metadata
-    out: JSON = {"name": meta.name, "namespace": meta.namespace}
+    uid = object_uid(obj.kind, meta.namespace, meta.name)
+    out: JSON = {"name": meta.name, "namespace": meta.namespace, "uid": uid}
     if created_at is not None:
         out["creationTimestamp"] = rfc3339(created_at)
     if meta.labels:
@@ -83,6 +88,21 @@ def secret_to_k8s(secret: Secret, created_at: float | None = None) -> JSON:
     if secret.immutable is not None:
         out["immutable"] = secret.immutable
     return out
+
+
+def with_values(obj: JSON, secret: Secret) -> JSON:
+    """The full object of one Secret: `obj` (as listed) with `data`, as Kubernetes returns it."""
+    values = sorted(secret.payload().items())
+    data = {key: base64.b64encode(value).decode() for key, value in values}
+    return {**obj, "data": data} if data else obj
+
+
+def _secret_named(app: web.Application, namespace: str, name: str) -> Secret | None:
+    for obj in app[CONFIGS_KEY]():
+        meta = obj.metadata
+        if isinstance(obj, Secret) and (meta.namespace, meta.name) == (namespace, name):
+            return obj
+    return None
 
 
 def config_map_row(obj: JSON, now: float, *, wide: bool = False) -> list[str]:
@@ -156,7 +176,8 @@ def _get_handler(resource: ListedResource) -> Callable[[web.Request], Awaitable[
                     return json_response(
                         table([obj], resource.columns, resource.wide_columns, resource.row)
                     )
-                return json_response(obj)
+                secret = _secret_named(request.app, obj["metadata"]["namespace"], name)
+                return json_response(obj if secret is None else with_values(obj, secret))
         return not_found(resource.name, name)
 
     return handler

@@ -19,6 +19,7 @@ from controller.api.selection import EVENT_FIELDS
 from controller.api.tables import EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row
 from controller.api.watch import ListedResource, current, list_or_watch
 from controller.model.events import Event
+from controller.model.identity import object_uid
 from controller.serde import rfc3339
 
 EventsSource = Callable[[], list[Event]]
@@ -54,6 +55,7 @@ def event_to_k8s(event: Event) -> JSON:
         "metadata": {
             "name": event.name,
             "namespace": event.namespace,
+            "uid": object_uid("Event", event.namespace, event.name),
             "creationTimestamp": rfc3339(event.first_timestamp),
         },
         "involvedObject": reference,

@@ -53,6 +53,7 @@ from controller.api.configdata import (
 from controller.api.deletion import PodDeleter, add_delete_routes
 from controller.api.errors import status_errors
 from controller.api.events import EVENT_RESOURCE, EVENTS, EventsSource, add_event_routes
+from controller.api.exec import EXEC_SUBRESOURCES, PodExecOpener, add_exec_routes
 from controller.api.logs import LOG_RESOURCE, LogsSource, add_log_routes
 from controller.api.namespaces import (
     NAMESPACE_RESOURCE,
@@ -76,6 +77,7 @@ from controller.api.policies import (
 from controller.api.rendercache import RenderCache
 from controller.api.responses import json_response, not_found, table, wants_table
 from controller.api.selection import POD_FIELDS
+from controller.api.slashes import add_slashed_twins
 from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row
 from controller.api.watch import (
     POLL_SECONDS,
@@ -248,6 +250,7 @@ async def api_v1(request: web.Request) -> web.Response:
             "resources": [
                 POD_RESOURCE,
                 LOG_RESOURCE,
+                *EXEC_SUBRESOURCES,
                 EVENT_RESOURCE,
                 NODE_RESOURCE,
                 NAMESPACE_RESOURCE,
@@ -267,6 +270,13 @@ async def version(request: web.Request) -> web.Response:
             "major": "1",
             "minor": "32",
             "gitVersion": KUBE_VERSION,
+            # Kubernetes' clients require every field of version.Info; a Python program has no
+            # Go build to describe, so those say nothing rather than something made up.
+            "gitCommit": "",
+            "gitTreeState": "",
+            "buildDate": "",
+            "goVersion": "",
+            "compiler": "",
             "platform": "linux/amd64",
         }
     )
@@ -288,6 +298,7 @@ def make_app(
     namespaces: NamespacesSource | None = None,
     liveness: ChecksSource | None = None,
     readiness: ChecksSource | None = None,
+    exec_in_pod: PodExecOpener | None = None,
     watch_poll_seconds: float = POLL_SECONDS,
     changes: ChangeSource | None = None,
     pod_views_for: PodViewsFor | None = None,
@@ -345,6 +356,8 @@ def make_app(
     namespaced = [PODS, *(r.listed for r in RESOURCES), *CONFIG_RESOURCES, CLAIMS, NODE_LEASES]
     namespace_list = namespaces_resource(namespaced)
     add_namespace_routes(app, namespace_list, namespaces)
+    add_exec_routes(app, exec_in_pod)
+    add_slashed_twins(app)  # after every discovery route
     install_watches(
         app,
         [*namespaced, EVENTS, NODES, namespace_list, *POLICY_RESOURCES],

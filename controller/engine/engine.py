@@ -435,7 +435,12 @@ class Engine:
         """`/readyz`'s checks beyond liveness: the first full sync, until it has happened."""
         if self._synced:
             return sync_checks(True, [], 0)
-        never = [w.runtime.node for w in self.watchers if w.last_relisted_at is None]
+        written_off = self.nodes.written_off()  # acted without: no longer awaited
+        never = [
+            w.runtime.node
+            for w in self.watchers
+            if w.last_relisted_at is None and w.runtime.node not in written_off
+        ]
         if self._initial is not None and not self._initial and not never and self.settled:
             self._synced = True
         checks = sync_checks(self._initial is not None, never, len(self._initial or ()))

@@ -8,9 +8,10 @@ took over meanwhile. The fence closes that gap: each call that changes the engin
 passed), and raises `EngineUnavailable` otherwise, so the engine treats it as a node it cannot
 reach: it retries with backoff and decides nothing from it.
 
-Reads (lists, inspects, events, probes, container logs) pass: they change nothing. A call
-already sent when the deadline passes cannot be recalled; the holder's deadline is shorter than
-any observer's wait for exactly that reason (see lease.py).
+Reads (lists, inspects, events, probes, container logs) pass: they change nothing. So does a
+user's exec (`kubectl exec`): it runs inside a container and changes no container the controller
+tracks. A call already sent when the deadline passes cannot be recalled; the holder's deadline is
+shorter than any observer's wait for exactly that reason (see lease.py).
 """
 
 from __future__ import annotations

@@ -3,8 +3,12 @@
 `/healthz` (liveness: restart me if this fails for long) fails when the controller cannot do its
 job:
 
-- `pleg`: a node's last successful relist is older than `relist_threshold_seconds` (the kubelet's
-  "PLEG is not healthy"; counted from the engine's start for a node never relisted);
+- `pleg`: no node had a successful relist within `relist_threshold_seconds` (the kubelet's "PLEG
+  is not healthy"; counted from the engine's start for a node never relisted). With several nodes,
+  one stale node is that node's trouble, reported in its conditions (NotReady), not the
+  controller's: a restart would not bring a dead host back, and would only stop the controller
+  acting on the others for a while. So the check fails when every node is stale, and then names
+  them all; with one node, as soon as it is;
 - `tasks`: a supervised task is dead or crash-looping right now (`tasks.Supervisor.failing`);
 - `loop-lag`: the event loop woke `loop_lag_threshold_seconds` late or later, in one of the last
   `LAG_SAMPLES` ticks or in a tick overdue now.
@@ -83,7 +87,8 @@ class HealthChecks:
         threshold = self._settings.relist_threshold_seconds
         now = self._now()
         stale = []
-        for node, at in sorted(self._relisted_at()):
+        nodes = sorted(self._relisted_at())
+        for node, at in nodes:
             if at is None and now - self.started_at > threshold:
                 stale.append(
                     f"node {node} not relisted since start {now - self.started_at:.0f}s ago "
@@ -91,6 +96,8 @@ class HealthChecks:
                 )
             elif at is not None and now - at > threshold:
                 stale.append(f"node {node} relist {now - at:.0f}s ago (threshold {threshold:g}s)")
+        if len(stale) < len(nodes):
+            return HealthCheck("pleg")  # some node is relisted: the controller does its job
         return HealthCheck("pleg", "; ".join(stale))
 
     def _tasks(self) -> HealthCheck:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
 from controller.engine.ports import ContainerRuntime, MetricsSink
+from controller.model.execs import ExecRequest, ExecSession
 from controller.model.lease import LeaseHolder, LeaseRecord
 from controller.model.logs import LogOptions
 from controller.model.meta import ContainerId, NodeName
@@ -111,6 +112,13 @@ class MeteredRuntime:
         return await self._timed(
             "run_probe", self.inner.run_probe(container_id, pod_ip, action, timeout)
         )
+
+    async def exec_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        """Times the start of the session only: the command runs as long as it likes."""
+        return await self._timed("exec_session", self.inner.exec_session(container_id, request))
+
+    async def attach_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        return await self._timed("attach_session", self.inner.attach_session(container_id, request))
 
     async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
         return await self._timed("create_lease", self.inner.create_lease(holder, duration_seconds))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from controller.engine.ports import ContainerRuntime
+from controller.model.execs import ExecRequest, ExecSession
 from controller.model.lease import LeaseHolder, LeaseRecord
 from controller.model.logs import LogOptions
 from controller.model.meta import ContainerId, NodeName
@@ -83,6 +84,12 @@ class PassThroughRuntime:
         timeout: float,  # noqa: ASYNC109 - the port's name; the probe enforces it
     ) -> ProbeResult:
         return await self.inner.run_probe(container_id, pod_ip, action, timeout)
+
+    async def exec_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        return await self.inner.exec_session(container_id, request)
+
+    async def attach_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        return await self.inner.attach_session(container_id, request)
 
     async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
         return await self.inner.create_lease(holder, duration_seconds)

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
+from controller.model.execs import ExecRequest, ExecSession
 from controller.model.lease import LeaseHolder, LeaseRecord
 from controller.model.logs import LogOptions
 from controller.model.meta import ContainerId, NodeName
@@ -87,6 +88,17 @@ class ContainerRuntime(Protocol):
         `pod_ip` (or the action's host). Named ports are resolved by the caller. A failure,
         timeout included, is a result with `success=False`, never an exception; an engine that
         cannot be reached raises as every call does."""
+        ...
+
+    async def exec_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        """Start `request.command` in the running container `container_id`, attached (`kubectl
+        exec`); `RuntimeFailure` with the engine's words when the container is not running. The
+        session outlives the call's deadline: it lasts as long as the command."""
+        ...
+
+    async def attach_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        """Attach to the running container's main process (`kubectl attach`): its output from now
+        on (`request.command` is ignored); the session ends when the process does, exit code 0."""
         ...
 
     async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:

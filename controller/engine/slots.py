@@ -17,8 +17,9 @@ others):
   `terminationGracePeriodSeconds` of waiting for the process), `ensure_image` (a cached presence
   check, or a pull waiting on a registry for minutes), `prepare_pause_image` (a pull or a build,
   once per node), `run_probe` (as long as the user's command or server takes, up to the probe's
-  `timeoutSeconds`), `events` (a stream open forever), `container_logs` (a follow stays
-  open as long as its reader), `close`.
+  `timeoutSeconds`), `exec_session` and `attach_session` (a user's, open as long as they like),
+  `events` (a stream open forever), `container_logs` (a follow stays open as long as its
+  reader), `close`.
 
 The calls outside are bounded by their own deadlines (grace plus call timeout, pull timeout,
 probe timeout) and by the number of pods, not by the slots; the Docker adapter lifts aiohttp's

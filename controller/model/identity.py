@@ -3,7 +3,8 @@
 The folder has no API server to hand out uids, so a declared object's uid is a uuid5 of its kind,
 namespace and name: the same object gets the same uid in every run, and an owner's uid can be
 computed from the owned object's `Kind/name` owner string alone. Pods keep the uids the engine
-gives their instances; this is for ReplicaSets and Deployments (and the references to them).
+gives their instances; this is for ReplicaSets and Deployments (and the references to them),
+ConfigMaps, Secrets, PersistentVolumeClaims and Events (one event keeps its uid as its count grows).
 """
 
 from __future__ import annotations

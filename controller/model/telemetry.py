@@ -59,6 +59,8 @@ RUNTIME_OPERATIONS = (
     "ensure_volume",
     "remove_volume",
     "run_probe",
+    "exec_session",
+    "attach_session",
     "create_lease",
     "read_lease",
     "renew_lease",

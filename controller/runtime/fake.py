@@ -46,6 +46,7 @@ from controller.model.errors import (
     RuntimeFailure,
     StartFailed,
 )
+from controller.model.execs import ExecRequest
 from controller.model.lease import LEASE_NAME, LeaseHolder, LeaseRecord
 from controller.model.lifecycle import handler_from_label
 from controller.model.logs import LogOptions, rfc3339_nano
@@ -68,6 +69,7 @@ from controller.model.probes import (
     ProbeResult,
 )
 from controller.runtime.docker.cgroups import POD_CGROUP_ROOT, pod_cgroup_refusal
+from controller.runtime.fakeexec import ExecReply, FakeExecSession
 
 RELIST = "relist"
 
@@ -183,6 +185,10 @@ class FakeRuntime:
         """Scripted execs by command, checked before `probe_results`."""
         self.execs: list[tuple[float, str, tuple[str, ...]]] = []
         """Every exec run in a running container: (clock time it began, container name, command)."""
+        self.exec_replies: dict[tuple[str, ...], ExecReply] = {}
+        """Scripted interactive execs (`exec_session`) by command; others print nothing, exit 0."""
+        self.sessions: list[tuple[str, FakeExecSession]] = []
+        """Every interactive exec started: (manifest container name, its session)."""
         self._ids = itertools.count(1)
         self._ips = itertools.count(2)
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
@@ -429,6 +435,27 @@ class FakeRuntime:
     async def remove_volume(self, docker_name: str) -> None:
         self._check(f"remove_volume {docker_name}")
         self.volumes.pop(docker_name, None)
+
+    async def exec_session(
+        self, container_id: ContainerId, request: ExecRequest
+    ) -> FakeExecSession:
+        """As Docker's: refused (its words) unless the container is running."""
+        record = self._resolve(container_id)
+        name = record.config.identity.container_name if record else container_id
+        self._check(f"exec_session {name}")
+        if record is None:
+            raise RuntimeFailure(f"No such container: {container_id}")
+        if record.state is not RunState.RUNNING:
+            raise RuntimeFailure(f"Container {record.id} is not running")
+        session = FakeExecSession(request, self.exec_replies.get(request.command, ExecReply()))
+        self.sessions.append((name, session))
+        return session
+
+    async def attach_session(
+        self, container_id: ContainerId, request: ExecRequest
+    ) -> FakeExecSession:
+        """As `exec_session`; the reply scripted under the command `("attach",)`."""
+        return await self.exec_session(container_id, attrs.evolve(request, command=("attach",)))
 
     async def run_probe(
         self,

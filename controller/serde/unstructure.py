@@ -20,7 +20,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.model.identity import owner_reference
+from controller.model.identity import object_uid, owner_reference
 from controller.model.pod import Container, Pod, PodSpec
 from controller.model.status import ContainerState, ContainerStatus, PodView, Running, Waiting
 from controller.model.validation import TEMPLATE_HASH_LENGTH
@@ -165,6 +165,11 @@ def pod_view_to_k8s(view: PodView, *, deletion_timestamp: float | None = None) -
     meta: dict[str, Any] = pod["metadata"]
     if view.ref is not None:
         meta["uid"] = view.ref.uid
+    else:
+        # Not created yet (unscheduled, say): Kubernetes' clients need a uid on every object, so
+        # the declaration's stands in; once created, the instance's uid replaces it, which a watch
+        # shows as the pod DELETED then ADDED (see `controller.api.changes`).
+        meta["uid"] = object_uid("Pod", meta["namespace"], meta["name"])
     if view.created_at is not None:
         meta["creationTimestamp"] = rfc3339(view.created_at)
     deleted_at = deletion_timestamp if deletion_timestamp is not None else view.created_at

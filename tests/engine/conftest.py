@@ -7,6 +7,7 @@ steps that stop at each timer, settling after each, so backoff timers fire exact
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
 import pytest
@@ -34,17 +35,30 @@ missed for that. Node health has its own tests (test_node_lifecycle)."""
 
 
 async def settle_engine(
-    engine: Engine, runtimes: Iterable[FakeRuntime], *, turns: int = 5000, quiet_turns: int = 20
+    engine: Engine,
+    runtimes: Iterable[FakeRuntime],
+    *,
+    quiet_turns: int = 20,
+    deadline_seconds: float = 30.0,
 ) -> None:
-    """Let every queued reconcile and event run until nothing moved for `quiet_turns` turns."""
+    """Let every queued reconcile and event run until nothing moved for `quiet_turns` turns.
+
+    Some work leaves the loop (files written in a thread), so a count of turns alone runs out on
+    a busy machine: the loop yields at once while work moves, then in millisecond naps, until a
+    wall-clock deadline.
+    """
+    runtimes = list(runtimes)
+    deadline = time.monotonic() + deadline_seconds
     quiet = 0
-    for _ in range(turns):
-        await asyncio.sleep(0)
+    turn = 0
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0 if turn < 5000 else 0.001)
+        turn += 1
         busy = not engine.idle() or any(not r._events.empty() for r in runtimes)
         quiet = 0 if busy else quiet + 1
         if quiet >= quiet_turns:
             return
-    raise AssertionError("engine did not settle")
+    raise AssertionError(f"engine did not settle in {deadline_seconds:.0f} s")
 
 
 async def advance_clock(

@@ -10,7 +10,12 @@ from collections.abc import AsyncIterator
 import attrs
 import pytest
 
-from controller.config import EngineSettings, NodeLifecycleSettings, RuntimeSettings
+from controller.config import (
+    EngineSettings,
+    HealthSettings,
+    NodeLifecycleSettings,
+    RuntimeSettings,
+)
 from controller.decide.nodelost import NODE_LOST
 from controller.engine.engine import Engine
 from controller.engine.ports import FakeClock
@@ -244,8 +249,10 @@ async def test_a_controller_started_while_a_node_is_dead_acts_without_it_after_t
     await nodes.restart_controller()
     await nodes.tick(GRACE + EVICTION - 5)
     assert not nodes.engine.settled  # node-b may still answer: nothing decided without it
+    assert failing_readiness(nodes.engine)["relist"] == "not relisted yet: node node-b"
     await nodes.tick(10)
     assert nodes.engine.settled
+    assert failing_readiness(nodes.engine) == {}  # acting without node-b: ready
     assert len(nodes.running("node-a")) == 4  # the ReplicaSet made whole on node-a
     (waiting,) = bare_on_b
     view = nodes.view(waiting)
@@ -258,3 +265,46 @@ async def test_a_controller_started_while_a_node_is_dead_acts_without_it_after_t
     assert not nodes.running("node-b") & on_b  # what was replaced meanwhile is gone
     assert len(nodes.running("node-a") | nodes.running("node-b")) == 4
     assert nodes.running("node-b", "app") == bare_on_b  # the bare pod carries on there
+
+
+def failing_readiness(engine: Engine) -> dict[str, str]:
+    return {c.name: c.failure for c in engine.readiness() if not c.ok}
+
+
+def failing_liveness(engine: Engine) -> dict[str, str]:
+    return {c.name: c.failure for c in engine.liveness() if not c.ok}
+
+
+async def test_one_dead_node_of_two_is_not_the_controllers_ill_health_but_both_are() -> None:
+    clock = FakeClock()
+    runtimes = {
+        NodeName(n): FakeRuntime(n, clock, images=[IMAGE, PAUSE], behaviour=run_forever)
+        for n in NODES
+    }
+    engine = Engine(
+        dict(runtimes),
+        clock,
+        runtime=RuntimeSettings(pause_image=PAUSE, relist_interval_seconds=3600),
+        node_lifecycle=NodeLifecycleSettings(GRACE, EVICTION, check_interval_seconds=3600),
+        health=HealthSettings(relist_threshold_seconds=60),
+    )
+    await engine.start()
+    try:
+        await settle_engine(engine, runtimes.values())
+        runtimes[NodeName("node-a")].down = True
+        for _ in range(70):
+            clock.advance(1)
+            for watcher in engine.watchers:
+                await watcher.relist()
+        assert failing_liveness(engine) == {}  # node-a's trouble shows as its NotReady
+        runtimes[NodeName("node-b")].down = True
+        for _ in range(70):
+            clock.advance(1)
+            for watcher in engine.watchers:
+                await watcher.relist()
+        assert failing_liveness(engine) == {
+            "pleg": "node node-a relist 140s ago (threshold 60s); "
+            "node node-b relist 70s ago (threshold 60s)"
+        }
+    finally:
+        await engine.stop()

@@ -60,7 +60,7 @@ class Cluster:
         )
 
     async def settle(self) -> None:
-        await settle_engine(self.engine, self.runtimes.values(), turns=20000, quiet_turns=40)
+        await settle_engine(self.engine, self.runtimes.values(), quiet_turns=40)
 
     async def advance(self, seconds: float) -> None:
         await advance_clock(self.clock, seconds, self.settle)

@@ -1,9 +1,11 @@
 """ConfigMaps and Secrets from the folder, against a real engine: as env and as files, a live
 edit seen inside without a restart, a missing key waiting then starting, and a Secret's value
-nowhere in what Podyard shows (pods' YAML, events, /metrics, the secrets API, its log)."""
+nowhere in what Podyard shows (pods' YAML, events, /metrics, secret lists and Tables, its log)
+but in the full object of the one Secret, as Kubernetes."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -190,7 +192,7 @@ async def test_config_and_secret_as_env_and_files_live_edit_and_missing_key(
         "pods json": json.dumps(c.get("/api/v1/pods")),
         "events": json.dumps(c.get("/api/v1/events")),
         "metrics": c.get_text("/metrics"),
-        "secrets": json.dumps(c.get("/api/v1/namespaces/default/secrets/creds")),
+        "secrets": json.dumps(c.get("/api/v1/namespaces/default/secrets")),
         "get secrets": podyard("get", "secrets", "--server", c.server),
         "kubectl secrets": kubectl(c, "get", "secrets", "-o", "yaml"),
         "kubectl pods": kubectl(c, "get", "pods", "-o", "yaml"),
@@ -198,8 +200,10 @@ async def test_config_and_secret_as_env_and_files_live_edit_and_missing_key(
     }
     for where, text in shown.items():
         assert SECRET_VALUE not in text, where
-    secret = c.get("/api/v1/namespaces/default/secrets/creds")
-    assert "data" not in secret
+    listed = c.get("/api/v1/namespaces/default/secrets")["items"]
+    assert [("data" in s, "stringData" in s) for s in listed] == [(False, False)]
+    secret = c.get("/api/v1/namespaces/default/secrets/creds")  # the full object, as Kubernetes
+    assert base64.b64decode(secret["data"]["token"]).decode() == SECRET_VALUE
     assert "stringData" not in secret
     assert "creds" in shown["get secrets"]
     assert "Opaque" in shown["get secrets"]

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from controller.api.configdata import secret_to_k8s, with_values
 from controller.model.configdata import MAX_CONFIG_BYTES
+from controller.model.identity import object_uid
 from controller.serde import ManifestInvalid, structure_config_map, structure_pod, structure_secret
 
 
@@ -189,3 +191,23 @@ def _pod(container: dict[str, Any], volumes: list[Any] | None = None) -> dict[st
 def test_pod_references_are_validated(pod: dict[str, Any], expected: str) -> None:
     errors = _errors(structure_pod, pod)
     assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_one_secrets_full_object_carries_its_values_in_base64() -> None:
+    secret = structure_secret(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds"},
+            "data": {"a": base64.b64encode(b"from data").decode()},
+            "stringData": {"b": "from stringData"},
+        }
+    )
+    listed = secret_to_k8s(secret)
+    assert "data" not in listed
+    full = with_values(listed, secret)
+    decoded = {k: base64.b64decode(v) for k, v in full["data"].items()}
+    assert decoded == {"a": b"from data", "b": b"from stringData"}
+    assert "stringData" not in full
+    assert full["metadata"] == listed["metadata"]
+    assert listed["metadata"]["uid"] == object_uid("Secret", "default", "creds")

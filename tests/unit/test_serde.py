@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from controller.model.identity import object_uid
 from controller.model.meta import NodeName, ObjectMeta, PodRef, PodUid
 from controller.model.pod import (
     Container,
@@ -954,7 +955,8 @@ def test_pod_view_deleting_and_pending() -> None:
     )
     assert out["metadata"]["deletionTimestamp"] == "2026-11-23T12:00:00Z"
     assert out["metadata"]["deletionGracePeriodSeconds"] == 30
-    assert "uid" not in out["metadata"]
+    # not created yet: the declaration's uid stands in (Kubernetes' clients need one)
+    assert out["metadata"]["uid"] == object_uid("Pod", "default", "web")
     assert "nodeName" not in out["spec"]
     assert out["status"] == {"phase": "Pending", "reason": "Unschedulable", "message": "no node"}
 

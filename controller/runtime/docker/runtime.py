@@ -65,6 +65,7 @@ from controller.model.errors import (
     RuntimeFailure,
     StartFailed,
 )
+from controller.model.execs import ExecRequest, ExecSession
 from controller.model.lease import LeaseHolder, LeaseRecord
 from controller.model.logs import LogOptions
 from controller.model.meta import ContainerId, NodeName
@@ -87,6 +88,7 @@ from controller.runtime.docker.body import container_body
 from controller.runtime.docker.calls import DockerCalls, _docker_message
 from controller.runtime.docker.cgroups import PodCgroups
 from controller.runtime.docker.events import RELIST, relay_events
+from controller.runtime.docker.exec import open_attach, open_exec
 from controller.runtime.docker.images import DockerImages
 from controller.runtime.docker.json import (
     _mapping,
@@ -398,6 +400,12 @@ class DockerRuntime(DockerCalls):
         timeout: float,  # noqa: ASYNC109 - the port's name; the probe enforces it
     ) -> ProbeResult:
         return await dockerprobes.run_probe(self, container_id, pod_ip, action, timeout)
+
+    async def exec_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        return await open_exec(self, container_id, request)
+
+    async def attach_session(self, container_id: ContainerId, request: ExecRequest) -> ExecSession:
+        return await open_attach(self, container_id, request)
 
     async def create_lease(self, holder: LeaseHolder, duration_seconds: float) -> LeaseRecord:
         return await dockerlease.create_lease(self, holder, duration_seconds)
