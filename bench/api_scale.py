@@ -77,13 +77,16 @@ async def bring_up(count: int) -> tuple[Engine, FakeRuntime]:
 
 
 async def serve(engine: Engine, poll: bool) -> tuple[web.AppRunner, str]:
-    app = make_app(
-        engine.pod_views,
-        lambda: True,
-        events=engine.events.list,
-        changes=None if poll else engine.changes,
-        pod_views_for=lambda keys: engine.reconciler.views(PodKey(*k) for k in keys),
-    )
+    if poll:  # as the API served watches before the change signal
+        app = make_app(engine.pod_views, lambda: True, events=engine.events.list)
+    else:
+        app = make_app(
+            engine.pod_views,
+            lambda: True,
+            events=engine.events.list,
+            changes=engine.changes,
+            pod_views_for=lambda keys: engine.reconciler.views(PodKey(*k) for k in keys),
+        )
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
