@@ -191,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--relist-interval", type=_seconds, default=RuntimeSettings().relist_interval_seconds
     )
     run.add_argument(
+        "--watch-resync",
+        type=_seconds,
+        default=ApiSettings().watch_resync_seconds,
+        help="seconds between full renders of watched API resources (changes arrive at once)",
+    )
+    run.add_argument(
         "--relist-threshold",
         type=_seconds,
         default=HealthSettings().relist_threshold_seconds,
@@ -359,7 +365,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             config_volume_dir=args.config_volume_dir,
         ),
         pod_security=PodSecuritySettings(args.pod_security, tuple(args.allow_host_path)),
-        api=ApiSettings(listen_host=host, listen_port=port),
+        api=ApiSettings(listen_host=host, listen_port=port, watch_resync_seconds=args.watch_resync),
         engine=EngineSettings(failed_pods_kept=args.failed_pods_kept),
         watch=WatchSettings(hold_seconds=args.hold_seconds, rescan_seconds=args.rescan_interval),
         health=HealthSettings(relist_threshold_seconds=args.relist_threshold),
