@@ -6,6 +6,10 @@ STATUS ROLES AGE VERSION (`-o wide` adds columns to each). Both `podyard get` an
 Table responses `kubectl get` asks for use these rows, so the two always agree. A pod's STATUS
 follows kubectl's printPod: the pod's reason, else its phase, overridden by the last container's
 waiting or terminated reason; `Terminating` when a deletion is under way.
+
+Trap: a pod's row is read from facts kept per pod object (by identity) and timestamps parsed once
+(cached): only AGE and the restart's age are computed per request. A pod's JSON must therefore not
+be modified after a row was made from it (the API's objects never are: they are replaced).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 from typing import Any
+
+import attrs
 
 POD_COLUMNS = ("NAME", "READY", "STATUS", "RESTARTS", "AGE")
 WIDE_COLUMNS = (*POD_COLUMNS, "IP", "NODE", "NOMINATED NODE", "READINESS GATES")
@@ -133,9 +139,9 @@ def _app_status_text(status: JSON, reason: str) -> str:
     return reason
 
 
-def _restarts(pod: JSON, now: float) -> str:
-    """kubectl's RESTARTS: the init containers' while the pod initializes, else the app
-    containers' and the sidecars', with the age of the latest restart."""
+def _restart_facts(pod: JSON) -> tuple[int, float | None]:
+    """kubectl's RESTARTS count: the init containers' while the pod initializes, else the app
+    containers' and the sidecars'; and when the latest of them finished."""
     status = pod.get("status", {})
     sidecars = _sidecar_names(pod)
     inits = status.get("initContainerStatuses", [])
@@ -151,12 +157,40 @@ def _restarts(pod: JSON, now: float) -> str:
         finished = parse_time(cs.get("lastState", {}).get("terminated", {}).get("finishedAt"))
         if finished is not None and (last is None or finished > last):
             last = finished
+    return total, last
+
+
+def _restarts_text(total: int, last: float | None, now: float) -> str:
+    """RESTARTS with the age of the latest restart: `3 (5m ago)`."""
     if total and last is not None:
         return f"{total} ({human_duration(now - last)} ago)"
     return str(total)
 
 
-def pod_row(pod: JSON, now: float, *, wide: bool = False) -> list[str]:
+@attrs.frozen
+class _PodFacts:
+    """What a pod's row shows that does not depend on the time of the request."""
+
+    cells: tuple[str, str, str]
+    """NAME, READY, STATUS."""
+    restarts: int
+    last_restart: float | None
+    created: float | None
+    wide: tuple[str, str]
+    """IP, NODE."""
+
+
+_FACTS_LIMIT = 2048
+_facts: dict[int, tuple[JSON, _PodFacts]] = {}
+"""Per pod object (by identity, the object held so its id is not reused), its facts: the API's
+objects stay the same until they change, so a Table of every pod reads each changed one once.
+Cleared whole when full (more pods than the limit only lose the saving)."""
+
+
+def _pod_facts(pod: JSON) -> _PodFacts:
+    held = _facts.get(id(pod))
+    if held is not None and held[0] is pod:
+        return held[1]
     meta = pod.get("metadata", {})
     statuses = pod.get("status", {}).get("containerStatuses", [])
     sidecars = _sidecar_names(pod)
@@ -164,20 +198,32 @@ def pod_row(pod: JSON, now: float, *, wide: bool = False) -> list[str]:
     total = (len(pod.get("spec", {}).get("containers", [])) or len(statuses)) + len(sidecars)
     ready = sum(1 for cs in statuses if cs.get("ready"))
     ready += sum(1 for cs in inits if cs.get("name") in sidecars and cs.get("ready"))
-    row = [
-        meta.get("name", ""),
-        f"{ready}/{total}",
-        pod_status_text(pod),
-        _restarts(pod, now),
-        _age(meta, now),
-    ]
-    if wide:
-        row += [
+    restarts, last = _restart_facts(pod)
+    facts = _PodFacts(
+        (meta.get("name", ""), f"{ready}/{total}", pod_status_text(pod)),
+        restarts,
+        last,
+        parse_time(meta.get("creationTimestamp")),
+        (
             pod.get("status", {}).get("podIP") or "<none>",
             pod.get("spec", {}).get("nodeName") or "<none>",
-            "<none>",
-            "<none>",
-        ]
+        ),
+    )
+    if len(_facts) >= _FACTS_LIMIT:
+        _facts.clear()
+    _facts[id(pod)] = (pod, facts)
+    return facts
+
+
+def pod_row(pod: JSON, now: float, *, wide: bool = False) -> list[str]:
+    facts = _pod_facts(pod)
+    row = [
+        *facts.cells,
+        _restarts_text(facts.restarts, facts.last_restart, now),
+        human_duration(now - facts.created) if facts.created is not None else "<unknown>",
+    ]
+    if wide:
+        row += [*facts.wide, "<none>", "<none>"]
     return row
 
 
