@@ -63,6 +63,9 @@ class ChangeSource(Protocol):
     def listen(self, listener: Callable[[str | None, tuple[str, str] | None], None], /) -> None:
         """`listener` is called with `(topic, key)`; topic None: everything may have changed."""
 
+    def unlisten(self, listener: Callable[[str | None, tuple[str, str] | None], None], /) -> None:
+        """`listener` is called no more (the API is shutting down)."""
+
 
 DEFAULT_WATCH_SECONDS = 1800.0
 """A watch without `timeoutSeconds` ends after this long, like the API server's minimum."""
@@ -118,10 +121,13 @@ def install_watches(
     period = poll_seconds if changes is None else resync_seconds
 
     async def poller(app: web.Application) -> AsyncIterator[None]:
+        waker = _Waker(hub, asyncio.get_running_loop())
         if changes is not None:
-            changes.listen(_Waker(hub, asyncio.get_running_loop()))
+            changes.listen(waker)
         task = asyncio.create_task(_poll(hub, period), name="watch-resync")
         yield
+        if changes is not None:
+            changes.unlisten(waker)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

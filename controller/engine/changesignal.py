@@ -39,6 +39,10 @@ class ChangeSignal:
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    def unlisten(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def pod(self, key: PodKey) -> None:
         self._notify(PODS, (key.namespace, key.name))
 
