@@ -236,10 +236,10 @@ class ChangeHub:
         return feed.listing, self.counter
 
     def _sync_all(self, feed: Feed) -> None:
-        feed.stale = False
-        feed.stale_keys.clear()
         feed.renders += 1
         rendered = {_key(obj): obj for obj in feed.render()}
+        feed.stale = False  # only now: a render that fails leaves it stale for the next sync
+        feed.stale_keys.clear()
         for key in [k for k in feed.raw if k not in rendered]:
             self._publish(feed, "DELETED", key, feed.current[key])
         for key, obj in rendered.items():
@@ -250,9 +250,10 @@ class ChangeHub:
 
     def _sync_keys(self, feed: Feed) -> None:
         assert feed.render_keys is not None
-        keys, feed.stale_keys = feed.stale_keys, set()
+        keys = set(feed.stale_keys)
         feed.renders += 1
         rendered = {_key(obj): obj for obj in feed.render_keys(keys)}
+        feed.stale_keys -= keys  # only now: a render that fails leaves them stale
         added = False
         for key in keys | rendered.keys():
             obj = rendered.get(key)

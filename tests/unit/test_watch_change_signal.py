@@ -34,9 +34,14 @@ class World:
     signal: ChangeSignal
     asked: list[set[tuple[str, str]]] = attrs.field(factory=list)
     """The keys of every keyed pod render, in order."""
+    failures: int = 0
+    """Keyed renders still to fail."""
 
     def views_for(self, keys: set[tuple[str, str]]) -> list[PodView]:
         self.asked.append(set(keys))
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the views could not be read")
         return [v for v in self.pods if (v.pod.metadata.namespace, v.pod.metadata.name) in keys]
 
     def change(self, index: int, view: PodView) -> None:
@@ -202,3 +207,20 @@ async def test_a_list_after_a_signal_shows_the_change_in_the_same_order(
     web = next(p for p in second["items"] if p["metadata"]["name"] == "web")
     assert web["metadata"]["deletionTimestamp"]
     assert [p["metadata"]["name"] for p in second["items"]] == ["web", "api"]
+
+
+async def test_a_failed_render_keeps_its_changes_for_the_next_sync(
+    client: TestClient[Any, Any], world: World
+) -> None:
+    response = await watch(client)
+    for _ in world.pods:
+        await next_event(response)
+    world.failures = 1
+    world.change(0, attrs.evolve(world.pods[0], deleting=True))
+    await turns()
+    assert world.asked[-1] == {("default", "web")}  # tried, failed (logged)
+    world.change(1, attrs.evolve(world.pods[1], deleting=True))
+    got = {names(await next_event(response)) for _ in range(2)}
+    assert got == {("MODIFIED", "web"), ("MODIFIED", "api")}
+    assert world.asked[-1] == {("default", "web"), ("default", "api")}
+    response.close()
