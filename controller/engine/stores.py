@@ -107,8 +107,6 @@ class ObservedCache:
         self._writes = 0
         self._written: dict[tuple[NodeName, str], int] = {}
         """Per container id or volume name, the number of its latest write."""
-        self._by_key: dict[PodKey, dict[tuple[NodeName, ContainerId], ObservedContainer]] = {}
-        """The same containers per pod key: a pod's view reads its own, not every pod's."""
 
     def mark(self) -> int:
         """The current write number: pass it to `replace_node` for a snapshot taken after now."""
@@ -119,18 +117,9 @@ class ObservedCache:
         self._written[(node, name)] = self._writes
 
     def containers_for(self, key: PodKey) -> tuple[ObservedContainer, ...]:
-        return tuple(self._by_key.get(key, {}).values())
-
-    def _index(self, container: ObservedContainer) -> None:
-        self._by_key.setdefault(container.pod.key, {})[(container.node, container.id)] = container
-
-    def _unindex(self, container: ObservedContainer) -> None:
-        key = container.pod.key
-        held = self._by_key.get(key)
-        if held is not None:
-            held.pop((container.node, container.id), None)
-            if not held:
-                del self._by_key[key]
+        return tuple(
+            c for node in self._containers.values() for c in node.values() if c.pod.key == key
+        )
 
     def volumes_for(self, key: PodKey) -> tuple[ObservedVolume, ...]:
         return tuple(
@@ -160,18 +149,12 @@ class ObservedCache:
         return self._containers[node].get(container_id)
 
     def upsert(self, container: ObservedContainer) -> PodKey:
-        before = self._containers[container.node].get(container.id)
-        if before is not None:
-            self._unindex(before)
         self._containers[container.node][container.id] = container
-        self._index(container)
         self._wrote(container.node, container.id)
         return container.pod.key
 
     def remove(self, node: NodeName, container_id: ContainerId) -> PodKey | None:
         gone = self._containers[node].pop(container_id, None)
-        if gone is not None:
-            self._unindex(gone)
         self._wrote(node, container_id)
         return gone.pod.key if gone else None
 
@@ -217,10 +200,6 @@ class ObservedCache:
             for i in old.keys() | new.keys()
             if old.get(i) != new.get(i)
         }
-        for container in old.values():
-            self._unindex(container)
-        for container in new.values():
-            self._index(container)
         self._containers[node] = new
         new_volumes = {v.name: v for v in volumes}
         old_volumes = self._volumes[node]
