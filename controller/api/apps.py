@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import attrs
 from aiohttp import web
 
-from controller.api.responses import JSON, RowMaker, json_response, not_found, table, wants_table
+from controller.api.responses import JSON, RowMaker, json_response
 from controller.api.tables import (
     DEPLOYMENT_COLUMNS,
     DEPLOYMENT_WIDE_COLUMNS,
@@ -24,7 +24,7 @@ from controller.api.tables import (
     deployment_row,
     replicaset_row,
 )
-from controller.api.watch import ListedResource, current, list_or_watch
+from controller.api.watch import ListedResource, get_named, list_or_watch
 from controller.model.workload_status import DeploymentView, ReplicaSetView
 from controller.render import deployment_view_to_k8s, replicaset_view_to_k8s
 
@@ -126,16 +126,7 @@ def _list_handler(resource: _Resource) -> Handler:
 
 def _get_handler(resource: _Resource) -> Handler:
     async def handler(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        objects, _ = current(request, resource.listed)
-        for obj in objects:
-            if obj["metadata"]["name"] == name:
-                if wants_table(request):
-                    return json_response(
-                        table([obj], resource.columns, resource.wide_columns, resource.row)
-                    )
-                return json_response(obj)
-        return not_found(resource.plural, name, GROUP)
+        return get_named(request, resource.listed, GROUP)
 
     return handler
 

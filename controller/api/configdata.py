@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from controller.api.responses import JSON, json_response, not_found, table, wants_table
+from controller.api.responses import JSON
 from controller.api.tables import human_duration, parse_time
-from controller.api.watch import ListedResource, current, list_or_watch
+from controller.api.watch import ListedResource, get_named, list_or_watch
 from controller.model.configdata import ConfigMap, Secret
 from controller.model.identity import object_uid
 from controller.serde import rfc3339
@@ -105,6 +105,13 @@ def _secret_named(app: web.Application, namespace: str, name: str) -> Secret | N
     return None
 
 
+def _with_secret_values(request: web.Request, obj: JSON) -> JSON:
+    """A Secret's full object carries its values; a ConfigMap's is as listed."""
+    meta = obj["metadata"]
+    secret = _secret_named(request.app, meta["namespace"], meta["name"])
+    return obj if secret is None else with_values(obj, secret)
+
+
 def config_map_row(obj: JSON, now: float, *, wide: bool = False) -> list[str]:
     count = len(obj.get("data", {})) + len(obj.get("binaryData", {}))
     return [obj["metadata"]["name"], str(count), _age(obj, now)]
@@ -168,17 +175,7 @@ CONFIG_RESOURCES = (CONFIGMAPS, SECRETS)
 
 def _get_handler(resource: ListedResource) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        objects, _ = current(request, resource)
-        for obj in objects:
-            if obj["metadata"]["name"] == name:
-                if wants_table(request):
-                    return json_response(
-                        table([obj], resource.columns, resource.wide_columns, resource.row)
-                    )
-                secret = _secret_named(request.app, obj["metadata"]["namespace"], name)
-                return json_response(obj if secret is None else with_values(obj, secret))
-        return not_found(resource.name, name)
+        return get_named(request, resource, full=_with_secret_values)
 
     return handler
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from aiohttp import web
 
 from controller.api.rendercache import RenderCache
-from controller.api.responses import JSON, json_response, not_found, table, wants_table
+from controller.api.responses import JSON
 from controller.api.selection import EVENT_FIELDS
 from controller.api.tables import EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row
-from controller.api.watch import ListedResource, current, list_or_watch
+from controller.api.watch import ListedResource, get_named, list_or_watch
 from controller.model.events import Event
 from controller.model.identity import object_uid
 from controller.serde import rfc3339
@@ -94,21 +94,12 @@ EVENTS = ListedResource(
 )
 
 
-def _table(events: list[JSON]) -> JSON:
-    return table(events, EVENT_COLUMNS, EVENT_WIDE_COLUMNS, event_row)
-
-
 async def list_events(request: web.Request) -> web.StreamResponse:
     return await list_or_watch(request, EVENTS)
 
 
 async def get_event(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    events, _ = current(request, EVENTS)
-    for event in events:
-        if event["metadata"]["name"] == name:
-            return json_response(_table([event]) if wants_table(request) else event)
-    return not_found("events", name)
+    return get_named(request, EVENTS)
 
 
 def _no_events() -> list[Event]:

@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
-from controller.api.responses import JSON, json_response, not_found, table, wants_table
+from controller.api.responses import JSON
 from controller.api.tables import human_duration, parse_time
-from controller.api.watch import HUB_KEY, ListedResource, current, list_or_watch
+from controller.api.watch import HUB_KEY, ListedResource, get_named, list_or_watch
 from controller.model.manifests import Namespace
 from controller.serde import rfc3339
 
@@ -123,16 +123,7 @@ def add_namespace_routes(
         return await list_or_watch(request, resource)
 
     async def get_namespace(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        found, _ = current(request, resource)
-        for obj in found:
-            if obj["metadata"]["name"] == name:
-                if wants_table(request):
-                    return json_response(
-                        table([obj], NAMESPACE_COLUMNS, NAMESPACE_COLUMNS, namespace_row)
-                    )
-                return json_response(obj)
-        return not_found("namespaces", name)
+        return get_named(request, resource)
 
     app.router.add_get("/api/v1/namespaces", list_namespaces)
     app.router.add_get("/api/v1/namespaces/{name}", get_namespace)

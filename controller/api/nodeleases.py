@@ -22,9 +22,9 @@ import datetime
 from aiohttp import web
 
 from controller.api.nodes import NODES_KEY
-from controller.api.responses import JSON, json_response, not_found, table, wants_table
+from controller.api.responses import JSON, json_response
 from controller.api.tables import human_duration, parse_time
-from controller.api.watch import ListedResource, current, list_or_watch
+from controller.api.watch import ListedResource, get_named, list_or_watch
 from controller.model.nodes import NodeView
 from controller.serde import rfc3339
 
@@ -103,14 +103,7 @@ async def list_leases(request: web.Request) -> web.StreamResponse:
 
 
 async def get_lease(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    leases, _ = current(request, NODE_LEASES)
-    for lease in leases:
-        if lease["metadata"]["name"] == name:
-            if wants_table(request):
-                return json_response(table([lease], LEASE_COLUMNS, LEASE_COLUMNS, lease_row))
-            return json_response(lease)
-    return not_found("leases", name, GROUP)
+    return get_named(request, NODE_LEASES, GROUP)
 
 
 async def coordination_group(request: web.Request) -> web.Response:

@@ -20,10 +20,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from controller.api.responses import JSON, json_response, not_found, table, wants_table
+from controller.api.responses import JSON
 from controller.api.selection import FieldSet
 from controller.api.tables import NODE_COLUMNS, NODE_WIDE_COLUMNS, node_row
-from controller.api.watch import ListedResource, current, list_or_watch
+from controller.api.watch import ListedResource, get_named, list_or_watch
 from controller.model.nodes import KUBE_VERSION, NodeResources, NodeView
 from controller.serde import rfc3339
 
@@ -173,14 +173,7 @@ async def list_nodes(request: web.Request) -> web.StreamResponse:
 
 
 async def get_node(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    nodes, _ = current(request, NODES)
-    for node in nodes:
-        if node["metadata"]["name"] == name:
-            if wants_table(request):
-                return json_response(table([node], NODE_COLUMNS, NODE_WIDE_COLUMNS, node_row))
-            return json_response(node)
-    return not_found("nodes", name)
+    return get_named(request, NODES)
 
 
 def add_node_routes(app: web.Application, nodes: NodesSource | None = None) -> None:

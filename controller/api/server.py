@@ -75,7 +75,7 @@ from controller.api.policies import (
     add_policy_routes,
 )
 from controller.api.rendercache import RenderCache
-from controller.api.responses import json_response, not_found, table, wants_table
+from controller.api.responses import json_response
 from controller.api.selection import POD_FIELDS
 from controller.api.slashes import add_slashed_twins
 from controller.api.tables import POD_COLUMNS, WIDE_COLUMNS, pod_row
@@ -84,7 +84,7 @@ from controller.api.watch import (
     RESYNC_SECONDS,
     ChangeSource,
     ListedResource,
-    current,
+    get_named,
     install_watches,
     list_or_watch,
 )
@@ -154,23 +154,12 @@ PODS = ListedResource(
 )
 
 
-def _table(pods: list[dict[str, Any]]) -> dict[str, Any]:
-    return table(pods, POD_COLUMNS, WIDE_COLUMNS, pod_row)
-
-
 async def list_pods(request: web.Request) -> web.StreamResponse:
     return await list_or_watch(request, PODS)
 
 
 async def get_pod(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    pods, _ = current(request, PODS)
-    for pod in pods:
-        if pod["metadata"]["name"] == name:
-            if wants_table(request):
-                return json_response(_table([pod]))
-            return json_response(pod)
-    return not_found("pods", name)
+    return get_named(request, PODS)
 
 
 def _liveness_checks(app: web.Application) -> list[HealthCheck]:

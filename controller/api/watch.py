@@ -40,6 +40,7 @@ from controller.api.responses import (
     RowMaker,
     json_response,
     list_body,
+    not_found,
     status_response,
     table,
     wants_table,
@@ -196,6 +197,25 @@ def current(request: web.Request, resource: ListedResource) -> tuple[list[JSON],
     if namespace is not None:
         objects = [o for o in objects if o["metadata"].get("namespace") == namespace]
     return objects, version
+
+
+def get_named(
+    request: web.Request,
+    resource: ListedResource,
+    group: str = "",
+    full: Callable[[web.Request, JSON], JSON] | None = None,
+) -> web.Response:
+    """The object named in the path (in the path's namespace, if any): its JSON, through `full`
+    when the full object carries more than lists do, or a one-row Table when asked; Kubernetes'
+    404 when there is none."""
+    name = request.match_info["name"]
+    objects, _ = current(request, resource)
+    found = next((obj for obj in objects if obj["metadata"]["name"] == name), None)
+    if found is None:
+        return not_found(resource.name, name, group)
+    if wants_table(request):
+        return json_response(table([found], resource.columns, resource.wide_columns, resource.row))
+    return json_response(found if full is None else full(request, found))
 
 
 async def list_or_watch(request: web.Request, resource: ListedResource) -> web.StreamResponse:
