@@ -60,6 +60,9 @@ class ByPod(Generic[N, T]):
     def keys(self) -> set[PodKey]:
         return set(self._by_key)
 
+    def ordered_keys(self) -> list[PodKey]:
+        return list(self._by_key)
+
     def keys_owned_by(self, owner: str) -> set[PodKey]:
         return set(self._owned.get(owner, ()))
 

@@ -153,6 +153,10 @@ class ObservedCache:
     def keys(self) -> set[PodKey]:
         return self._pod_containers.keys() | self._pod_volumes.keys()
 
+    def keys_with_containers(self) -> list[PodKey]:
+        """Pods with a container on some node, in the order they showed up (one that went and came back, as new)."""
+        return self._pod_containers.ordered_keys()
+
     def keys_on(self, node: NodeName) -> set[PodKey]:
         """Pods with a container on `node` (as last seen there)."""
         return {c.pod.key for c in self._containers.get(node, {}).values()}
