@@ -194,8 +194,9 @@ def _sync(out: PlanBuilder, inputs: PodInputs, desired: DesiredPod, instance: In
     if sandbox.state is RunState.CREATED:
         out.add(PlanReason.START, StartContainer(sandbox.node, sandbox.id))
         return
-    have = {v.volume_name for v in instance.volumes}
-    ensure_volumes(out, desired, node, instance.ref, have)
+    if desired.pod.spec.volumes:
+        have = {v.volume_name for v in instance.volumes}
+        ensure_volumes(out, desired, node, instance.ref, have)
     spec = desired.pod.spec
     init = walk(spec, instance, sandbox.identity.attempt, inputs.probes)
     for container in init.to_sync:
