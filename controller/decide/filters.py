@@ -160,7 +160,7 @@ def affinity_node_names(pod: PodFacts) -> frozenset[str] | None:
 
 def node_ports(pod: PodFacts, node: NodeInfo) -> tuple[str, ...]:
     """Kubernetes' NodePorts: a wanted port clashes with one held there (see HostPort.clashes)."""
-    held = [port for other in node.pods for port in other.host_ports]
+    held = node.held_ports()
     taken = any(want.clashes(port) for want in pod.host_ports for port in held)
     return (NO_FREE_PORTS,) if taken else ()
 

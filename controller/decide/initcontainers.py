@@ -64,12 +64,17 @@ class InitWalk:
     """Every init container is done and every sidecar started: the app containers may run."""
 
 
+_NOTHING_TO_INITIALIZE = InitWalk((), True)
+
+
 def walk(
     spec: PodSpec,
     instance: Instance,
     sandbox_attempt: int,
     probes: Mapping[str, ContainerProbeState],
 ) -> InitWalk:
+    if not spec.init_containers:
+        return _NOTHING_TO_INITIALIZE  # most pods: nothing to walk
     apps_began = any(current(instance, c.name, sandbox_attempt) for c in spec.containers)
     to_sync: list[Container] = []
     for init in spec.init_containers:

@@ -27,23 +27,31 @@ class Instance:
     def sandbox(self) -> ObservedContainer | None:
         return self.sandboxes[-1] if self.sandboxes else None
 
+    def first(self) -> ObservedContainer | None:
+        """The oldest sandbox, else the first app container: what speaks for the instance."""
+        if self.sandboxes:
+            return self.sandboxes[0]
+        for lineage in self.apps.values():
+            if lineage:
+                return lineage[0]
+        return None
+
     @property
     def node(self) -> NodeName | None:
-        for container in (*self.sandboxes, *self.all_apps()):
-            return container.node
+        first = self.first()
+        if first is not None:
+            return first.node
         return self.volumes[0].node if self.volumes else None
 
     @property
     def spec_hash(self) -> str:
-        for container in (*self.sandboxes, *self.all_apps()):
-            return container.identity.pod_spec_hash
-        return ""
+        first = self.first()
+        return first.identity.pod_spec_hash if first is not None else ""
 
     @property
     def created_at(self) -> float:
-        for container in (*self.sandboxes, *self.all_apps()):
-            return container.identity.pod_created_at
-        return 0.0
+        first = self.first()
+        return first.identity.pod_created_at if first is not None else 0.0
 
     def latest(self, name: str) -> ObservedContainer | None:
         lineage = self.apps.get(name, ())
@@ -74,32 +82,51 @@ def _order(container: ObservedContainer) -> tuple[int, int, float]:
 def group_instances(
     containers: Iterable[ObservedContainer], volumes: Iterable[ObservedVolume] = ()
 ) -> list[Instance]:
-    """Instances of one pod key, oldest first (by the pod's creation time, then uid)."""
-    by_uid: dict[PodUid, list[ObservedContainer]] = defaultdict(list)
+    """Instances of one pod key, oldest first (by the pod's creation time, then uid).
+
+    Runs for every pod on every pass (and for every view), so it walks the containers once and
+    sorts only what has more than one member; a pod has one instance and one container per name
+    nearly always."""
+    by_uid: dict[PodUid, tuple[list[ObservedContainer], dict[str, list[ObservedContainer]]]] = {}
     refs: dict[PodUid, PodRef] = {}
     for container in containers:
-        by_uid[container.pod.uid].append(container)
-        refs[container.pod.uid] = container.pod
+        identity = container.identity
+        ref = identity.pod
+        uid = ref.uid
+        refs[uid] = ref
+        members = by_uid.get(uid)
+        if members is None:
+            members = by_uid[uid] = ([], {})
+        if identity.role is ContainerRole.SANDBOX:
+            members[0].append(container)
+        else:
+            lineage = members[1].get(identity.container_name)
+            if lineage is None:
+                members[1][identity.container_name] = [container]
+            else:
+                lineage.append(container)
     vols: dict[PodUid, list[ObservedVolume]] = defaultdict(list)
     for volume in volumes:
         vols[volume.pod_uid].append(volume)
     instances = []
-    for uid, members in by_uid.items():
-        sandboxes = sorted((c for c in members if c.is_sandbox), key=_order)
-        apps: dict[str, list[ObservedContainer]] = defaultdict(list)
-        for c in members:
-            if c.identity.role is not ContainerRole.SANDBOX:
-                apps[c.identity.container_name].append(c)
+    for uid, (sandboxes, apps) in by_uid.items():
         instances.append(
             Instance(
                 ref=refs[uid],
-                sandboxes=tuple(sandboxes),
-                apps={name: tuple(sorted(lineage, key=_order)) for name, lineage in apps.items()},
+                sandboxes=_ordered(sandboxes),
+                apps={name: _ordered(lineage) for name, lineage in apps.items()},
                 volumes=tuple(vols.pop(uid, ())),
             )
         )
-    instances.sort(key=lambda i: (i.created_at, i.ref.uid))
+    if len(instances) > 1:
+        instances.sort(key=lambda i: (i.created_at, i.ref.uid))
     return instances
+
+
+def _ordered(containers: list[ObservedContainer]) -> tuple[ObservedContainer, ...]:
+    if len(containers) < 2:
+        return tuple(containers)
+    return tuple(sorted(containers, key=_order))
 
 
 def orphan_volumes(

@@ -109,14 +109,21 @@ requeues every pod sooner)."""
 
 def on_unknown_nodes(inputs: PodInputs) -> frozenset[NodeName]:
     """Nodes holding something of this pod that are not known now."""
-    if inputs.known_nodes is None:
+    known = inputs.known_nodes
+    if known is None:
         return frozenset()
-    nodes = {c.node for c in inputs.containers} | {v.node for v in inputs.volumes}
-    return frozenset(nodes - inputs.known_nodes)
+    nodes = {c.node for c in inputs.containers}
+    if inputs.volumes:
+        nodes |= {v.node for v in inputs.volumes}
+    if nodes <= known:
+        return frozenset()  # the usual case, without a new set for every pod
+    return frozenset(nodes - known)
 
 
 def on_draining_nodes(inputs: PodInputs) -> bool:
     """The pod has something on a node that is still removing what was replaced meanwhile."""
+    if not inputs.draining_nodes:
+        return False
     return any(c.node in inputs.draining_nodes for c in inputs.containers)
 
 

@@ -70,7 +70,7 @@ from controller.model.plan import (
     RunContainer,
     StartContainer,
 )
-from controller.model.pod import RestartPolicy
+from controller.model.pod import Container, RestartPolicy
 
 
 def compute_pod_plan(inputs: PodInputs) -> Plan:
@@ -82,13 +82,15 @@ def compute_pod_plan(inputs: PodInputs) -> Plan:
         out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # the end of the drain requeues it sooner
         return out.plan()
     instances = group_instances(inputs.containers, inputs.volumes)
-    for volume in orphan_volumes(instances, inputs.volumes):
-        out.add(PlanReason.CLEAN_UP, RemoveVolume(volume.node, volume.name))
+    if inputs.volumes:
+        for volume in orphan_volumes(instances, inputs.volumes):
+            out.add(PlanReason.CLEAN_UP, RemoveVolume(volume.node, volume.name))
     desired = inputs.desired
     deleted = _deleted_instances(inputs, instances)
     for instance in deleted:
         _teardown(out, instance, PlanReason.DELETE_POD, _deletion_grace(inputs))
-    instances = [i for i in instances if i not in deleted]
+    if deleted:
+        instances = [i for i in instances if i not in deleted]
     if desired is None:
         for instance in instances:
             _teardown(out, instance, PlanReason.DELETE_POD)
@@ -96,11 +98,12 @@ def compute_pod_plan(inputs: PodInputs) -> Plan:
     if deleted:
         return out.plan()  # the declared pod comes back as a new instance once this one is gone
     current = _current_instance(instances, desired.spec_hash)
-    stale = [i for i in instances if i is not current]
-    for instance in stale:
-        _teardown(out, instance, PlanReason.REPLACE_POD)
-    if stale:
-        return out.plan()
+    if len(instances) > 1 or current is None:
+        stale = [i for i in instances if i is not current]
+        for instance in stale:
+            _teardown(out, instance, PlanReason.REPLACE_POD)
+        if stale:
+            return out.plan()
     if current is None:
         create_pod(out, inputs, desired)
     else:
@@ -110,6 +113,8 @@ def compute_pod_plan(inputs: PodInputs) -> Plan:
 
 def _current_instance(instances: Sequence[Instance], spec_hash: str) -> Instance | None:
     """The instance that runs today's spec; with two (a crash mid-create), the one that is live."""
+    if len(instances) == 1:
+        return instances[0] if instances[0].spec_hash == spec_hash else None
     matching = [i for i in instances if i.spec_hash == spec_hash]
     if not matching:
         return None
@@ -189,18 +194,17 @@ def _sync(out: PlanBuilder, inputs: PodInputs, desired: DesiredPod, instance: In
     if sandbox.state is RunState.CREATED:
         out.add(PlanReason.START, StartContainer(sandbox.node, sandbox.id))
         return
-    have = {v.volume_name for v in instance.volumes}
-    ensure_volumes(out, desired, node, instance.ref, have)
+    if desired.pod.spec.volumes:
+        have = {v.volume_name for v in instance.volumes}
+        ensure_volumes(out, desired, node, instance.ref, have)
     spec = desired.pod.spec
     init = walk(spec, instance, sandbox.identity.attempt, inputs.probes)
     for container in init.to_sync:
         policy = init_restart_policy(spec.restart_policy, container)
-        _sync_container(out, inputs, desired, instance, container.name, sandbox, policy)
+        _sync_container(out, inputs, desired, instance, container, sandbox, policy)
     if init.initialized:
         for container in spec.containers:
-            _sync_container(
-                out, inputs, desired, instance, container.name, sandbox, spec.restart_policy
-            )
+            _sync_container(out, inputs, desired, instance, container, sandbox, spec.restart_policy)
     _drop_unknown_containers(out, desired, instance)
 
 
@@ -293,13 +297,13 @@ def _sync_container(
     inputs: PodInputs,
     desired: DesiredPod,
     instance: Instance,
-    name: str,
+    spec: Container,
     sandbox: ObservedContainer,
     policy: RestartPolicy,
 ) -> None:
+    """`spec` is one of the pod's own containers (names are unique across them: validation)."""
+    name = spec.name
     latest = instance.latest(name)  # older ones are _collect_garbage's
-    spec = desired.pod.spec.container(name)
-    assert spec is not None  # the callers walk the spec's own containers
     sandbox_attempt = sandbox.identity.attempt
     if latest is None:
         wait = note_wait(inputs, name)

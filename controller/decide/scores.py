@@ -92,11 +92,7 @@ def spread(pod: PodFacts, nodes: Sequence[NodeInfo]) -> dict[NodeName, int]:
     weight = math.log(len(nodes) + 2)
     raw = {}
     for node in nodes:
-        same = sum(
-            1
-            for other in node.pods
-            if other.owner == pod.owner and other.key.namespace == pod.key.namespace
-        )
+        same = node.owned_by(pod.owner, pod.key.namespace)
         raw[node.name] = round(same * weight + (SYSTEM_DEFAULT_MAX_SKEW - 1))
     lowest, highest = min(raw.values()), max(raw.values())
     if highest == 0:

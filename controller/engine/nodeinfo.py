@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import attrs
+
 from controller.decide.instance import Instance, group_instances
 from controller.decide.pods import pod_finished
 from controller.decide.requests import Requests, pod_requests
@@ -36,8 +38,17 @@ from controller.engine.nodes import NodeRegistry, NodeStatus
 from controller.engine.placement import AssumedPods
 from controller.engine.podfactory import restore_from_sandbox
 from controller.engine.stores import DesiredStore, ObservedCache
+from controller.model.desired import DesiredPod
 from controller.model.meta import ContainerId, NodeName, PodKey
 from controller.model.observed import ObservedContainer
+
+
+@attrs.frozen
+class _Counted:
+    containers: tuple[ObservedContainer, ...]
+    desired: DesiredPod | None
+    counts: tuple[tuple[NodeName, AssignedPod], ...]
+    sandboxes: tuple[ContainerId, ...]
 
 
 def allocatable(status: NodeStatus) -> Allocatable:
@@ -66,6 +77,11 @@ class NodeInfoBuilder:
         self._assumed = assumed
         self._restored: dict[ContainerId, tuple[Requests, Requests]] = {}
         """Requests read back from a sandbox's pod object, per sandbox (dropped when it goes)."""
+        self._counted: dict[PodKey, _Counted] = {}
+        """Per pod key, what it counts on which node, with the containers and the declaration
+        it was worked out from: reused while both are the same objects (the cache hands back
+        the same tuple while a pod's containers do not change), so a placement reworks only
+        the pods that changed since the last one, not every pod."""
 
     def build(self) -> tuple[NodeInfo, ...]:
         observed = self._observed_pods()
@@ -87,25 +103,44 @@ class NodeInfoBuilder:
         return tuple(infos)
 
     def _observed_pods(self) -> dict[NodeName, list[AssignedPod]]:
-        by_key: dict[PodKey, list[ObservedContainer]] = defaultdict(list)
-        for container in self._cache.all_containers():
-            by_key[container.pod.key].append(container)
         sandboxes: set[ContainerId] = set()
         counted: dict[NodeName, list[AssignedPod]] = defaultdict(list)
-        for key, containers in by_key.items():
-            for instance in group_instances(containers):
-                sandbox = instance.sandbox
-                if sandbox is not None:
-                    sandboxes.add(sandbox.id)
-                pod = self._assigned(key, instance)
-                if pod is not None and instance.node is not None:
-                    counted[instance.node].append(pod)
+        memo: dict[PodKey, _Counted] = {}
+        for key in self._cache.keys_with_containers():
+            containers = self._cache.containers_for(key)
+            desired = self._desired.get(key)
+            entry = self._counted.get(key)
+            if entry is None or entry.containers is not containers or entry.desired is not desired:
+                entry = self._count(key, containers, desired)
+            memo[key] = entry
+            sandboxes.update(entry.sandboxes)
+            for node, pod in entry.counts:
+                counted[node].append(pod)
+        self._counted = memo
         for gone in self._restored.keys() - sandboxes:
             del self._restored[gone]
         return counted
 
-    def _assigned(self, key: PodKey, instance: Instance) -> AssignedPod | None:
-        desired = self._desired.get(key)
+    def _count(
+        self,
+        key: PodKey,
+        containers: tuple[ObservedContainer, ...],
+        desired: DesiredPod | None,
+    ) -> _Counted:
+        sandboxes = []
+        counts = []
+        for instance in group_instances(containers):
+            sandbox = instance.sandbox
+            if sandbox is not None:
+                sandboxes.append(sandbox.id)
+            pod = self._assigned(key, instance, desired)
+            if pod is not None and instance.node is not None:
+                counts.append((instance.node, pod))
+        return _Counted(containers, desired, tuple(counts), tuple(sandboxes))
+
+    def _assigned(
+        self, key: PodKey, instance: Instance, desired: DesiredPod | None
+    ) -> AssignedPod | None:
         sandbox = instance.sandbox
         if desired is not None and desired.spec_hash == instance.spec_hash:
             if pod_finished(desired, instance):

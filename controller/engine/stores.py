@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from controller.engine.podindex import ByPod
 from controller.model.desired import DesiredPod
 from controller.model.meta import ContainerId, NodeName, PodKey
 from controller.model.observed import FailureNote, ObservedContainer, ObservedVolume
@@ -24,6 +25,14 @@ class DesiredStore:
         self._pods: dict[PodKey, DesiredPod] = {}
         self._now = now
         self._seen: dict[PodKey, tuple[str, float]] = {}
+        self._owned: dict[str, dict[PodKey, DesiredPod]] = {}
+        """`_pods` by owner, each in `_pods`' order: a ReplicaSet's sync reads its own pods
+        without a scan of every pod."""
+
+    def _reindex(self) -> None:
+        self._owned = {}
+        for key, pod in self._pods.items():
+            self._owned.setdefault(pod.owner, {})[key] = pod
 
     def seen_at(self, key: PodKey) -> float | None:
         """When the current version of `key` was first stored; None when it is not desired."""
@@ -56,6 +65,7 @@ class DesiredStore:
         new = {p.key: p for p in pods}
         changed = {k for k in self._pods.keys() | new.keys() if self._pods.get(k) != new.get(k)}
         self._pods = new
+        self._reindex()
         self._track()
         return changed
 
@@ -75,21 +85,32 @@ class DesiredStore:
         for key in old.keys() - new.keys():
             del self._pods[key]
         self._pods.update(new)
+        self._reindex()
         self._track()
         return changed
 
     def owned_by(self, owner: str) -> list[DesiredPod]:
-        return [p for p in self._pods.values() if p.owner == owner]
+        return list(self._owned.get(owner, {}).values())
 
     def put(self, pod: DesiredPod) -> None:
+        held = self._pods.get(pod.key)
         self._pods[pod.key] = pod
+        if held is None or held.owner == pod.owner:
+            self._owned.setdefault(pod.owner, {})[pod.key] = pod
+        else:
+            self._reindex()  # a key changing hands keeps its place in `_pods`: rebuild (rare)
         seen = self._seen.get(pod.key)
         if seen is None or seen[0] != pod.spec_hash:
             self._seen[pod.key] = (pod.spec_hash, self._now())
 
     def remove(self, key: PodKey) -> None:
-        self._pods.pop(key, None)
+        gone = self._pods.pop(key, None)
         self._seen.pop(key, None)
+        if gone is not None:
+            owned = self._owned.get(gone.owner, {})
+            owned.pop(key, None)
+            if not owned:
+                self._owned.pop(gone.owner, None)
 
 
 class ObservedCache:
@@ -107,6 +128,9 @@ class ObservedCache:
         self._writes = 0
         self._written: dict[tuple[NodeName, str], int] = {}
         """Per container id or volume name, the number of its latest write."""
+        self._pod_containers: ByPod[ContainerId, ObservedContainer] = ByPod(_pod_key, _owner)
+        self._pod_volumes: ByPod[str, ObservedVolume] = ByPod(_volume_pod_key, _no_owner)
+        """Both mappings above, by pod key (see engine.podindex): no scan per pod."""
 
     def mark(self) -> int:
         """The current write number: pass it to `replace_node` for a snapshot taken after now."""
@@ -117,53 +141,58 @@ class ObservedCache:
         self._written[(node, name)] = self._writes
 
     def containers_for(self, key: PodKey) -> tuple[ObservedContainer, ...]:
-        return tuple(
-            c for node in self._containers.values() for c in node.values() if c.pod.key == key
-        )
+        """The pod's containers, node after node; the same tuple while they do not change."""
+        return self._pod_containers.of(key, self._containers)
 
     def volumes_for(self, key: PodKey) -> tuple[ObservedVolume, ...]:
-        return tuple(
-            v for node in self._volumes.values() for v in node.values() if v.pod.key == key
-        )
+        return self._pod_volumes.of(key, self._volumes)
 
     def all_containers(self) -> list[ObservedContainer]:
         return [c for node in self._containers.values() for c in node.values()]
 
     def keys(self) -> set[PodKey]:
-        keys = {c.pod.key for node in self._containers.values() for c in node.values()}
-        return keys | {v.pod.key for node in self._volumes.values() for v in node.values()}
+        return self._pod_containers.keys() | self._pod_volumes.keys()
+
+    def keys_with_containers(self) -> list[PodKey]:
+        """Pods with a container on some node, in the order they showed up (one that went and came back, as new)."""
+        return self._pod_containers.ordered_keys()
 
     def keys_on(self, node: NodeName) -> set[PodKey]:
         """Pods with a container on `node` (as last seen there)."""
         return {c.pod.key for c in self._containers.get(node, {}).values()}
 
     def keys_owned_by(self, owner: str) -> set[PodKey]:
-        return {
-            c.pod.key
-            for node in self._containers.values()
-            for c in node.values()
-            if c.identity.owner == owner
-        }
+        return self._pod_containers.keys_owned_by(owner)
 
     def get(self, node: NodeName, container_id: ContainerId) -> ObservedContainer | None:
         return self._containers[node].get(container_id)
 
     def upsert(self, container: ObservedContainer) -> PodKey:
-        self._containers[container.node][container.id] = container
+        node = self._containers[container.node]
+        held = node.get(container.id)
+        node[container.id] = container
+        self._pod_containers.put(container.node, container.id, container, held, node)
         self._wrote(container.node, container.id)
         return container.pod.key
 
     def remove(self, node: NodeName, container_id: ContainerId) -> PodKey | None:
         gone = self._containers[node].pop(container_id, None)
+        if gone is not None:
+            self._pod_containers.drop(node, container_id, gone)
         self._wrote(node, container_id)
         return gone.pod.key if gone else None
 
     def upsert_volume(self, volume: ObservedVolume) -> None:
-        self._volumes[volume.node][volume.name] = volume
+        node = self._volumes[volume.node]
+        held = node.get(volume.name)
+        node[volume.name] = volume
+        self._pod_volumes.put(volume.node, volume.name, volume, held, node)
         self._wrote(volume.node, volume.name)
 
     def remove_volume(self, node: NodeName, name: str) -> PodKey | None:
         gone = self._volumes[node].pop(name, None)
+        if gone is not None:
+            self._pod_volumes.drop(node, name, gone)
         self._wrote(node, name)
         return gone.pod.key if gone else None
 
@@ -200,6 +229,7 @@ class ObservedCache:
             for i in old.keys() | new.keys()
             if old.get(i) != new.get(i)
         }
+        self._pod_containers.reset_node(node, old, new)
         self._containers[node] = new
         new_volumes = {v.name: v for v in volumes}
         old_volumes = self._volumes[node]
@@ -209,9 +239,26 @@ class ObservedCache:
             for n in old_volumes.keys() | new_volumes.keys()
             if old_volumes.get(n) != new_volumes.get(n)
         }
+        self._pod_volumes.reset_node(node, old_volumes, new_volumes)
         self._volumes[node] = new_volumes
         self._forget_writes(node, since)
         return changed
+
+
+def _pod_key(container: ObservedContainer) -> PodKey:
+    return container.pod.key
+
+
+def _owner(container: ObservedContainer) -> str:
+    return container.identity.owner
+
+
+def _volume_pod_key(volume: ObservedVolume) -> PodKey:
+    return volume.pod.key
+
+
+def _no_owner(volume: ObservedVolume) -> str:
+    return ""
 
 
 def _keep_newer(new: dict[Any, Any], old: Mapping[Any, Any], newer: set[str]) -> None:

@@ -27,9 +27,12 @@ class ObjectMeta:
     annotations: Mapping[str, str] = attrs.field(factory=dict)
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class PodKey:
-    """What the work queue holds for a pod: namespace and name, never the uid."""
+    """What the work queue holds for a pod: namespace and name, never the uid.
+
+    Its hash is kept once computed: every store, index and queue looks pods up by it, many
+    times per pass at thousands of pods."""
 
     namespace: str
     name: str
