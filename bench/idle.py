@@ -84,7 +84,7 @@ def _wait_running(proc: subprocess.Popen[bytes], server: str, pods: int, timeout
         if time.monotonic() > deadline:
             raise RuntimeError(f"not every pod Running after {timeout:.0f}s")
         # a list of every pod is work for the controller too: ask rarely while it is busy
-        time.sleep(max(2.0, 5 * (time.monotonic() - asked)))
+        time.sleep(min(30.0, max(2.0, 5 * (time.monotonic() - asked))))
 
 
 def _sample(pids: list[int], window: float) -> list[float]:
