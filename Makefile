@@ -71,6 +71,7 @@ bench: setup
 	$(BIN)/python bench/startup.py $(BENCH_ARGS)
 	$(BIN)/python bench/folder_latency.py
 	$(BIN)/python bench/node_death.py --pods 30
+	$(BIN)/python bench/idle.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache \

@@ -246,7 +246,13 @@ class WatchSettings:
     """Cap of the debounce (seconds): a file written without pause is still applied this often."""
     rescan_seconds: float = 30.0
     """Full rescan of the folder (seconds) whatever the events said: events are hints and can be
-    lost (inotify overflow, network file systems); the rescan is the truth."""
+    lost (inotify overflow, network file systems); the rescan is the truth. It lists every file
+    and reads again those whose stat (mtime, ctime, size, inode) changed since a trusted read:
+    a write always moves ctime, which no tool can set back."""
+    reread_seconds: float = 600.0
+    """Every file is read again this often (seconds), stat unchanged or not: the one way a
+    changed file keeps its stat is the host's clock stepped back. Rare, since reading and parsing
+    every file costs as much as all the other idle work of a controller together."""
     hold_seconds: float = 30.0
     """How long (seconds) an emptied file, a vanished or unreadable folder, or a mass deletion is
     held back and reported before it is applied: long enough to notice and undo a mistake."""
@@ -261,8 +267,10 @@ class WatchSettings:
     def __attrs_post_init__(self) -> None:
         if not 0 < self.debounce_seconds <= self.max_delay_seconds:
             raise ValueError("watch: need 0 < debounce_seconds <= max_delay_seconds")
-        if min(self.rescan_seconds, self.poll_seconds) <= 0 or self.hold_seconds < 0:
-            raise ValueError("watch: rescan_seconds and poll_seconds must be positive, hold >= 0")
+        if min(self.rescan_seconds, self.poll_seconds, self.reread_seconds) <= 0:
+            raise ValueError("watch: rescan, reread and poll periods must be positive")
+        if self.hold_seconds < 0:
+            raise ValueError("watch: hold_seconds must be >= 0")
         if not 0 <= self.max_deletion_fraction <= 1:
             raise ValueError("watch: max_deletion_fraction must be between 0 and 1")
 

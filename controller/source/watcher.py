@@ -4,7 +4,9 @@ Role: `FolderSource.run()` keeps `snapshot()` equal to the folder and calls `on_
 new `DesiredSnapshot` (reading is in `scan`, the rules in `safety`). File events are hints, never
 truth: the watchdog thread only sets a flag on the event loop; the loop waits until events stop
 for `debounce_seconds` (at most `max_delay_seconds` after the first), then rescans the whole folder
-in a worker thread, and rescans it anyway every `rescan_seconds` and when a hold ends.
+in a worker thread, and rescans it anyway every `rescan_seconds` and when a hold ends. A rescan
+reads only files whose stat changed since a trusted read (see `scan`); every `reread_seconds` it
+reads every file, so an idle folder costs a listing and a stat per file, not a parse per file.
 
 Traps:
 - Watch the folder, not files: editors save by writing a temporary file and renaming it over the
@@ -173,7 +175,7 @@ class FolderSource:
         """Watch and rescan until cancelled; the observer is stopped on the way out."""
         loop = asyncio.get_running_loop()
         self._loop = loop
-        next_full = loop.time()
+        next_full = next_reread = loop.time()
         try:
             while True:
                 if self._ensure_observer():  # it may have missed changes while none ran
@@ -189,9 +191,12 @@ class FolderSource:
                     elif loop.time() < due:
                         continue  # only the folder check was due
                 full = loop.time() >= next_full
-                await self._rescan(full=full)
+                reread = loop.time() >= next_reread  # else the stats say what changed
+                await self._rescan(full=reread)
                 if full:
                     next_full = loop.time() + self._settings.rescan_seconds
+                if reread:
+                    next_reread = loop.time() + self._settings.reread_seconds
         finally:
             self._stop_observer()
 
