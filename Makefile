@@ -9,7 +9,8 @@
 #   make faults-long the fault suite as a soak: 100 kills, a 60 s freeze, 120 s behind the
 #                    faulty socket
 #   make run         run the controller on ./manifests (RUN_ARGS passed through)
-#   make bench       benchmarks: start-up, folder latency, a node's death (about 6 minutes)
+#   make bench       benchmarks: start-up at 200 and 500 pods beside Compose and podman (about an
+#                    hour), folder latency, a node's death
 #   make clean       remove the virtualenv and tool caches
 #   make clean-pods  remove every container and pod volume that Podyard labelled, and the engine
 #                    lease; PersistentVolumeClaims' volumes (label io.podyard.pvc) and their data stay

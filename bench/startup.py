@@ -1,16 +1,22 @@
-"""Start-up benchmark: from controller start to all pods Running, against a direct baseline.
+"""Start-up benchmark: from start to every pod's containers started, against a direct baseline.
 
 For N pods of three containers (sandbox + 2), measured in the same run on a private engine:
 
 - baseline: the same containers created directly with aiodocker (pause with a shareable IPC
   namespace, two containers joining it), 4 pods at a time (the best concurrency on 2 cores);
-- engine:   Podyard's engine in this process, from `Engine.start()` to every pod Running and ready;
-- process:  `podyard run` as a new process, from exec to the API reporting every pod Running
-            (includes interpreter start-up and the first relist), one Pod file per pod;
-- rs:       the same, with one ReplicaSet of N replicas instead of N Pod files.
+- engine:   Podyard's engine in this process, from `Engine.start()`;
+- pods:     `podyard run` as a new process, from exec (interpreter start-up, folder reading, the
+            first relist included), one Pod file per pod;
+- rs:       the same, with one ReplicaSet of N replicas instead of N Pod files;
+- compose:  `docker-compose up -d` of the same pods (see `peers`);
+- podman:   `podman kube play` of the same pods, when podman is installed (see `peers`).
 
-Rounds alternate the order; the figures are medians and the ratios are against the baseline of the
-same round. Run it with `make bench` or `.venv/bin/python bench/startup.py --pods 10 50 --rounds 3`.
+Every mode but podman ends at the engine's `start` event of the last container (podman: when
+`kube play` returns, every container started). Podyard's node is given room for N pods (a nodes
+file with `capacity.pods`: the kubelet's default is 110). Rounds alternate the order; everything
+is removed between modes; the figures are medians and the ratios are against the baseline of the
+same round. Run it with `make bench` or
+`.venv/bin/python bench/startup.py --pods 200 500 --rounds 3`.
 """
 
 from __future__ import annotations
@@ -33,7 +39,13 @@ import aiodocker
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from controller.config import EngineSettings, RuntimeSettings  # noqa: E402
+from bench.peers import Compose, Podman  # noqa: E402
+from controller.config import (  # noqa: E402
+    CapacityOverrides,
+    EngineSettings,
+    NodeSettings,
+    RuntimeSettings,
+)
 from controller.engine.engine import Engine  # noqa: E402
 from controller.engine.ports import SystemClock  # noqa: E402
 from controller.model.meta import NodeName  # noqa: E402
@@ -144,6 +156,9 @@ async def engine_in_process(docker_host: str, pods: int) -> float:
     engine = Engine(
         {NODE: DockerRuntime(NODE, settings, docker_host)},
         SystemClock(),
+        node_settings={
+            NODE: NodeSettings(NODE, docker_host, capacity=CapacityOverrides(pods=max(110, pods)))
+        },
         runtime=settings,
         engine=EngineSettings(),
     )
@@ -172,6 +187,11 @@ async def process(docker_host: str, pods: int, folder: Path, *, replicaset: bool
         (folder / "rs.yaml").write_text(replicaset_yaml("p", pods, containers=2))
     for i in range(0 if replicaset else pods):
         (folder / f"p{i}.yaml").write_text(pod_yaml(f"p{i}"))
+    nodes = folder.parent / f"{folder.name}-nodes.yaml"  # outside the manifests folder
+    nodes.write_text(
+        f"nodes:\n- name: {NODE}\n  dockerHost: {docker_host}\n"
+        f"  capacity: {{pods: {max(110, pods)}}}\n"
+    )
     port = free_port()
     watch = StartWatch(docker_host, 3 * pods)
     await asyncio.sleep(0.2)
@@ -186,10 +206,8 @@ async def process(docker_host: str, pods: int, folder: Path, *, replicaset: bool
             str(folder),
             "--listen",
             f"127.0.0.1:{port}",
-            "--docker-host",
-            docker_host,
-            "--node-name",
-            NODE,
+            "--nodes",
+            str(nodes),
             "--pause-image",
             PAUSE_IMAGE,
             "--log-level",
@@ -216,28 +234,68 @@ async def process(docker_host: str, pods: int, folder: Path, *, replicaset: bool
         proc.wait(timeout=60)
 
 
+async def compose(docker_host: str, pods: int, peer: Compose) -> float:
+    peer.write(pods, PAUSE_IMAGE, DEMO_IMAGE, IDLE)
+    watch = StartWatch(docker_host, 3 * pods)
+    await asyncio.sleep(0.2)
+    watch.begin()
+    proc = peer.up()
+    try:
+        return await watch.wait(timeout=900)
+    finally:
+        _, err = proc.communicate(timeout=900)
+        if proc.returncode != 0:
+            print(f"docker-compose up failed: {err.decode()[-2000:]}", file=sys.stderr)
+        peer.down()
+
+
+MODES = ("baseline", "engine", "pods", "rs", "compose", "podman")
+LABELS = {
+    "baseline": "direct aiodocker (baseline)",
+    "engine": "Podyard engine, in process",
+    "pods": "podyard run, Pod files",
+    "rs": "podyard run, one ReplicaSet",
+    "compose": "docker-compose up -d",
+    "podman": "podman kube play",
+}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--pods", type=int, nargs="+", default=[10, 50])
+    parser.add_argument("--pods", type=int, nargs="+", default=[200, 500])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--modes", nargs="+", choices=MODES, default=list(MODES), help="baseline always runs"
+    )
     args = parser.parse_args()
+    modes = ["baseline", *(m for m in MODES if m in args.modes and m != "baseline")]
+    missing: list[str] = []
+    if "compose" in modes and not Compose.installed():
+        modes.remove("compose")
+        missing.append("compose: not installed")
+    if "podman" in modes and not Podman.installed():
+        modes.remove("podman")
+        missing.append("podman: not installed")
     engine = start_private_dockerd(name_prefix="b")
     host = engine.docker_host
     try:
         asyncio.run(build_local_images_on(host, demo=True))
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            print(
-                f"{'pods':>5} {'baseline s':>11} {'engine s':>9} {'process s':>10} {'rs s':>7}"
-                f" {'engine/base':>12} {'process/base':>13} {'rs/base':>8}"
-            )
+            folder = Path(tmp) / "manifests"
+            folder.mkdir()
+            peer_compose = Compose(host, Path(tmp))
+            peer_podman = Podman(Path(tmp)) if "podman" in modes else None
+            if peer_podman is not None:
+                peer_podman.prepare(host, [PAUSE_IMAGE, DEMO_IMAGE])
+                peer_podman.clean()
+            table: list[tuple[int, str, float, float]] = []
             for pods in args.pods:
-                rows: list[tuple[float, float, float, float]] = []
+                rows: list[dict[str, float]] = []
                 for round_ in range(args.rounds):
-                    order = ["baseline", "engine", "process", "rs"]
+                    order = list(modes)
                     if round_ % 2:
                         order.reverse()
                     figures: dict[str, float] = {}
@@ -246,28 +304,36 @@ def main() -> int:
                             figures[kind] = asyncio.run(baseline(host, pods, args.concurrency))
                         elif kind == "engine":
                             figures[kind] = asyncio.run(engine_in_process(host, pods))
+                        elif kind == "compose":
+                            figures[kind] = asyncio.run(compose(host, pods, peer_compose))
+                        elif kind == "podman":
+                            assert peer_podman is not None
+                            try:
+                                figures[kind] = peer_podman.play(pods, DEMO_IMAGE, IDLE)
+                            finally:
+                                peer_podman.clean()
                         else:
                             figures[kind] = asyncio.run(
                                 process(host, pods, folder, replicaset=kind == "rs")
                             )
-                        remove_test_objects(host, timeout=120)
-                    rows.append(
-                        (figures["baseline"], figures["engine"], figures["process"], figures["rs"])
-                    )
-                base = statistics.median(r[0] for r in rows)
-                eng = statistics.median(r[1] for r in rows)
-                proc = statistics.median(r[2] for r in rows)
-                rs = statistics.median(r[3] for r in rows)
-                eng_ratio = statistics.median(r[1] / r[0] for r in rows)
-                proc_ratio = statistics.median(r[2] / r[0] for r in rows)
-                rs_ratio = statistics.median(r[3] / r[0] for r in rows)
-                print(
-                    f"{pods:>5} {base:>11.2f} {eng:>9.2f} {proc:>10.2f} {rs:>7.2f}"
-                    f" {eng_ratio:>12.2f} {proc_ratio:>13.2f} {rs_ratio:>8.2f}",
-                    flush=True,
-                )
+                        remove_test_objects(host, timeout=300)
+                        print(
+                            f"  {pods} pods, round {round_ + 1}: {kind} {figures[kind]:.2f} s",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                    rows.append(figures)
+                for kind in modes:
+                    seconds = statistics.median(r[kind] for r in rows)
+                    ratio = statistics.median(r[kind] / r["baseline"] for r in rows)
+                    table.append((pods, kind, seconds, ratio))
+        print(f"{'pods':>5}  {'mode':<30} {'median s':>9} {'x baseline':>11}")
+        for pods, kind, seconds, ratio in table:
+            print(f"{pods:>5}  {LABELS[kind]:<30} {seconds:>9.2f} {ratio:>11.2f}")
+        for line in missing:
+            print(line)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"peak RSS of a podyard run process: {peak:.0f} MiB (largest child of this run)")
+        print(f"peak RSS of a child process: {peak:.0f} MiB (the largest podyard run or peer)")
     finally:
         engine.stop()
     return 0

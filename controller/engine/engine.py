@@ -192,6 +192,7 @@ class Engine:
                 on_known=self.on_node_known,
                 on_error=self.supervisor.error,
                 claims=self.reconciler.claims,
+                read_elsewhere=self.executor.reads_itself,
             )
             for r in metered.values()
         ]

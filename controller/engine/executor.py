@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -51,7 +52,7 @@ from controller.model.errors import (
 )
 from controller.model.events import EventType
 from controller.model.meta import ContainerId, NodeName, PodKey
-from controller.model.observed import ContainerRole, ObservedVolume
+from controller.model.observed import ContainerRole, ObservedVolume, RuntimeEvent
 from controller.model.plan import (
     Action,
     ContainerConfig,
@@ -151,6 +152,8 @@ class Executor:
         self._on_event: PodEventSink = on_event or _no_events
         self.hooks = HookRunner(cache, clock, self._on_event)
         """Runs postStart and preStop; its `gate` hides containers still in their postStart."""
+        self._running: Counter[str] = Counter()
+        """Pod uid -> containers being created and started now (each is read after its start)."""
 
     async def apply(self, plan: Plan) -> None:
         for number, action in enumerate(plan.actions, start=1):
@@ -197,7 +200,30 @@ class Executor:
                 await runtime.remove_volume(action.docker_name)
                 self._cache.remove_volume(action.node, action.docker_name)
 
+    def reads_itself(self, event: RuntimeEvent) -> bool:
+        """True for the `create` and `start` events of a pod whose container the executor is
+        creating and starting now: it reads that container itself once started, so reading it
+        for each event too would triple the inspects of a bring-up. If the pass ends before its
+        read, the next decision meets the name (a conflict, then a read) or the relist finds it."""
+        return (
+            event.action in ("create", "start")
+            and event.pod is not None
+            and self._running[event.pod.uid] > 0
+        )
+
     async def _run(self, key: PodKey, runtime: ContainerRuntime, action: RunContainer) -> None:
+        uid = action.config.identity.pod.uid
+        self._running[uid] += 1
+        try:
+            await self._create_and_start(key, runtime, action)
+        finally:
+            self._running[uid] -= 1
+            if not self._running[uid]:
+                del self._running[uid]
+
+    async def _create_and_start(
+        self, key: PodKey, runtime: ContainerRuntime, action: RunContainer
+    ) -> None:
         config = action.config
         name = config.identity.container_name
         uid = config.identity.pod.uid

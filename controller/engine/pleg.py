@@ -56,8 +56,11 @@ class NodeWatcher:
         on_known: Callable[[NodeName], None] = lambda node: None,
         on_error: ErrorSink | None = None,
         claims: ClaimBook | None = None,
+        read_elsewhere: Callable[[RuntimeEvent], bool] = lambda event: False,
     ) -> None:
         self.runtime = runtime
+        self._read_elsewhere = read_elsewhere
+        """True for an event whose container the executor reads itself (see `_on_event`)."""
         self._claims = claims
         self._on_error: ErrorSink = on_error or _log_error
         self._metrics: MetricsSink = metrics or NoMetrics()
@@ -172,7 +175,7 @@ class NodeWatcher:
                 self._on_error(self.events_task, f"{event.action} event", exc)
 
     async def _on_event(self, event: RuntimeEvent) -> None:
-        if self._already_seen(event):
+        if self._already_seen(event) or self._read_elsewhere(event):
             return
         try:
             observed = await self.runtime.inspect_container(event.container_id)

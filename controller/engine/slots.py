@@ -26,19 +26,22 @@ probe timeout) and by the number of pods, not by the slots; the Docker adapter l
 limit of 100 connections for the same reason (a hundred waiting stops would otherwise hold every
 connection).
 
-Traps: a call waiting for a slot is waiting on a busy or hung engine; it gives up after
-`call_timeout_seconds` with `EngineUnavailable`, so a caller is never blocked past two call
-deadlines. The call's coroutine is made only once a slot is held (a factory, not a coroutine), so a
-call that gave up leaves no coroutine never awaited behind. Wrap the metered runtime, not the other
-way round: the runtime's duration metrics then measure the engine, not the wait for a slot.
+Traps: a call waiting for a slot is waiting on a busy or hung engine; it gives up with
+`EngineUnavailable` once no call to the engine was answered for `call_timeout_seconds` (see
+`callslots`: a long queue at bring-up is not a dead engine), so on a hung engine a caller is never
+blocked past two call deadlines. The relist's listings, ping and capacity are urgent: served before
+any pod's call, or hundreds of pods coming up would delay the node's heartbeat. The call's coroutine
+is made only once a slot is held (a factory, not a coroutine), so a call that gave up leaves no
+coroutine never awaited behind. Wrap the metered runtime, not the other way round: the runtime's
+duration metrics then measure the engine, not the wait for a slot.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from controller.engine.callslots import CallSlots, NoSlot
 from controller.engine.passthrough import PassThroughRuntime
 from controller.engine.ports import ContainerRuntime
 from controller.model.errors import EngineUnavailable
@@ -57,37 +60,46 @@ class SlottedRuntime(PassThroughRuntime):
     def __init__(self, inner: ContainerRuntime, slots: int, wait_seconds: float) -> None:
         super().__init__(inner)
         self.slots = slots
-        self._free = asyncio.Semaphore(slots)
+        self._slots = CallSlots(slots, wait_seconds)
         self._wait_seconds = wait_seconds
         self.in_flight = 0
         """Calls holding a slot right now."""
 
-    async def _in_slot(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _in_slot(
+        self, what: str, call: Callable[[], Awaitable[T]], *, urgent: bool = False
+    ) -> T:
         try:
-            async with asyncio.timeout(self._wait_seconds):
-                await self._free.acquire()
-        except TimeoutError:
+            await self._slots.acquire(urgent=urgent)
+        except NoSlot:
             raise EngineUnavailable(
-                f"{self.node}: {what}: no free call slot within {self._wait_seconds:g} s "
-                f"({self.slots} calls to the engine already in flight)"
+                f"{self.node}: {what}: no free call slot: the engine answered no call for "
+                f"{self._wait_seconds:g} s ({self.slots} calls already in flight)"
             ) from None
         self.in_flight += 1
+        answered = False
         try:
-            return await call()
+            result = await call()
+            answered = True
+            return result
+        except EngineUnavailable:
+            raise
+        except Exception:
+            answered = True  # a refusal is an answer: the engine works
+            raise
         finally:
             self.in_flight -= 1
-            self._free.release()
+            self._slots.release(answered=answered)
 
     # -- in a slot: the engine works -------------------------------------------------------------
 
     async def ping(self) -> None:
-        await self._in_slot("ping", self.inner.ping)
+        await self._in_slot("ping", self.inner.ping, urgent=True)
 
     async def capacity(self) -> NodeCapacity:
-        return await self._in_slot("capacity", self.inner.capacity)
+        return await self._in_slot("capacity", self.inner.capacity, urgent=True)
 
     async def list_containers(self) -> list[ObservedContainer]:
-        return await self._in_slot("list containers", self.inner.list_containers)
+        return await self._in_slot("list containers", self.inner.list_containers, urgent=True)
 
     async def inspect_container(self, container_id: ContainerId) -> ObservedContainer | None:
         return await self._in_slot(
@@ -95,10 +107,10 @@ class SlottedRuntime(PassThroughRuntime):
         )
 
     async def list_volumes(self) -> list[ObservedVolume]:
-        return await self._in_slot("list volumes", self.inner.list_volumes)
+        return await self._in_slot("list volumes", self.inner.list_volumes, urgent=True)
 
     async def list_claim_volumes(self) -> dict[str, str]:
-        return await self._in_slot("list claim volumes", self.inner.list_claim_volumes)
+        return await self._in_slot("list claim volumes", self.inner.list_claim_volumes, urgent=True)
 
     async def create_container(self, config: ContainerConfig) -> ContainerId:
         return await self._in_slot(

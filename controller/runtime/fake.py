@@ -632,8 +632,14 @@ class FakeRuntime:
         return self.containers.get(ref) or self._by_name(ref)
 
     def _emit(self, record: _Record, action: str) -> None:
-        self._events.put_nowait(
-            RuntimeEvent(self._node, record.id, action, record.config.identity.pod)
+        self._events.put_nowait(  # stamped like Docker's, so the engine can tell it saw it
+            RuntimeEvent(
+                self._node,
+                record.id,
+                action,
+                record.config.identity.pod,
+                time_ns=int(self._clock.now() * 1e9),
+            )
         )
 
     def _observe(self, record: _Record) -> ObservedContainer:

@@ -135,7 +135,9 @@ async def test_a_call_that_finds_no_free_slot_in_time_fails_as_an_unreachable_en
     slotted = SlottedRuntime(Hung("node-a", harness.clock), slots=1, wait_seconds=0.05)
     holding = asyncio.create_task(slotted.list_containers())
     await turns_until(lambda: slotted.in_flight == 1, "the slot taken")
-    with pytest.raises(EngineUnavailable, match=r"no free call slot within 0\.05 s"):
+    with pytest.raises(
+        EngineUnavailable, match=r"no free call slot: the engine answered no call for 0\.05 s"
+    ):
         await slotted.inspect_container(ContainerId("abc"))
     release.set()
     assert await holding == []

@@ -516,6 +516,36 @@ async def test_listing_skips_inspecting_long_exited_containers(
     assert inspected == [container_id]
 
 
+async def test_a_listing_does_not_inspect_again_a_running_container_just_read(
+    pod: PodHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executor reads every container it starts: the next relist reuses that reading, so a
+    bring-up costs one inspect per container, not two."""
+    inspected: list[str] = []
+    inspect_raw = pod.runtime.inspect_raw
+
+    async def counting_inspect_raw(container_id: ContainerId) -> dict[str, Any] | None:
+        inspected.append(container_id)
+        return await inspect_raw(container_id)
+
+    monkeypatch.setattr(pod.runtime, "inspect_raw", counting_inspect_raw)
+    container_id = await pod.runtime.create_container(pod.config("app", entrypoint=("sleep", "60")))
+    await pod.runtime.start_container(container_id)
+    read = await pod.runtime.inspect_container(container_id)  # as the executor does
+    assert read is not None
+    assert read.state is RunState.RUNNING
+    inspected.clear()
+    (listed,) = [c for c in await pod.runtime.list_containers() if c.id == container_id]
+    assert listed == read
+    assert inspected == []
+
+    await pod.runtime.stop_container(container_id, 0)  # a change drops the reading
+    inspected.clear()
+    (listed,) = [c for c in await pod.runtime.list_containers() if c.id == container_id]
+    assert listed.state is RunState.EXITED
+    assert inspected == [container_id]
+
+
 async def test_a_failed_inspect_fails_the_listing_with_a_runtime_failure(
     pod: PodHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,7 +11,9 @@ Traps this module deals with:
 
 * **Presence is cached.** A positive "the image is there" is trusted for `IMAGE_PRESENT_TTL`
   seconds, so a pod's bring-up does not re-ask the engine once per container. A create that fails
-  calls `forget`, so a vanished image is noticed on the next try.
+  calls `forget`, so a vanished image is noticed on the next try. Checks of one image at once share
+  one engine call: hundreds of pods coming up together would otherwise each ask before the first
+  answer is cached.
 * **Pull errors in the stream.** A pull answers 200 and reports failures as progress items with an
   `error` field, which aiodocker does not always raise for; every item is checked.
 * **Deadlines.** A pull runs under `ImagePullSettings.pull_timeout_seconds`, not the call timeout;
@@ -57,6 +59,8 @@ class DockerImages:
         self._calls = calls
         self._image_pull = image_pull
         self._seen: dict[str, float] = {}
+        self._checking: dict[str, asyncio.Future[bool]] = {}
+        """Per image, the presence check in flight (its callers share it)."""
 
     def forget(self, image: str) -> None:
         """Stop trusting that `image` is present (a create with it failed)."""
@@ -114,6 +118,20 @@ class DockerImages:
         seen = self._seen.get(image)
         if seen is not None and time.monotonic() - seen < IMAGE_PRESENT_TTL:
             return True
+        pending = self._checking.get(image)
+        if pending is None:
+            pending = asyncio.ensure_future(self._ask(image))
+            self._checking[image] = pending
+            pending.add_done_callback(lambda done: self._checked(image, done))
+        return await asyncio.shield(pending)  # a caller cancelled leaves the others their answer
+
+    def _checked(self, image: str, done: asyncio.Future[bool]) -> None:
+        if self._checking.get(image) is done:
+            del self._checking[image]
+        if not done.cancelled():
+            done.exception()  # retrieved: every caller may have left
+
+    async def _ask(self, image: str) -> bool:
         try:
             await self._calls.call(f"inspect image {image}", lambda d: d.images.inspect(image))
         except DockerError as exc:

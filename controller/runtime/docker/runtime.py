@@ -23,7 +23,10 @@ Traps this module deals with:
   releases them; every listing sweeps those of containers the engine no longer has.
 * **The inspection cache.** A listing re-inspects only containers whose listing entry changed: a
   running one is keyed by its state alone, an exited one by its `Status` text too, and only once it
-  finished `CACHE_MIN_AGE_SECONDS` ago. Every start, stop, remove and event drops the entry.
+  finished `CACHE_MIN_AGE_SECONDS` ago. Every start, stop, remove and event drops the entry. Any
+  inspect that finds a container running fills it (the executor reads each container it starts, so
+  the next listing need not read it again), unless the entry was dropped while the inspect was in
+  flight: that answer may predate the change.
 
 Docker behaviours verified on dockerd 20.10 (cgroup v1), and covered by the integration tests:
 
@@ -106,6 +109,9 @@ __all__ = ["RELIST", "DockerRuntime", "parse_docker_time", "parse_docker_time_ns
 INSPECT_CONCURRENCY = 8
 """Inspects in flight during one listing: enough to be quick, few enough not to swamp the engine."""
 
+RUNNING_KEY = ("running", "")
+"""The cache key of a running container: its listing's state alone (see `list_containers`)."""
+
 CACHE_MIN_AGE_SECONDS = 60.0
 """Exited containers are cached once finished this long ago: the listing's `Status` text ("Exited
 (0) 5 minutes ago") then differs from any the container shows after a later restart and exit."""
@@ -132,6 +138,11 @@ class DockerRuntime(DockerCalls):
     ) -> None:
         super().__init__(node, settings, docker_host, tls)
         self._cache: dict[str, tuple[tuple[str, str], ObservedContainer]] = {}
+        self._inspecting: dict[str, int] = {}
+        """Containers being inspected now -> inspects in flight."""
+        self._dropped: set[str] = set()
+        """Containers dropped (an event, a start, stop or removal) while being inspected: the
+        answer may predate the change, so it is not cached."""
         self._images = DockerImages(self, image_pull or ImagePullSettings())
         self._subpaths = DockerSubPaths(self, settings.subpath_dir)
         self._pod_cgroups = PodCgroups(self)
@@ -141,6 +152,11 @@ class DockerRuntime(DockerCalls):
 
     def _forget(self, container_id: str) -> None:
         self._cache.pop(container_id, None)
+        if container_id in self._inspecting:
+            self._dropped.add(container_id)
+
+    def _remember(self, key: tuple[str, str], observed: ObservedContainer) -> None:
+        self._cache[observed.id] = (key, observed)
 
     # -- the port --------------------------------------------------------------------------------
 
@@ -195,18 +211,17 @@ class DockerRuntime(DockerCalls):
 
         async def inspect(cid: str, key: tuple[str, str]) -> ObservedContainer | None:
             async with limit:
-                observed = await self.inspect_container(ContainerId(cid))
-            self._forget(cid)
-            if observed is not None and (
-                (observed.state is RunState.RUNNING and key[0] == "running")
-                or (
-                    observed.state is RunState.EXITED
-                    and key[0] in ("exited", "dead")
-                    and observed.finished_at is not None
-                    and observed.finished_at < time.time() - CACHE_MIN_AGE_SECONDS
-                )
+                observed = await self.inspect_container(ContainerId(cid))  # caches a running one
+            if (
+                observed is not None
+                and observed.state is RunState.EXITED
+                and key[0] in ("exited", "dead")
+                and observed.finished_at is not None
+                and observed.finished_at < time.time() - CACHE_MIN_AGE_SECONDS
             ):
-                self._cache[cid] = (key, observed)
+                self._remember(key, observed)
+            elif observed is None or observed.state is not RunState.RUNNING:
+                self._forget(cid)
             return observed
 
         try:
@@ -222,8 +237,33 @@ class DockerRuntime(DockerCalls):
         return result
 
     async def inspect_container(self, container_id: ContainerId) -> ObservedContainer | None:
-        data = await self.inspect_raw(container_id)
-        return None if data is None else observe(data, self._node)
+        """Read one container; a running one is kept for the next listing, which then need not
+        inspect it again (the executor reads every container it starts: without this, each
+        container of a bring-up was inspected twice)."""
+        observed, dropped = await self._inspect_tracked(container_id)
+        if observed is not None and not dropped and observed.state is RunState.RUNNING:
+            self._remember(RUNNING_KEY, observed)
+        return observed
+
+    async def _inspect_tracked(
+        self, container_id: ContainerId
+    ) -> tuple[ObservedContainer | None, bool]:
+        """Inspect, and say whether the container was dropped from the cache meanwhile (an
+        event or a start, stop or removal while the answer was in flight: it may be stale)."""
+        concurrent = self._inspecting.get(container_id, 0)
+        self._inspecting[container_id] = concurrent + 1
+        try:
+            data = await self.inspect_raw(container_id)
+        finally:
+            dropped = container_id in self._dropped
+            left = self._inspecting[container_id] - 1
+            if left:
+                self._inspecting[container_id] = left
+            else:
+                del self._inspecting[container_id]
+                self._dropped.discard(container_id)
+        observed = None if data is None else observe(data, self._node)
+        return observed, dropped or concurrent > 0
 
     async def list_volumes(self) -> list[ObservedVolume]:
         return await dockervolumes.list_volumes(self)
