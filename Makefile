@@ -9,8 +9,9 @@
 #   make faults-long the fault suite as a soak: 100 kills, a 60 s freeze, 120 s behind the
 #                    faulty socket
 #   make run         run the controller on ./manifests (RUN_ARGS passed through)
-#   make bench       benchmarks: start-up at 200 and 500 pods beside Compose and podman (about an
-#                    hour), folder latency, a node's death
+#   make bench       benchmarks: start-up at 200 and 500 pods beside podman (about an hour),
+#                    folder latency, a node's death, idling, the API at 1,000 pods, the decide
+#                    core at 10,000 pods
 #   make clean       remove the virtualenv and tool caches
 #   make clean-pods  remove every container and pod volume that Podyard labelled, and the engine
 #                    lease; PersistentVolumeClaims' volumes (label io.podyard.pvc) and their data stay
@@ -69,7 +70,9 @@ run: setup
 	exec $(BIN)/podyard run --manifests manifests --pause-image $(PAUSE_IMAGE) $(RUN_ARGS)
 
 bench: setup
-	$(BIN)/python bench/startup.py $(BENCH_ARGS)
+	$(BIN)/python bench/startup.py --modes baseline engine pods rs podman $(BENCH_ARGS)
+	$(BIN)/python bench/api_scale.py
+	$(BIN)/python bench/decide_scale.py
 	$(BIN)/python bench/folder_latency.py
 	$(BIN)/python bench/node_death.py --pods 30
 	$(BIN)/python bench/idle.py
