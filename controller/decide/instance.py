@@ -87,45 +87,44 @@ def group_instances(
     Runs for every pod on every pass (and for every view), so it walks the containers once and
     sorts only what has more than one member; a pod has one instance and one container per name
     nearly always."""
-    by_uid: dict[PodUid, tuple[list[ObservedContainer], dict[str, list[ObservedContainer]]]] = {}
-    refs: dict[PodUid, PodRef] = {}
+    groups: dict[PodUid, tuple[PodRef, list[ObservedContainer], dict[str, list[ObservedContainer]]]]
+    groups = {}
+    sandbox_role = ContainerRole.SANDBOX
     for container in containers:
         identity = container.identity
         ref = identity.pod
-        uid = ref.uid
-        refs[uid] = ref
-        members = by_uid.get(uid)
-        if members is None:
-            members = by_uid[uid] = ([], {})
-        if identity.role is ContainerRole.SANDBOX:
-            members[0].append(container)
+        group = groups.get(ref.uid)
+        if group is None:
+            group = groups[ref.uid] = (ref, [], {})
+        if identity.role is sandbox_role:
+            group[1].append(container)
         else:
-            lineage = members[1].get(identity.container_name)
+            lineage = group[2].get(identity.container_name)
             if lineage is None:
-                members[1][identity.container_name] = [container]
+                group[2][identity.container_name] = [container]
             else:
                 lineage.append(container)
     vols: dict[PodUid, list[ObservedVolume]] = defaultdict(list)
     for volume in volumes:
         vols[volume.pod_uid].append(volume)
-    instances = []
-    for uid, (sandboxes, apps) in by_uid.items():
-        instances.append(
-            Instance(
-                ref=refs[uid],
-                sandboxes=_ordered(sandboxes),
-                apps={name: _ordered(lineage) for name, lineage in apps.items()},
-                volumes=tuple(vols.pop(uid, ())),
-            )
+    instances = [
+        Instance(
+            ref=ref,
+            sandboxes=tuple(sandboxes) if len(sandboxes) < 2 else _ordered(sandboxes),
+            apps={
+                name: (lineage[0],) if len(lineage) == 1 else _ordered(lineage)
+                for name, lineage in apps.items()
+            },
+            volumes=tuple(vols.pop(uid)) if uid in vols else (),
         )
+        for uid, (ref, sandboxes, apps) in groups.items()
+    ]
     if len(instances) > 1:
         instances.sort(key=lambda i: (i.created_at, i.ref.uid))
     return instances
 
 
 def _ordered(containers: list[ObservedContainer]) -> tuple[ObservedContainer, ...]:
-    if len(containers) < 2:
-        return tuple(containers)
     return tuple(sorted(containers, key=_order))
 
 

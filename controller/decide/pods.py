@@ -17,6 +17,9 @@ The kubelet's computePodActions, for Podyard:
    rebuilt sandbox is made alone when the pod has init containers, which then run in it anew.
 6. All containers done for good: stop the sandbox (the kubelet does too), keep it for inspection.
 
+A steady pod (one instance of today's spec, everything running in the current sandbox, nothing
+to collect) is recognised first and gets the empty plan without any of the above (decide.steady).
+
 Whatever the path, garbage collection runs first (decide.sandboxes): older sandboxes and all but
 the latest container per name (plus one dead predecessor while the latest lives) are removed, so
 no failure, however long, grows a pod's footprint on the engine.
@@ -54,6 +57,7 @@ from controller.decide.sandboxes import (
     sandbox_retry_delay,
     sandbox_retry_due,
 )
+from controller.decide.steady import is_steady
 from controller.model.desired import DesiredPod
 from controller.model.meta import NodeName
 from controller.model.observed import (
@@ -75,6 +79,8 @@ from controller.model.pod import Container, RestartPolicy
 
 def compute_pod_plan(inputs: PodInputs) -> Plan:
     out = PlanBuilder(inputs.key)
+    if is_steady(inputs):
+        return out.plan()  # the usual pod: nothing to do, found without the walk below
     if on_unknown_nodes(inputs):
         out.wake_in(UNKNOWN_NODE_RECHECK_SECONDS)  # never act on what may be a stale picture
         return out.plan()
@@ -156,11 +162,11 @@ def _teardown(
 def pod_finished(desired: DesiredPod, instance: Instance) -> bool:
     """Every container has run and ended, and the restart policy restarts none of them."""
     policy = desired.pod.spec.restart_policy
+    if policy is RestartPolicy.ALWAYS:
+        return False  # nothing ends such a pod, not even a failed init container (it restarts)
     sandbox = instance.sandbox
     if sandbox is not None and init_failed(desired.pod.spec, instance, sandbox.identity.attempt):
         return True
-    if policy is RestartPolicy.ALWAYS:
-        return False
     for container in desired.pod.spec.containers:
         latest = instance.latest(container.name)
         if latest is None or not exited(latest) or should_restart(policy, latest):
@@ -218,7 +224,10 @@ def _collect_garbage(out: PlanBuilder, instance: Instance) -> None:
 
 
 def _drop_unknown_containers(out: PlanBuilder, desired: DesiredPod, instance: Instance) -> None:
-    names = {c.name for c in desired.pod.spec.all_containers()}
+    spec = desired.pod.spec
+    names = {c.name for c in spec.containers}
+    if spec.init_containers:
+        names.update(c.name for c in spec.init_containers)
     for name, lineage in instance.apps.items():
         if name in names:
             continue
