@@ -6,7 +6,10 @@ from pathlib import Path
 
 from tests.integration.dockerd import DEMO_IMAGE
 
-IDLE = "trap 'exit 0' TERM; while true; do sleep 1; done"
+IDLE = "trap 'exit 0' TERM; while true; do sleep 3600 & wait; done"
+"""Runs until SIGTERM, which ends it at once (a trapped signal interrupts `wait`), and costs nothing
+meanwhile: a loop of `sleep 1` forks twice a second per container, which at 500 pods is a load
+of its own that swamps what a benchmark measures."""
 
 
 def pod_yaml(name: str, containers: int = 2, *, restart_policy: str = "Always") -> str:
