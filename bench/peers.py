@@ -13,7 +13,12 @@ it, as Podyard makes them:
   network is a /24, too small for 500 pods). Timed from exec to the command's exit, which comes
   once every container started. Between rounds every podman pod is removed.
 
-Traps: rootful podman raises the containers' open-file and process limits to values a container
+Traps: Compose 1.29 deadlocks when more services are ready at once than `COMPOSE_PARALLEL_LIMIT`
+(default 64): each service's task waits for a slot for its container's own task, and the services'
+tasks hold every slot (docker/compose#5864); at 200 pods it stood still after a few dozen
+containers. The bench sets the limit above the number of services. `down` of 600 containers
+takes minutes, so the project's containers are force-removed first and `down` only removes the
+network. Rootful podman raises the containers' open-file and process limits to values a container
 host may refuse ("error setting rlimits"); a `containers.conf` of the bench's own sets them low.
 """
 
@@ -69,6 +74,7 @@ class Compose:
 
     def write(self, pods: int, pause_image: str, image: str, command: str) -> None:
         self.file.write_text(compose_file(pods, pause_image, image, command))
+        self.env["COMPOSE_PARALLEL_LIMIT"] = str(3 * pods + 1)  # above the services: no deadlock
 
     def up(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -88,6 +94,30 @@ class Compose:
         )
 
     def down(self) -> None:
+        listed = subprocess.run(
+            [
+                "docker",
+                "ps",
+                "-aq",
+                "--filter",
+                f"label=com.docker.compose.project={COMPOSE_PROJECT}",
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        ids = listed.stdout.split()
+        if ids:
+            subprocess.run(
+                ["docker", "rm", "-f", "-v", *ids],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=900,
+                check=False,
+            )
         subprocess.run(
             ["docker-compose", "-f", str(self.file), "-p", COMPOSE_PROJECT, "down", "-t", "0"],
             env=self.env,

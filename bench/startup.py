@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import resource
 import signal
 import statistics
@@ -83,18 +84,34 @@ class StartWatch:
     def begin(self) -> None:
         self.started = time.time()
 
-    async def wait(self, timeout: float = 300) -> float:
+    async def wait(self, timeout: float | None = None, stall: float = 120.0) -> float:
+        """Seconds until the last expected start; `Stalled` when no start came for `stall`
+        seconds, TimeoutError after `timeout` (default: a second per container, 300 at least)."""
         seen = 0
         last = self.started
-        async with asyncio.timeout(timeout):
-            while seen < self._expected:
-                event = await self._subscriber.get()
-                if event is None:
-                    raise RuntimeError("the engine's event stream ended")
-                seen += 1
-                last = event["timeNano"] / 1e9
-        await self._docker.close()
+        try:
+            async with asyncio.timeout(timeout or max(300.0, float(self._expected))):
+                while seen < self._expected:
+                    try:
+                        event = await asyncio.wait_for(self._subscriber.get(), stall)
+                    except TimeoutError:
+                        raise Stalled(seen, self._expected) from None
+                    if event is None:
+                        raise RuntimeError("the engine's event stream ended")
+                    seen += 1
+                    last = event["timeNano"] / 1e9
+        finally:
+            await self._docker.close()
         return last - self.started
+
+
+class Stalled(Exception):
+    """No container started for a while, the bring-up unfinished (a peer that hangs)."""
+
+    def __init__(self, seen: int, expected: int) -> None:
+        super().__init__(f"stalled after {seen} of {expected} containers started")
+        self.seen = seen
+        self.expected = expected
 
 
 async def baseline(docker_host: str, pods: int, concurrency: int) -> float:
@@ -195,6 +212,7 @@ async def process(docker_host: str, pods: int, folder: Path, *, replicaset: bool
     port = free_port()
     watch = StartWatch(docker_host, 3 * pods)
     await asyncio.sleep(0.2)
+    before = _children_cpu()
     watch.begin()
     proc = subprocess.Popen(
         [
@@ -232,6 +250,17 @@ async def process(docker_host: str, pods: int, folder: Path, *, replicaset: bool
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
+        print(
+            f"  podyard run used {_children_cpu() - before:.1f} s of CPU (start to stop)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of the child processes waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def compose(docker_host: str, pods: int, peer: Compose) -> float:
@@ -241,10 +270,14 @@ async def compose(docker_host: str, pods: int, peer: Compose) -> float:
     watch.begin()
     proc = peer.up()
     try:
-        return await watch.wait(timeout=900)
+        return await watch.wait()
+    except Stalled as stalled:
+        print(f"docker-compose up {stalled}; killed", file=sys.stderr)
+        proc.kill()
+        return math.inf
     finally:
         _, err = proc.communicate(timeout=900)
-        if proc.returncode != 0:
+        if proc.returncode not in (0, -signal.SIGKILL):
             print(f"docker-compose up failed: {err.decode()[-2000:]}", file=sys.stderr)
         peer.down()
 
@@ -279,7 +312,9 @@ def main() -> int:
     if "podman" in modes and not Podman.installed():
         modes.remove("podman")
         missing.append("podman: not installed")
-    engine = start_private_dockerd(name_prefix="b")
+    # a /24 holds 253 pods (one address each, for the sandbox): more take a /22
+    wide = max(args.pods) > 250
+    engine = start_private_dockerd(name_prefix="b", prefix_len=22 if wide else 24)
     host = engine.docker_host
     try:
         asyncio.run(build_local_images_on(host, demo=True))
@@ -329,6 +364,9 @@ def main() -> int:
                     table.append((pods, kind, seconds, ratio))
         print(f"{'pods':>5}  {'mode':<30} {'median s':>9} {'x baseline':>11}")
         for pods, kind, seconds, ratio in table:
+            if math.isinf(seconds):
+                print(f"{pods:>5}  {LABELS[kind]:<30} {'stalled':>9} {'-':>11}")
+                continue
             print(f"{pods:>5}  {LABELS[kind]:<30} {seconds:>9.2f} {ratio:>11.2f}")
         for line in missing:
             print(line)

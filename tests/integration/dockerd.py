@@ -430,8 +430,12 @@ class PrivateDockerd:
         base_dir: Path | str = DEFAULT_BASE_DIR,
         dockerd: str = "dockerd",
         extra_args: Sequence[str] = (),
+        prefix_len: int = 24,
     ) -> None:
-        """`extra_args` go to dockerd after the slot's own (another `--host`, TLS flags)."""
+        """`extra_args` go to dockerd after the slot's own (another `--host`, TLS flags).
+        `prefix_len` below 24 widens the network for more than 253 pods (a /22 holds 1,021):
+        ``10.213.<n>.0/<prefix_len>``, so `subnet_index` must be aligned to it, and the slots it
+        covers are found in use by the overlap check."""
         if not _NAME_RE.match(name):
             raise ValueError(f"engine name must match {_NAME_RE.pattern}, not {name!r}")
         if not 1 <= subnet_index <= 254:
@@ -443,7 +447,7 @@ class PrivateDockerd:
         if len(str(self.dir)) + len(_LONGEST_SOCKET_SUFFIX) > _MAX_SOCKET_PATH:
             raise ValueError(f"{self.dir} is too long for unix socket paths below it")
         self.bridge = f"pyd{subnet_index}"
-        self.network = ipaddress.IPv4Network(f"{SUBNET_PREFIX}.{subnet_index}.0/24")
+        self.network = ipaddress.IPv4Network(f"{SUBNET_PREFIX}.{subnet_index}.0/{prefix_len}")
         self.gateway = self.network.network_address + 1
         self.socket_path = self.dir / "docker.sock"
         self.docker_host = f"unix://{self.socket_path}"
@@ -944,17 +948,24 @@ def start_private_dockerd(
     base_dir: Path | str = DEFAULT_BASE_DIR,
     timeout: float = 60.0,
     extra_args: Sequence[str] = (),
+    prefix_len: int = 24,
 ) -> PrivateDockerd:
     """Start a private engine in the first free slot (``<name_prefix><n>``, subnet ``n``).
 
     Slots left by crashed sessions are cleaned first; slots held by live sessions or whose
-    /24 the host already uses are skipped.
+    network the host already uses are skipped. With `prefix_len` below 24, only the indexes
+    aligned to it are tried.
     """
+    step = 1 << max(0, 24 - prefix_len)
     reap_stale_engines(base_dir)
     busy: list[str] = []
-    for index in indexes:
+    for index in (i for i in indexes if i % step == 0):
         engine = PrivateDockerd(
-            f"{name_prefix}{index}", index, base_dir=base_dir, extra_args=extra_args
+            f"{name_prefix}{index}",
+            index,
+            base_dir=base_dir,
+            extra_args=extra_args,
+            prefix_len=prefix_len,
         )
         try:
             engine.start(timeout)
