@@ -221,3 +221,26 @@ def test_a_subresource_joins_its_parent_in_aggregated_discovery() -> None:
         {"subresource": "log", "responseKind": {"group": "", "version": "v1", "kind": "Pod"},
          "verbs": ["get"]},
     ]  # fmt: skip
+
+
+async def test_a_namespace_keeps_the_time_it_was_first_seen(
+    client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AGE grows: the creation time is the first sighting, not the time of each request."""
+    import controller.api.namespaces as module
+
+    first = await (await client.get("/api/v1/namespaces")).json()
+
+    class Later:
+        @staticmethod
+        def time() -> float:
+            return 4_000_000_000.0
+
+    monkeypatch.setattr(module, "time", Later)
+    again = await (await client.get("/api/v1/namespaces")).json()
+    one = await (await client.get("/api/v1/namespaces/tools")).json()
+    created = {ns["metadata"]["name"]: ns["metadata"]["creationTimestamp"] for ns in first["items"]}
+    assert {n["metadata"]["name"]: n["metadata"]["creationTimestamp"] for n in again["items"]} == (
+        created
+    )
+    assert one["metadata"]["creationTimestamp"] == created["tools"]
