@@ -9,7 +9,7 @@
 #   make faults-long the fault suite as a soak: 100 kills, a 60 s freeze, 120 s behind the
 #                    faulty socket
 #   make run         run the controller on ./manifests (RUN_ARGS passed through)
-#   make bench       benchmarks: start-up at 200 and 500 pods beside podman (about an hour),
+#   make bench       benchmarks: start-up at 200 and 500 pods beside Compose and podman (hours),
 #                    folder latency, a node's death, idling, the API at 1,000 pods, the decide
 #                    core at 10,000 pods
 #   make clean       remove the virtualenv and tool caches
@@ -70,7 +70,7 @@ run: setup
 	exec $(BIN)/podyard run --manifests manifests --pause-image $(PAUSE_IMAGE) $(RUN_ARGS)
 
 bench: setup
-	$(BIN)/python bench/startup.py --modes baseline engine pods rs podman $(BENCH_ARGS)
+	$(BIN)/python bench/startup.py $(BENCH_ARGS)
 	$(BIN)/python bench/api_scale.py
 	$(BIN)/python bench/decide_scale.py
 	$(BIN)/python bench/folder_latency.py
