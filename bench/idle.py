@@ -40,7 +40,7 @@ from tests.integration.dockerd import (  # noqa: E402
     start_private_dockerd,
 )
 from tests.integration.harness import free_port  # noqa: E402
-from tests.integration.manifests import pod_yaml  # noqa: E402
+from tests.integration.manifests import QUIET_IDLE, pod_yaml  # noqa: E402
 
 NODE = "bench"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -120,7 +120,7 @@ def real(pods: int, settle: float, window: float, profile: str | None) -> None:
             folder = Path(tmp) / "manifests"
             folder.mkdir()
             for i in range(pods):
-                (folder / f"p{i}.yaml").write_text(pod_yaml(f"p{i}"))
+                (folder / f"p{i}.yaml").write_text(pod_yaml(f"p{i}", command=QUIET_IDLE))
             port = free_port()
             argv = [
                 sys.executable,
@@ -190,7 +190,7 @@ def fake(pods: int, window: float) -> tuple[str, ...]:
         folder = Path(tmp) / "manifests"
         folder.mkdir()
         for i in range(pods):
-            (folder / f"p{i}.yaml").write_text(pod_yaml(f"p{i}"))
+            (folder / f"p{i}.yaml").write_text(pod_yaml(f"p{i}", command=QUIET_IDLE))
         port = free_port()
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "idlefake.py"), str(folder), str(port)],

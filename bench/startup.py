@@ -59,7 +59,7 @@ from tests.integration.dockerd import (  # noqa: E402
     start_private_dockerd,
 )
 from tests.integration.harness import desired_of, free_port  # noqa: E402
-from tests.integration.manifests import IDLE, pod_yaml, replicaset_yaml  # noqa: E402
+from tests.integration.manifests import QUIET_IDLE, pod_yaml, replicaset_yaml  # noqa: E402
 
 NODE = NodeName("bench")
 BASE_PREFIX = "podyard-test-bench-"
@@ -131,7 +131,7 @@ async def baseline(docker_host: str, pods: int, concurrency: int) -> float:
                 app = await docker.containers.create(
                     {
                         "Image": DEMO_IMAGE,
-                        "Entrypoint": ["sh", "-c", IDLE],
+                        "Entrypoint": ["sh", "-c", QUIET_IDLE],
                         "Cmd": [],
                         "HostConfig": {"NetworkMode": mode, "IpcMode": mode},
                     },
@@ -164,7 +164,7 @@ async def engine_in_process(docker_host: str, pods: int) -> float:
     specs: list[Pod] = [
         pod(
             f"p{i}",
-            [container(f"c{c}", "sh", "-c", IDLE, image=DEMO_IMAGE) for c in range(2)],
+            [container(f"c{c}", "sh", "-c", QUIET_IDLE, image=DEMO_IMAGE) for c in range(2)],
             grace=2,
         )
         for i in range(pods)
@@ -201,9 +201,11 @@ async def process(docker_host: str, pods: int, folder: Path, *, replicaset: bool
     for old in folder.glob("*.yaml"):
         old.unlink()
     if replicaset:
-        (folder / "rs.yaml").write_text(replicaset_yaml("p", pods, containers=2))
+        (folder / "rs.yaml").write_text(
+            replicaset_yaml("p", pods, containers=2, command=QUIET_IDLE)
+        )
     for i in range(0 if replicaset else pods):
-        (folder / f"p{i}.yaml").write_text(pod_yaml(f"p{i}"))
+        (folder / f"p{i}.yaml").write_text(pod_yaml(f"p{i}", command=QUIET_IDLE))
     nodes = folder.parent / f"{folder.name}-nodes.yaml"  # outside the manifests folder
     nodes.write_text(
         f"nodes:\n- name: {NODE}\n  dockerHost: {docker_host}\n"
@@ -264,7 +266,7 @@ def _children_cpu() -> float:
 
 
 async def compose(docker_host: str, pods: int, peer: Compose) -> float:
-    peer.write(pods, PAUSE_IMAGE, DEMO_IMAGE, IDLE)
+    peer.write(pods, PAUSE_IMAGE, DEMO_IMAGE, QUIET_IDLE)
     watch = StartWatch(docker_host, 3 * pods)
     await asyncio.sleep(0.2)
     watch.begin()
@@ -344,7 +346,13 @@ def main() -> int:
                         elif kind == "podman":
                             assert peer_podman is not None
                             try:
-                                figures[kind] = peer_podman.play(pods, DEMO_IMAGE, IDLE)
+                                figures[kind] = peer_podman.play(pods, DEMO_IMAGE, QUIET_IDLE)
+                                print(
+                                    f"  {pods} pods: podman kube play {figures[kind]:.2f} s"
+                                    " (removing its pods next)",
+                                    file=sys.stderr,
+                                    flush=True,
+                                )
                             finally:
                                 peer_podman.clean()
                         else:

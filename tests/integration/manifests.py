@@ -6,18 +6,23 @@ from pathlib import Path
 
 from tests.integration.dockerd import DEMO_IMAGE
 
-IDLE = "trap 'exit 0' TERM; while true; do sleep 3600 & wait; done"
-"""Runs until SIGTERM, which ends it at once (a trapped signal interrupts `wait`), and costs nothing
-meanwhile: a loop of `sleep 1` forks twice a second per container, which at 500 pods is a load
-of its own that swamps what a benchmark measures."""
+IDLE = "trap 'exit 0' TERM; while true; do sleep 1; done"
+"""Runs until SIGTERM, which ends it within a second (tests edit this text to make crashes)."""
+
+QUIET_IDLE = "trap 'exit 0' TERM; while true; do sleep 3600 & wait; done"
+"""The benchmarks' idle command: ends at once on SIGTERM (a trapped signal interrupts `wait`) and
+costs nothing meanwhile. `IDLE` forks `sleep` every second per container, which at 500 pods is a
+load of its own that swamps what a benchmark measures."""
 
 
-def pod_yaml(name: str, containers: int = 2, *, restart_policy: str = "Always") -> str:
+def pod_yaml(
+    name: str, containers: int = 2, *, restart_policy: str = "Always", command: str = IDLE
+) -> str:
     body = "".join(
         f"""
     - name: c{i}
       image: {DEMO_IMAGE}
-      command: ["sh", "-c", "{IDLE}"]"""
+      command: ["sh", "-c", "{command}"]"""
         for i in range(containers)
     )
     return f"""apiVersion: v1
