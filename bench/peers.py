@@ -194,4 +194,5 @@ class Podman:
         return took
 
     def clean(self) -> None:
-        self._run("pod", "rm", "--all", "--force", "--time", "0")
+        """Remove every podman pod: slow (about two pods a second), so allowed an hour."""
+        self._run("pod", "rm", "--all", "--force", "--time", "0", timeout=3600)
