@@ -188,11 +188,7 @@ class DockerRuntime(DockerCalls):
         todo: list[tuple[str, tuple[str, str]]] = []
         seen: set[str] = set()
         for summary in summaries:
-            summary_labels = _str_labels(_summary_field(summary, "Labels"))
-            if labels.identity_from_labels(summary_labels) is None:
-                continue
             cid = summary.id
-            seen.add(cid)
             state = str(_summary_field(summary, "State") or "")
             # A running container's inspect data does not change while it runs (restarts are
             # ours, and every event drops the entry), so only its state keys the cache; the
@@ -201,9 +197,15 @@ class DockerRuntime(DockerCalls):
             key = (state, status)
             cached = self._cache.get(cid)
             if cached is not None and cached[0] == key:
+                # labels never change: a cached container had ours (the idle relist's saving)
+                seen.add(cid)
                 result.append(cached[1])
-            else:
-                todo.append((cid, key))
+                continue
+            summary_labels = _str_labels(_summary_field(summary, "Labels"))
+            if labels.identity_from_labels(summary_labels) is None:
+                continue
+            seen.add(cid)
+            todo.append((cid, key))
         for stale in set(self._cache) - seen:
             del self._cache[stale]
 
