@@ -13,8 +13,10 @@ A real cluster also lists `kube-public` and `kube-system`; Podyard runs nothing 
 them only when something of the folder uses or declares them, rather than naming empty namespaces.
 
 Each namespace is `status.phase: Active`, with the label `kubernetes.io/metadata.name` the API
-server adds to every namespace, and `creationTimestamp` the moment this controller first saw it
-(the API's start for `default`). A Table has kubectl's columns NAME STATUS AGE.
+server adds to every namespace, and `creationTimestamp` the earliest creation time of the objects in it, or
+the moment this controller first saw it if that is earlier (the API's start for `default`): a
+namespace is at least as old as what it holds, so `kubectl get ns` shows an AGE that means
+something right after a restart instead of counting from the first request. A Table has kubectl's columns NAME STATUS AGE.
 
 Traps: namespaces are cluster-scoped (no namespace in their path or object), yet the path
 `/api/v1/namespaces/{name}` is the prefix of every namespaced route: only the exact path is the
@@ -81,24 +83,41 @@ def namespace_row(obj: JSON, now: float, *, wide: bool = False) -> list[str]:
     ]
 
 
+def _parsed(timestamp: str | None) -> float | None:
+    """A creation time, or None for one in another format (never fail a listing over it)."""
+    try:
+        return parse_time(timestamp)
+    except ValueError:
+        return None
+
+
 def namespaces_resource(used_by: Sequence[ListedResource]) -> ListedResource:
     """The namespaces resource, finding namespaces in use among the objects of `used_by`."""
 
     def objects(app: web.Application) -> list[JSON]:
         labels: dict[str, dict[str, str]] = {DEFAULT_NAMESPACE: {}}
+        oldest: dict[str, str] = {}
+        """Per namespace, the earliest creationTimestamp of its objects (RFC 3339 in one format
+        sorts as time does, so strings are compared and only the winner is parsed)."""
         for resource in used_by:
             for obj in app[HUB_KEY].sync(resource.name)[0]:
-                labels.setdefault(str(obj["metadata"].get("namespace") or DEFAULT_NAMESPACE), {})
+                meta = obj["metadata"]
+                namespace = str(meta.get("namespace") or DEFAULT_NAMESPACE)
+                labels.setdefault(namespace, {})
+                created = meta.get("creationTimestamp")
+                if created and (namespace not in oldest or created < oldest[namespace]):
+                    oldest[namespace] = created
         for declared in app[NAMESPACES_KEY]():
             labels[declared.metadata.name] = dict(declared.metadata.labels)
         first_seen = app[FIRST_SEEN_KEY]
         for gone in [name for name in first_seen if name not in labels]:
             del first_seen[gone]  # one that comes back is seen anew, as a recreated namespace
         now = time.time()
-        return [
-            namespace_to_k8s(name, labels[name], first_seen.setdefault(name, now))
-            for name in sorted(labels)
-        ]
+        for name in labels:
+            created_at = _parsed(oldest.get(name))
+            seen = first_seen.get(name, now)
+            first_seen[name] = seen if created_at is None else min(seen, created_at)
+        return [namespace_to_k8s(name, labels[name], first_seen[name]) for name in sorted(labels)]
 
     return ListedResource(
         name="namespaces",

@@ -244,3 +244,29 @@ async def test_a_namespace_keeps_the_time_it_was_first_seen(
         created
     )
     assert one["metadata"]["creationTimestamp"] == created["tools"]
+
+
+async def test_a_namespace_is_as_old_as_its_oldest_object() -> None:
+    """Right after a restart, `kubectl get ns` shows the age of what the namespace holds, not the
+    time of the first request (which read 0s)."""
+    from controller.model.meta import NodeName, PodRef, PodUid
+    from controller.model.status import PodPhase, PodStatus, PodView
+    from tests.factories import pod
+
+    created = {"web": 1_800_000_000.0, "db": 1_700_000_000.0}
+    views = [
+        PodView(
+            pod=pod(name, namespace="shop"),
+            ref=PodRef("shop", name, PodUid(f"uid-{name}")),
+            node=NodeName("node-a"),
+            status=PodStatus(phase=PodPhase.RUNNING),
+            created_at=at,
+        )
+        for name, at in created.items()
+    ]
+    app = make_app(lambda: views, lambda: True)
+    async with TestClient(TestServer(app)) as client:
+        shop = await (await client.get("/api/v1/namespaces/shop")).json()
+        default = await (await client.get("/api/v1/namespaces/default")).json()
+    assert shop["metadata"]["creationTimestamp"] == "2023-11-14T22:13:20Z"  # the db pod's
+    assert default["metadata"]["creationTimestamp"] > "2026-01-01T00:00:00Z"  # nothing in it
