@@ -18,7 +18,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from controller.engine.metered import MeteredRuntime
 from controller.engine.nodeviews import node_views
 from controller.engine.podfactory import desired_from_pod
 from controller.engine.ports import ContainerRuntime, SystemClock
+from controller.engine.renewalgate import RenewalGate
 from controller.engine.tasks import Supervisor, cancel_all, spawn
 from controller.metrics import ControllerMetrics, make_registry, metrics_handler
 from controller.metrics.leases import LeaseCollector
@@ -150,8 +151,10 @@ def build_engine(
     metrics: ControllerMetrics | None = None,
     events: EventRecorder | None = None,
     may_act: Callable[[NodeName], bool] | None = None,
+    renewal_gates: Mapping[NodeName, RenewalGate] | None = None,
 ) -> Engine:
-    """The engine on every node; with `may_act`, each node's changes are fenced by its lease."""
+    """The engine on every node; with `may_act`, each node's changes are fenced by its lease, and
+    with `renewal_gates` its pod calls make way for a slow renewal of that lease."""
     runtimes: dict[NodeName, ContainerRuntime] = {}
     for node in settings.nodes:
         name = NodeName(node.name)
@@ -174,6 +177,7 @@ def build_engine(
         image_pull=settings.image_pull,
         metrics=metrics,
         events=events,
+        renewal_gates=renewal_gates,
     )
 
 
@@ -187,12 +191,15 @@ class EngineTerms:
         metrics: ControllerMetrics,
         events: EventRecorder,
         may_act: Callable[[NodeName], bool],
+        renewal_gates: Mapping[NodeName, RenewalGate] | None = None,
     ) -> None:
         self._settings = settings
         self._metrics = metrics
         self.events = events
         """Shared by every term: events outlive a lost lease."""
         self._may_act = may_act
+        self._renewal_gates = renewal_gates
+        """Shared by every term, like the leases they belong to."""
         self.on_new_engine: Callable[[Engine], None] = lambda engine: None
         """Called with each new engine (the folder applier attaches to it)."""
         self.engine = self._new_engine()
@@ -216,7 +223,9 @@ class EngineTerms:
         await old.stop()
 
     def _new_engine(self) -> Engine:
-        return build_engine(self._settings, self._metrics, self.events, self._may_act)
+        return build_engine(
+            self._settings, self._metrics, self.events, self._may_act, self._renewal_gates
+        )
 
 
 class TermExec:
@@ -302,7 +311,9 @@ async def run_controller(settings: Settings, stop: asyncio.Event | None = None) 
     controller_metrics = ControllerMetrics([node.name for node in settings.nodes])
     events = EventRecorder(SystemClock())
     leadership = build_leadership(settings, controller_metrics, events)
-    terms = EngineTerms(settings, controller_metrics, events, leadership.may_act)
+    terms = EngineTerms(
+        settings, controller_metrics, events, leadership.may_act, leadership.renewal_gates()
+    )
     applier = FolderApplier(terms.engine)
     app_tasks = Supervisor(SystemClock(), controller_metrics, settings.supervision)
     """Tasks of the controller itself, beside each term's engine: the folder watcher."""

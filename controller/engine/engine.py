@@ -53,6 +53,7 @@ from controller.engine.podworkers import PodWorkers
 from controller.engine.ports import Clock, ContainerRuntime, MetricsSink, NoMetrics
 from controller.engine.prober import Prober
 from controller.engine.reconciler import PodReconciler, new_pod_uid
+from controller.engine.renewalgate import RenewalGate
 from controller.engine.replicasets import ReplicaSetController
 from controller.engine.slots import SlottedRuntime
 from controller.engine.stores import DesiredStore, NoteBook, ObservedCache
@@ -101,6 +102,7 @@ class Engine:
         health: HealthSettings | None = None,
         supervision: SupervisionSettings | None = None,
         node_lifecycle: NodeLifecycleSettings | None = None,
+        renewal_gates: Mapping[NodeName, RenewalGate] | None = None,
     ) -> None:
         self.settings = engine or EngineSettings()
         self.metrics: MetricsSink = metrics or NoMetrics()
@@ -113,6 +115,7 @@ class Engine:
                 MeteredRuntime(r, self.metrics),
                 self.runtime_settings.calls_per_node,
                 self.runtime_settings.call_timeout_seconds,
+                (renewal_gates or {}).get(node),
             )
             for node, r in self.runtimes.items()
         }

@@ -37,6 +37,7 @@ from typing import Any
 from controller.config import LeaseSettings
 from controller.engine.events import EventRecorder
 from controller.engine.lease import NodeLease
+from controller.engine.renewalgate import RenewalGate
 from controller.engine.tasks import cancel_all, spawn
 from controller.model.events import EventType, ObjectReference
 from controller.model.lease import LEASE_NAME, LeaseHolder, LeaseView
@@ -89,6 +90,10 @@ class Leadership:
     def may_act(self, node: NodeName) -> bool:
         """The fence's question (fence.py): acting, and `node`'s lease valid right now."""
         return self.acting and all(lease.valid() for lease in self.leases if lease.node == node)
+
+    def renewal_gates(self) -> dict[NodeName, RenewalGate]:
+        """Each node's gate, for the engine's call slots: pod calls make way for a slow renewal."""
+        return {lease.node: lease.gate for lease in self.leases}
 
     def views(self) -> list[LeaseView]:
         return [lease.view() for lease in self.leases]

@@ -51,6 +51,7 @@ from pathlib import Path
 
 from controller.config import LeaseSettings
 from controller.engine.ports import ContainerRuntime
+from controller.engine.renewalgate import RenewalGate
 from controller.model.errors import NameConflict, RuntimeFailure
 from controller.model.lease import LEASE_NAME, LeaseHolder, LeaseRecord, LeaseView
 from controller.model.meta import ContainerId, NodeName
@@ -111,9 +112,12 @@ class NodeLease:
         settings: LeaseSettings,
         monotonic: Callable[[], float],
         holder_gone: Callable[[LeaseHolder], bool] = process_gone,
+        gate: RenewalGate | None = None,
     ) -> None:
         self.runtime = runtime
         self.node: NodeName = runtime.node
+        self.gate = gate or RenewalGate(self.node, settings.renew_deadline_seconds)
+        """Closed while a renewal is slow: the engine's pod calls make way (renewalgate.py)."""
         self.me = me
         self.settings = settings
         self._monotonic = monotonic
@@ -238,7 +242,22 @@ class NodeLease:
         return self._holder_gone(record.holder)
 
     async def renew(self) -> bool:
-        """One renewal while holding; False when the lease is lost (stop acting at once)."""
+        """One renewal while holding; False when the lease is lost (stop acting at once).
+
+        The gate is pending from the first attempt until one goes through or the lease is lost: a
+        failed attempt tried again soon keeps it pending."""
+        if self.held is not None:
+            self.gate.pending()
+        try:
+            kept = await self._renew_once()
+        except BaseException:
+            self.gate.settled()
+            raise
+        if not kept or not self.error:
+            self.gate.settled()
+        return kept
+
+    async def _renew_once(self) -> bool:
         held = self.held
         if held is None:
             return False
@@ -280,6 +299,7 @@ class NodeLease:
     async def release(self) -> None:
         """Give the lease back (remove our container by id) so a standby takes over at once."""
         held, self.held = self.held, None
+        self.gate.settled()
         if held is None:
             return
         try:

@@ -44,6 +44,7 @@ from typing import TypeVar
 from controller.engine.callslots import CallSlots, NoSlot
 from controller.engine.passthrough import PassThroughRuntime
 from controller.engine.ports import ContainerRuntime
+from controller.engine.renewalgate import RenewalGate
 from controller.model.errors import EngineUnavailable
 from controller.model.meta import ContainerId
 from controller.model.observed import NodeCapacity, ObservedContainer, ObservedVolume
@@ -55,12 +56,19 @@ T = TypeVar("T")
 class SlottedRuntime(PassThroughRuntime):
     """Delegates to `inner`; calls that do work wait for one of `slots` first. The others (a stop
     in its grace period, a pull, a probe, the event stream, the lease's calls) pass through: they
-    mostly wait, and a lease renewal queued behind pod work could expire under load."""
+    mostly wait, and a lease renewal queued behind pod work could expire under load. While a
+    renewal is slow anyway (the engine itself is saturated), `gate` holds the pod calls back."""
 
-    def __init__(self, inner: ContainerRuntime, slots: int, wait_seconds: float) -> None:
+    def __init__(
+        self,
+        inner: ContainerRuntime,
+        slots: int,
+        wait_seconds: float,
+        gate: RenewalGate | None = None,
+    ) -> None:
         super().__init__(inner)
         self.slots = slots
-        self._slots = CallSlots(slots, wait_seconds)
+        self._slots = CallSlots(slots, wait_seconds, gate)
         self._wait_seconds = wait_seconds
         self.in_flight = 0
         """Calls holding a slot right now."""
