@@ -224,23 +224,26 @@ class ObservedCache:
         new = {c.id: c for c in containers}
         old = self._containers[node]
         _keep_newer(new, old, newer)
-        changed = {
-            (new.get(i) or old[i]).pod.key
-            for i in old.keys() | new.keys()
-            if old.get(i) != new.get(i)
-        }
-        self._pod_containers.reset_node(node, old, new)
-        self._containers[node] = new
+        changed: set[PodKey] = set()
+        if not _same_mapping(old, new):  # an idle relist finds everything as it was: no rebuild
+            changed = {
+                (new.get(i) or old[i]).pod.key
+                for i in old.keys() | new.keys()
+                if old.get(i) != new.get(i)
+            }
+            self._pod_containers.reset_node(node, old, new)
+            self._containers[node] = new
         new_volumes = {v.name: v for v in volumes}
         old_volumes = self._volumes[node]
         _keep_newer(new_volumes, old_volumes, newer)
-        changed |= {
-            (new_volumes.get(n) or old_volumes[n]).pod.key
-            for n in old_volumes.keys() | new_volumes.keys()
-            if old_volumes.get(n) != new_volumes.get(n)
-        }
-        self._pod_volumes.reset_node(node, old_volumes, new_volumes)
-        self._volumes[node] = new_volumes
+        if not _same_mapping(old_volumes, new_volumes):
+            changed |= {
+                (new_volumes.get(n) or old_volumes[n]).pod.key
+                for n in old_volumes.keys() | new_volumes.keys()
+                if old_volumes.get(n) != new_volumes.get(n)
+            }
+            self._pod_volumes.reset_node(node, old_volumes, new_volumes)
+            self._volumes[node] = new_volumes
         self._forget_writes(node, since)
         return changed
 
@@ -259,6 +262,17 @@ def _volume_pod_key(volume: ObservedVolume) -> PodKey:
 
 def _no_owner(volume: ObservedVolume) -> str:
     return ""
+
+
+def _same_mapping(old: Mapping[Any, Any], new: Mapping[Any, Any]) -> bool:
+    """The same names, in the same order, with equal items (the runtime hands back the very
+    objects it cached for unchanged containers, so `is` settles almost every comparison)."""
+    if len(old) != len(new):
+        return False
+    for (old_name, old_item), (new_name, new_item) in zip(old.items(), new.items(), strict=True):
+        if old_name != new_name or (old_item is not new_item and old_item != new_item):
+            return False
+    return True
 
 
 def _keep_newer(new: dict[Any, Any], old: Mapping[Any, Any], newer: set[str]) -> None:

@@ -66,6 +66,7 @@ writes = st.lists(
             st.lists(volumes, max_size=3),
             st.booleans(),
         ),
+        st.tuples(st.just("relist_again"), st.integers(0, 2), st.booleans()),
         st.tuples(st.just("mark")),
     ),
     max_size=30,
@@ -117,6 +118,17 @@ def test_the_cache_index_answers_as_the_scan(steps: list[tuple[Any, ...]]) -> No
                     [vol_on(v, NODES[node]) for v in vols],
                     mark if marked else None,
                 )
+            case ("relist_again", node, marked):  # what the cache holds: the idle relist
+                held = cache._containers[NODES[node]]
+                before = dict(held)
+                changed = cache.replace_node(
+                    NODES[node],
+                    [attrs_on(c, NODES[node]) for c in held.values()],  # equal, not the same
+                    [vol_on(v, NODES[node]) for v in cache._volumes[NODES[node]].values()],
+                    mark if marked else None,
+                )
+                assert changed == set()
+                assert cache._containers[NODES[node]] == before
             case ("mark",):
                 mark = cache.mark()
         check(cache)
@@ -136,7 +148,7 @@ def test_an_unchanged_pod_keeps_its_tuple_and_a_changed_one_gets_a_new_one() -> 
     cache.replace_node(NODES[0], [first, second], [])
     key = first.pod.key
     seen = cache.containers_for(key)
-    cache.replace_node(NODES[0], [first, second], [])  # a relist that changes nothing
+    assert cache.replace_node(NODES[0], [first, second], []) == set()  # nothing changed
     cache.upsert(second)
     assert cache.containers_for(key) is seen
     cache.upsert(container(0, 0, 0, 0, 2))  # it exited
