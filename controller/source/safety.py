@@ -25,6 +25,8 @@ files and passes `now`, so every rule is tested without a folder. The rules, in 
    the key and appends newcomers, so ownership cannot flap and a new file never steals an object.
    Weak claims (rule 2) yield to strong ones and move behind them in the queue (a file filled again
    is a newcomer), so moving a folder hands its objects over at once, without conflicts.
+5. An immutable ConfigMap or Secret keeps what was published: an edit of its data (or unsetting
+   `immutable`) is an error at the file and the object stays as it was (immutable.py).
 
 Traps:
 - A file read while it changed (`FileScan.settled` false) is left as it was; the watcher reads it
@@ -33,7 +35,7 @@ Traps:
 - Rule 1 cannot tell which document an error belongs to; it relies on `FileScan.declared` (keys
   read leniently from the text). A within-file duplicate key: the first document wins (as in
   `load_directory`), the later one is reported.
-- Only what this process has seen is protected by these four rules. The pods found running at
+- Only what this process has seen is protected by these rules. The pods found running at
   start are the baseline of the same holds (`with_baseline`, rules in `startup`): until the
   engine hands that baseline in, snapshots say `baselined=False` and the engine does not act.
 """
@@ -48,6 +50,7 @@ import attrs
 from controller.config import WatchSettings
 from controller.model.manifests import RunningObject
 from controller.model.meta import ObjectKey
+from controller.source.immutable import keep_immutable
 from controller.source.loader import LoadedObject, ManifestError
 from controller.source.snapshot import (
     DesiredSnapshot,
@@ -260,7 +263,7 @@ def _pending(
 
 
 def advance(state: WatchState, scan: FolderScan, now: float, settings: WatchSettings) -> Outcome:
-    """All four rules for one scan; see the module docstring."""
+    """All five rules for one scan; see the module docstring."""
     files: dict[str, FileMemory] = {}
     for name in sorted(set(state.files) | set(scan.files)):
         memory = file_step(
@@ -274,6 +277,8 @@ def advance(state: WatchState, scan: FolderScan, now: float, settings: WatchSett
         if memory is not None:
             files[name] = memory
     claims, chosen, conflicts = _own(files, state.claims)
+    chosen, refused = keep_immutable(state.effective, chosen)
+    conflicts += refused
     pending = _pending(state.effective, chosen, state.pending, now)
     effective, held = guard_deletions(state.effective, chosen, pending, now, settings)
     start = judge_start(state.start, state.start_total, effective, scan.files, now, settings)

@@ -5,6 +5,7 @@ but in the full object of the one Secret, as Kubernetes."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -239,3 +240,89 @@ def podyard(*args: str) -> str:
         check=True,
     )
     return done.stdout
+
+
+SEALED = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: sealed
+immutable: true
+data:
+  level: "{level}"
+"""
+
+SEALED_READER = f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: sealed-reader
+spec:
+  terminationGracePeriodSeconds: 2
+  volumes:
+  - name: config
+    configMap:
+      name: sealed
+  containers:
+  - name: app
+    image: {DEMO_IMAGE}
+    command: ["sh", "-c", "{IDLE}"]
+    volumeMounts:
+    - name: config
+      mountPath: /etc/sealed
+"""
+
+
+async def test_an_edit_of_an_immutable_config_map_is_refused_and_its_pod_keeps_the_files(
+    docker_host: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "manifests"
+    write(folder, "sealed.yaml", SEALED.format(level=1))
+    write(folder, "pod.yaml", SEALED_READER)
+    c = ControllerProcess(docker_host, folder, tmp_path / "controller.log")
+    c.start()
+    try:
+        app = await eventually(
+            lambda: _app_id(docker_host, "sealed-reader"), 60, what="reader running"
+        )
+        assert exec_in(docker_host, app, "cat /etc/sealed/level") == "1"
+
+        (folder / "sealed.yaml").write_text(SEALED.format(level=2))
+
+        def refused() -> dict | None:  # type: ignore[type-arg]
+            files = {f["file"]: f for f in c.get("/podyard/v1/files")["items"]}
+            return files["sealed.yaml"] if files["sealed.yaml"]["state"] == "invalid" else None
+
+        status = await eventually(refused, 15, what="the edit refused")
+        [error] = status["errors"]
+        assert error.startswith("sealed.yaml:1: data: ConfigMap default/sealed: Forbidden: ")
+        assert "field is immutable when `immutable` is set" in error
+        assert status["objects"] == 1  # the published object stays
+        cm = c.get("/api/v1/namespaces/default/configmaps/sealed")
+        assert cm["data"] == {"level": "1"}
+        assert cm["immutable"] is True
+        # a live edit shows inside within 5 s (the test above): this one never does
+        watched_until = time.monotonic() + 5
+        while time.monotonic() < watched_until:
+            assert exec_in(docker_host, app, "cat /etc/sealed/level") == "1"
+            await asyncio.sleep(0.5)
+        assert _app_id(docker_host, "sealed-reader") == app
+
+        # removed from the folder, then declared anew: the new data is taken
+        (folder / "sealed.yaml").unlink()
+        await eventually(
+            lambda: (
+                not any(
+                    i["metadata"]["name"] == "sealed"
+                    for i in c.get("/api/v1/namespaces/default/configmaps")["items"]
+                )
+            ),
+            15,
+            what="the ConfigMap removed",
+        )
+        write(folder, "sealed.yaml", SEALED.format(level=3))
+        await eventually(
+            lambda: exec_in(docker_host, app, "cat /etc/sealed/level") == "3",
+            15,
+            what="the new object's files seen inside",
+        )
+    finally:
+        c.stop()

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.config import WatchSettings
+from controller.model.configdata import ConfigMap, Secret
 from controller.model.meta import ObjectKey, ObjectMeta
 from controller.model.workloads import (
     Deployment,
@@ -523,3 +524,73 @@ def test_conflicts_never_flap(sequence: list[Step]) -> None:
             assert all(f"declared in {owner}:" in e.message for e in conflicts)
         if not snapshot.holds:  # the same files again, later: nothing new to publish
             assert run.step(scan, after=0.1) == snapshot
+
+
+# Rule 5: an immutable ConfigMap or Secret keeps what was published.
+
+
+def config_map(data: dict[str, str], *, immutable: bool | None = True) -> LoadedObject:
+    return LoadedObject(
+        Path("cm.yaml"), 0, 1, ConfigMap(ObjectMeta("settings"), data, {}, immutable)
+    )
+
+
+def secret(data: dict[str, str], *, immutable: bool | None = True) -> LoadedObject:
+    obj = Secret(ObjectMeta("token"), string_data=data, immutable=immutable)
+    return LoadedObject(Path("s.yaml"), 0, 1, obj)
+
+
+def published_data(snapshot: DesiredSnapshot, name: str) -> object:
+    obj = by_name(snapshot, name).obj
+    return obj.payload()  # type: ignore[union-attr]
+
+
+def test_an_edit_of_an_immutable_config_map_is_refused_at_its_file_and_field() -> None:
+    run = Run()
+    run.step(folder({"cm.yaml": ok(config_map({"a": "1"}))}))
+    snapshot = run.step(folder({"cm.yaml": ok(config_map({"a": "2"}))}))
+    assert published_data(snapshot, "settings") == {"a": b"1"}
+    [error] = snapshot.errors
+    assert (error.file, error.line, error.path) == (Path("cm.yaml"), 1, "data")
+    assert str(error).startswith(
+        "cm.yaml:1: data: ConfigMap default/settings: Forbidden: field is immutable when"
+    )
+    assert snapshot.files["cm.yaml"].state is FileState.INVALID
+    # unsetting `immutable` with the same data is refused too; the published data never moves
+    again = run.step(folder({"cm.yaml": ok(config_map({"a": "1"}, immutable=False))}))
+    assert [e.path for e in again.errors] == ["immutable"]
+    assert published_data(again, "settings") == {"a": b"1"}
+    # the file back to what was published: no error
+    back = run.step(folder({"cm.yaml": ok(config_map({"a": "1"}))}))
+    assert back.errors == ()
+    assert back.files["cm.yaml"].state is FileState.OK
+
+
+def test_an_immutable_object_may_be_removed_and_declared_anew() -> None:
+    run = Run()
+    run.step(folder({"cm.yaml": ok(config_map({"a": "1"})), "p.yaml": pods("p.yaml", "web")}))
+    gone = run.step(folder({"p.yaml": pods("p.yaml", "web")}))
+    assert names(gone) == {"web"}
+    anew = run.step(
+        folder({"cm.yaml": ok(config_map({"a": "2"})), "p.yaml": pods("p.yaml", "web")})
+    )
+    assert anew.errors == ()
+    assert published_data(anew, "settings") == {"a": b"2"}
+
+
+def test_a_mutable_object_and_making_one_immutable_are_edits_like_any_other() -> None:
+    run = Run()
+    run.step(folder({"cm.yaml": ok(config_map({"a": "1"}, immutable=None))}))
+    sealed = run.step(folder({"cm.yaml": ok(config_map({"a": "2"}, immutable=True))}))
+    assert sealed.errors == ()
+    assert published_data(sealed, "settings") == {"a": b"2"}
+
+
+def test_an_immutable_secret_compares_its_data_after_string_data() -> None:
+    run = Run()
+    run.step(folder({"s.yaml": ok(secret({"k": "v"}))}))
+    same = run.step(folder({"s.yaml": ok(secret({"k": "v"}))}))
+    assert same.errors == ()
+    edited = run.step(folder({"s.yaml": ok(secret({"k": "w"}))}))
+    assert [(e.path, e.line) for e in edited.errors] == [("data", 1)]
+    assert published_data(edited, "token") == {"k": b"v"}
