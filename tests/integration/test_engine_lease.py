@@ -7,6 +7,8 @@ without replacing a single pod. A standby on another folder never touches the ho
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import signal
 import time
@@ -17,12 +19,15 @@ from typing import Any
 import attrs
 import pytest
 
-from controller.config import RuntimeSettings
-from controller.engine.lease import local_holder
+from controller.config import LeaseSettings, RuntimeSettings
+from controller.engine.lease import NodeLease, local_holder
+from controller.engine.renewalgate import RenewalGate
+from controller.engine.slots import SlottedRuntime
 from controller.model.errors import NameConflict, NotOurs
 from controller.model.lease import LeaseRecord
+from controller.model.meta import ContainerId
 from controller.runtime.docker.runtime import DockerRuntime
-from tests.integration.dockerd import PAUSE_IMAGE
+from tests.integration.dockerd import PAUSE_IMAGE, PrivateDockerd
 from tests.integration.harness import NODE, ControllerProcess, eventually, podyard_containers
 from tests.integration.manifests import pod_yaml, replicaset_yaml, write
 
@@ -225,4 +230,48 @@ async def test_the_docker_primitive_create_renew_remove_by_id(docker_host: str) 
         assert current is not None
         assert current.container_id == second.container_id
     finally:
+        await runtime.close()
+
+
+async def test_a_renewal_held_up_by_the_engine_holds_pod_calls_back_and_costs_no_lease(
+    private_dockerd: PrivateDockerd,
+) -> None:
+    """dockerd frozen for about three seconds, less than the renew deadline: the renewal is slow,
+    so the gate closes and a pod's call waits at the slots instead of joining the engine's queue;
+    once the engine answers, the renewal goes through, the gate opens, the call goes on, and the
+    lease was never lost."""
+    host = private_dockerd.docker_host
+    runtime = DockerRuntime(NODE, RuntimeSettings(pause_image=PAUSE_IMAGE), host)
+    gate = RenewalGate(NODE, ceiling=8.0)
+    me = local_holder("/srv/a", "http://127.0.0.1:1")
+    lease = NodeLease(runtime, me, LeaseSettings(), time.monotonic, gate=gate)
+    slotted = SlottedRuntime(runtime, slots=2, wait_seconds=30.0, gate=gate)
+    pid = private_dockerd.pid
+    assert pid is not None
+    try:
+        assert await lease.try_acquire()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            assert await lease.renew()  # no answer within the retry period: held, tried again
+            assert lease.renewal_failing
+            assert gate.closed  # pending for over a second
+            pod_call = asyncio.create_task(slotted.inspect_container(ContainerId("nosuch")))
+            await asyncio.sleep(0.5)
+            assert slotted.in_flight == 0  # held at the gate, not sent to the engine
+            assert not pod_call.done()
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+        async def renewed() -> bool:
+            assert await lease.renew()  # never lost: the freeze is shorter than the deadline
+            return not lease.renewal_failing
+
+        await eventually(renewed, timeout=10, interval=0.5, what="renewed again")
+        assert not gate.closed
+        assert await asyncio.wait_for(pod_call, timeout=10) is None  # it went on: 404, None
+        assert lease.valid()
+        assert gate.closings == 1
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        await lease.release()
         await runtime.close()
