@@ -7,12 +7,14 @@ Two measurements, each printed as a table row:
   `--settle` seconds, then samples /proc for `--window` seconds (default 60): the controller's CPU
   (utime + stime) as a percentage of one core, its RSS (VmRSS) at the end, and the private
   dockerd's CPU over the same window for comparison. No API client is connected meanwhile.
+  `--windows` (default 3) such windows follow each other; each is printed, then their median
+  (one window moves by a tenth of a percent from run to run).
 - fake: `--fake N` pods (default 1,000) run by the whole `podyard run` composition (API, folder,
   leases, engine) in a child process whose Docker runtimes are the in-memory fake; its RSS once
   every pod runs, and its CPU over the window.
 
-`--profile FILE` attaches py-spy (if installed) to the real controller during the window and writes
-its flame graph. Run `.venv/bin/python bench/idle.py` (or `--pods 50 --window 30`, `--skip-real`,
+`--profile FILE` attaches py-spy (if installed) to the real controller during the first window
+and writes its flame graph. Run `.venv/bin/python bench/idle.py` (or `--pods 50 --window 30`, `--skip-real`,
 `--skip-fake`).
 """
 
@@ -24,6 +26,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,7 +114,7 @@ def _dockerd_pid(docker_host: str) -> int:
     return int(pidfile.read_text().strip())
 
 
-def real(pods: int, settle: float, window: float, profile: str | None) -> None:
+def real(pods: int, settle: float, window: float, windows: int, profile: str | None) -> None:
     engine = start_private_dockerd(name_prefix="i")
     host = engine.docker_host
     try:
@@ -170,12 +173,21 @@ def real(pods: int, settle: float, window: float, profile: str | None) -> None:
                         ],
                     )
                 dockerd = _dockerd_pid(host)
-                controller_cpu, dockerd_cpu = _sample([proc.pid, dockerd], window)
-                rss = rss_mib(proc.pid)
-                # printed now: tearing 3 x N containers down takes minutes on a busy host
-                _print_row(
-                    ("real", str(pods), f"{controller_cpu:.2f}", f"{rss:.0f}", f"{dockerd_cpu:.2f}")
-                )
+                samples = []
+                for n in range(windows):
+                    controller_cpu, dockerd_cpu = _sample([proc.pid, dockerd], window)
+                    rss = rss_mib(proc.pid)
+                    samples.append((controller_cpu, rss, dockerd_cpu))
+                    # printed now: tearing 3 x N containers down takes minutes on a busy host
+                    figures = (f"{controller_cpu:.2f}", f"{rss:.0f}", f"{dockerd_cpu:.2f}")
+                    _print_row((f"real {n + 1}", str(pods), *figures))
+                if windows > 1:
+                    cpu, rss, dockerd_cpu = (
+                        statistics.median(column) for column in zip(*samples, strict=True)
+                    )
+                    _print_row(
+                        ("median", str(pods), f"{cpu:.2f}", f"{rss:.0f}", f"{dockerd_cpu:.2f}")
+                    )
                 if spy is not None:
                     spy.wait(timeout=60)
             finally:
@@ -215,13 +227,16 @@ def main() -> int:
     parser.add_argument("--fake", type=int, default=1000)
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=30.0)
+    parser.add_argument(
+        "--windows", type=int, default=3, help="consecutive windows on the real engine (median)"
+    )
     parser.add_argument("--profile", help="py-spy flame graph of the real controller's window")
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--skip-fake", action="store_true")
     args = parser.parse_args()
     _print_row(("runtime", "pods", "controller CPU %", "RSS MiB", "dockerd CPU %"))
     if not args.skip_real:
-        real(args.pods, args.settle, args.window, args.profile)
+        real(args.pods, args.settle, args.window, args.windows, args.profile)
     if not args.skip_fake:
         _print_row(fake(args.fake, args.window))
     return 0
