@@ -12,6 +12,9 @@ Traps:
   last good content too); only a container create needs them present.
 - Nothing here logs file contents; messages name objects, keys and folders only.
 - Blocking file-system work runs in a worker thread.
+- Folders left behind (a crash between removing the last container and its folders, containers
+  removed behind the controller's back) are swept by `sweep_forever` under configsweep's rules;
+  the mark `ENGINE_MARK` each instance folder gets is what lets the sweep judge it at all.
 """
 
 from __future__ import annotations
@@ -21,9 +24,16 @@ import logging
 import os
 
 from controller.decide.configenv import ConfigLookups, ConfigMissing, volume_files
+from controller.engine.configsweep import (
+    ENGINE_MARK,
+    SWEEP_INTERVAL_SECONDS,
+    engine_id,
+    find_orphans,
+)
+from controller.engine.nodes import NodeRegistry
 from controller.engine.projection import mount_tmpfs, remove_projection, write_projection
 from controller.engine.stores import DesiredStore, ObservedCache
-from controller.model.meta import PodKey
+from controller.model.meta import NodeName, PodKey
 from controller.model.observed import ContainerRole
 from controller.model.plan import PROJECTED, ContainerConfig
 from controller.model.pod import Volume
@@ -33,16 +43,26 @@ log = logging.getLogger(__name__)
 
 class ConfigVolumes:
     def __init__(
-        self, base_dir: str, desired: DesiredStore, cache: ObservedCache, configs: ConfigLookups
+        self,
+        base_dir: str,
+        desired: DesiredStore,
+        cache: ObservedCache,
+        configs: ConfigLookups,
+        nodes: NodeRegistry | None = None,
     ) -> None:
         self.base_dir = base_dir
         self._desired = desired
         self._cache = cache
         self._configs = configs
+        self._nodes = nodes
+        """Whose engine ids mark the folders (without it nothing is marked, nothing swept)."""
         self._stale: set[PodKey] = set()
 
-    async def prepare(self, key: PodKey, config: ContainerConfig) -> None:
-        """Write the files of every configMap / secret volume `config` mounts.
+    async def prepare(
+        self, key: PodKey, config: ContainerConfig, node: NodeName | None = None
+    ) -> None:
+        """Write the files of every configMap / secret volume `config` mounts (on `node`: the
+        instance's folder is marked with its engine, for the sweep).
 
         ConfigMissing when an object or key is missing and not optional (the container then
         waits in CreateContainerConfigError); OSError when the files cannot be written."""
@@ -52,6 +72,9 @@ class ConfigVolumes:
         desired = self._desired.get(key)
         if desired is None:
             raise ConfigMissing(f"pod {key} is no longer declared")
+        engine = engine_id(self._nodes, node) if self._nodes is not None and node else ""
+        if engine:
+            await asyncio.to_thread(self._mark, config.identity.pod.uid, engine)
         for name in names:
             volume = desired.pod.spec.volume(name)
             if volume is None:
@@ -72,6 +95,16 @@ class ConfigVolumes:
             return write_projection(folder, files)
 
         return await asyncio.to_thread(write)
+
+    def _mark(self, uid: str, engine: str) -> None:
+        """Name the instance's engine in its folder, once (its time is the folder's age)."""
+        folder = os.path.join(self.base_dir, uid)
+        mark = os.path.join(folder, ENGINE_MARK)
+        if os.path.exists(mark):
+            return
+        os.makedirs(folder, mode=0o755, exist_ok=True)
+        with open(mark, "x", encoding="utf-8") as file:
+            file.write(engine + "\n")
 
     def changed(self, keys: set[PodKey]) -> None:
         """These pods read a ConfigMap or Secret that changed: rewrite their files at next sync."""
@@ -111,10 +144,33 @@ class ConfigVolumes:
             if not os.path.isdir(folder):
                 return
             for name in os.listdir(folder):
-                remove_projection(os.path.join(folder, name))
+                if name != ENGINE_MARK:
+                    remove_projection(os.path.join(folder, name))
+            if os.path.lexists(os.path.join(folder, ENGINE_MARK)):
+                os.unlink(os.path.join(folder, ENGINE_MARK))  # last: a failure keeps it judged
             os.rmdir(folder)
 
         try:
             await asyncio.to_thread(remove)
         except OSError as failed:
             log.warning("configMap/secret volumes of pod %s not removed: %s", uid, failed)
+
+    async def sweep(self) -> list[str]:
+        """Remove the folders configsweep finds orphaned; the uids removed."""
+        if self._nodes is None:
+            return []
+        uids = await find_orphans(self.base_dir, self._nodes, self._cache.all_containers())
+        for uid in uids:
+            log.info(
+                "removing the configMap/secret volumes of pod instance %s: no container of it "
+                "is left on its engine",
+                uid,
+            )
+            await self.remove(uid)
+        return uids
+
+    async def sweep_forever(self) -> None:
+        """Sweep every `SWEEP_INTERVAL_SECONDS` (the first after one interval: nodes known)."""
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+            await self.sweep()

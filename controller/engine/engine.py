@@ -152,7 +152,11 @@ class Engine:
         )
         self.configs = ConfigStore()
         self.config_volumes = ConfigVolumes(
-            self.runtime_settings.config_volume_dir, self.desired, self.cache, self.configs.lookups
+            self.runtime_settings.config_volume_dir,
+            self.desired,
+            self.cache,
+            self.configs.lookups,
+            self.nodes,
         )
         self.executor = Executor(
             metered,
@@ -310,6 +314,7 @@ class Engine:
         )
         supervise("loop-lag", self.lag.run)
         supervise("node-lifecycle", self.lifecycle.run)
+        supervise("config-volume-sweep", self.config_volumes.sweep_forever)
         keys = self.desired.keys() | self.cache.keys()
         self._initial = set(keys)
         self._pod_count_changed()

@@ -247,7 +247,7 @@ class Executor:
             event(EventType.NORMAL, "Pulled", f'Successfully pulled image "{config.image}"')
         try:
             if self._volumes is not None:
-                await self._volumes.prepare(key, config)
+                await self._volumes.prepare(key, config, action.node)
             if config.env_spec is not None:
                 config = self._with_env(key, action)
         except (ConfigMissing, OSError) as missing:

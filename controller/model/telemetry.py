@@ -79,6 +79,7 @@ CONTROLLER_TASKS = (
     "deployment-worker",
     "loop-lag",
     "node-lifecycle",
+    "config-volume-sweep",
 )
 """The controller's long-running tasks (`task` label of `podyard_task_errors_total` and
 `podyard_task_restarts_total`); `pod-workers` and `prober` count errors of the many short tasks

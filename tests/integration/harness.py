@@ -79,12 +79,15 @@ class Controller:
         pause_image: str = PAUSE_IMAGE,
         *,
         nodes: Sequence[tuple[str, str, NodeSettings]] = (),
+        config_volume_dir: str | None = None,
     ) -> None:
         settings = RuntimeSettings(
             pause_image=pause_image,
             relist_interval_seconds=2.0,
             subpath_dir=subpath_dir_of(docker_host),
         )
+        if config_volume_dir is not None:
+            settings = attrs.evolve(settings, config_volume_dir=config_volume_dir)
         given = nodes or [(NODE, docker_host, NodeSettings(NODE))]
         self.runtimes = {
             NodeName(name): DockerRuntime(
