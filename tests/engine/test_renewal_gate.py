@@ -133,13 +133,19 @@ async def test_slots_freed_behind_a_closed_gate_go_to_every_waiter_it_held() -> 
 # -- the lease drives the gate -------------------------------------------------------------------
 
 
-async def test_a_renewal_slower_than_a_second_closes_the_gate_and_its_answer_opens_it(
-    harness: Harness,
-) -> None:
+async def held_lease(harness: Harness) -> NodeLease:
+    """A lease held on the harness's engine, its gate closing 20 ms into a pending renewal."""
     lease = NodeLease(
         harness.runtime, ME, SETTINGS, harness.clock.now, gate=RenewalGate(NODE, 60, 0.02)
     )
     assert await lease.try_acquire()
+    return lease
+
+
+async def test_a_renewal_slower_than_a_second_closes_the_gate_and_its_answer_opens_it(
+    harness: Harness,
+) -> None:
+    lease = await held_lease(harness)
     answer = asyncio.Event()
     real_renew = harness.runtime.renew_lease
 
@@ -158,10 +164,7 @@ async def test_a_renewal_slower_than_a_second_closes_the_gate_and_its_answer_ope
 async def test_a_failed_attempt_keeps_the_gate_closed_until_the_lease_is_lost(
     harness: Harness,
 ) -> None:
-    lease = NodeLease(
-        harness.runtime, ME, SETTINGS, harness.clock.now, gate=RenewalGate(NODE, 60, 0.02)
-    )
-    assert await lease.try_acquire()
+    lease = await held_lease(harness)
     harness.runtime.down = True
     assert await lease.renew()  # a short outage: held until the deadline, tried again soon
     await wait_for(lambda: lease.gate.closed, "the gate closed")
@@ -174,10 +177,7 @@ async def test_a_failed_attempt_keeps_the_gate_closed_until_the_lease_is_lost(
 
 
 async def test_releasing_the_lease_opens_the_gate(harness: Harness) -> None:
-    lease = NodeLease(
-        harness.runtime, ME, SETTINGS, harness.clock.now, gate=RenewalGate(NODE, 60, 0.02)
-    )
-    assert await lease.try_acquire()
+    lease = await held_lease(harness)
     harness.runtime.down = True
     assert await lease.renew()
     await wait_for(lambda: lease.gate.closed, "the gate closed")
