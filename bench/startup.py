@@ -250,13 +250,37 @@ async def process(docker_host: str, pods: int, folder: Path, *, replicaset: bool
                 raise RuntimeError("podyard run exited early")
             await asyncio.sleep(0.1)
     finally:
+        lease = _lease_figures(f"http://127.0.0.1:{port}/metrics")
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         print(
-            f"  podyard run used {_children_cpu() - before:.1f} s of CPU (start to stop)",
+            f"  podyard run used {_children_cpu() - before:.1f} s of CPU (start to stop); {lease}",
             file=sys.stderr,
             flush=True,
         )
+
+
+LEASE_SERIES = (
+    "podyard_lease_lost_total",
+    "podyard_lease_slow_renewals_total",
+    "podyard_lease_held_back_seconds_total",
+)
+
+
+def _lease_figures(metrics_url: str) -> str:
+    """What the engine's load did to the lease: losses, and slow renewals that held pod calls."""
+    try:
+        with urllib.request.urlopen(metrics_url, timeout=10) as response:
+            text = response.read().decode()
+    except OSError as failed:
+        return f"lease figures unavailable ({failed})"
+    totals = dict.fromkeys(LEASE_SERIES, 0.0)
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if name in totals:
+            totals[name] += float(rest.rsplit(" ", 1)[1])
+    lost, slow, held = totals.values()
+    return f"lease lost {lost:.0f} times, {slow:.0f} slow renewals held pod calls for {held:.1f} s"
 
 
 def _children_cpu() -> float:

@@ -133,6 +133,8 @@ class NodeLease:
         self.seen_changed_at: float | None = None
         self.error = ""
         """Why the last step failed (engine unavailable, a foreign container), for the logs."""
+        self.losses = 0
+        """Times the lease was lost while held (a metric: podyard_lease_lost_total)."""
 
     # -- judging -----------------------------------------------------------------------------
 
@@ -173,6 +175,9 @@ class NodeLease:
             expires_in=self.expires_in(self._monotonic()),
             duration_seconds=(seen.duration_seconds if seen else 0.0)
             or self.settings.duration_seconds,
+            losses=self.losses,
+            slow_renewals=self.gate.closings,
+            held_back_seconds=self.gate.closed_seconds,
         )
 
     # -- steps -------------------------------------------------------------------------------
@@ -293,6 +298,7 @@ class NodeLease:
 
     def _lose(self, reason: str) -> bool:
         self.held = None
+        self.losses += 1
         self.error = f"{self.node}: lease lost: {reason}"
         return False
 

@@ -52,7 +52,9 @@ class RenewalGate:
         self.close_after = close_after
         self.closed = False
         self.closings = 0
-        """How many times the gate closed (the tests and the logs count them)."""
+        """How many times the gate closed (a metric: podyard_lease_slow_renewals_total)."""
+        self.closed_seconds = 0.0
+        """How long it was closed in all, not counting a closing still going on."""
         self._pending = False
         self._closing: asyncio.TimerHandle | None = None
         self._forced_open: asyncio.TimerHandle | None = None
@@ -103,6 +105,7 @@ class RenewalGate:
             return
         self.closed = False
         held = asyncio.get_running_loop().time() - self._closed_at
+        self.closed_seconds += held
         log.info("node %s: pod calls go on after %.1f s (%s)", self.node, held, why)
         for listener in list(self._listeners):
             listener.gate_opened()

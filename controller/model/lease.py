@@ -99,6 +99,12 @@ class LeaseView:
     """Seconds until this controller would judge the lease expired; None when there is no lease
     or it has not been read yet."""
     duration_seconds: float
+    losses: int = 0
+    """Times this controller lost the lease while holding it (since it started)."""
+    slow_renewals: int = 0
+    """Renewals slow enough (over a second) that the node's pod calls waited for them."""
+    held_back_seconds: float = 0.0
+    """How long, in all, the node's pod calls waited for slow renewals."""
 
 
 def lease_labels(holder: LeaseHolder, duration_seconds: float) -> dict[str, str]:

@@ -159,6 +159,9 @@ async def test_a_renewal_slower_than_a_second_closes_the_gate_and_its_answer_ope
     answer.set()
     assert await renewal
     assert not lease.gate.closed
+    view = lease.view()
+    assert (view.slow_renewals, view.losses) == (1, 0)
+    assert view.held_back_seconds > 0
 
 
 async def test_a_failed_attempt_keeps_the_gate_closed_until_the_lease_is_lost(
@@ -174,6 +177,7 @@ async def test_a_failed_attempt_keeps_the_gate_closed_until_the_lease_is_lost(
     harness.clock.advance(6.0)  # past the renew deadline
     assert not await lease.renew()
     assert not lease.gate.closed
+    assert lease.view().losses == 1
 
 
 async def test_releasing_the_lease_opens_the_gate(harness: Harness) -> None:

@@ -49,9 +49,12 @@ def test_api_json_names_the_holder_and_this_controllers_judgement() -> None:
 
 def test_metric_exists_for_every_node_held_or_not() -> None:
     views = [
-        LeaseView(NodeName("n1"), True, HOLDER, ContainerId("c"), None, None, 6.0, 10.0),
+        LeaseView(
+            NodeName("n1"), True, HOLDER, ContainerId("c"), None, None, 6.0, 10.0,
+            losses=1, slow_renewals=3, held_back_seconds=4.5,
+        ),
         LeaseView(NodeName("n2"), False, None, None, None, None, None, 10.0),
-    ]
+    ]  # fmt: skip
     registry = CollectorRegistry()
     registry.register(LeaseCollector(lambda: views))
     text = generate_latest(registry).decode()
@@ -59,3 +62,7 @@ def test_metric_exists_for_every_node_held_or_not() -> None:
     assert 'podyard_lease_held{node="n2"} 0.0' in text
     assert 'podyard_lease_expires_in_seconds{node="n1"} 6.0' in text
     assert 'podyard_lease_expires_in_seconds{node="n2"}' not in text
+    assert 'podyard_lease_lost_total{node="n1"} 1.0' in text
+    assert 'podyard_lease_slow_renewals_total{node="n1"} 3.0' in text
+    assert 'podyard_lease_held_back_seconds_total{node="n1"} 4.5' in text
+    assert 'podyard_lease_slow_renewals_total{node="n2"} 0.0' in text  # every node, from the start
