@@ -116,7 +116,9 @@ class NodeLease:
     ) -> None:
         self.runtime = runtime
         self.node: NodeName = runtime.node
-        self.gate = gate or RenewalGate(self.node, settings.renew_deadline_seconds)
+        self.gate = gate or RenewalGate(
+            self.node, settings.renew_deadline_seconds, settings.retry_period_seconds
+        )
         """Closed while a renewal is slow: the engine's pod calls make way (renewalgate.py)."""
         self.me = me
         self.settings = settings

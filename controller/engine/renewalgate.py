@@ -6,8 +6,8 @@ that dockerd saturated, a start waits behind the work, and a renewal that does n
 the renew deadline costs the lease: the controller stops acting (pods keep running) and takes the
 lease back a moment later. A 500-pod bring-up lost it 15 times that way.
 
-So once a renewal has been pending for `CLOSE_AFTER_SECONDS` (it normally takes milliseconds),
-the gate closes: the node's call slots (callslots.py) hand no slot to a pod's call. The urgent lane
+So once a renewal has been pending for `close_after` seconds (the lease's retry period, 2 s by
+default: one attempt timed out, where a calm engine answers in milliseconds), the gate closes: the node's call slots (callslots.py) hand no slot to a pod's call. The urgent lane
 (the relist, a ping) is still served, and the calls already in the engine finish, so the engine
 drains and answers the renewal. The gate opens again when the renewal goes through, when the lease
 is lost or given back, and at the latest `ceiling` seconds after it closed (a renewal that never
@@ -33,8 +33,11 @@ from controller.model.meta import NodeName
 
 log = logging.getLogger(__name__)
 
-CLOSE_AFTER_SECONDS = 1.0
-"""A renewal pending this long closes the gate: a renewal on a calm engine takes milliseconds."""
+CLOSE_AFTER_SECONDS = 2.0
+"""A renewal pending this long closes the gate. Not less: a saturated engine often takes a second
+or two to start a container, and holding every pod call back at each such renewal would cost the
+bring-up more than the lease it protects. Not much more: the rest of the renew deadline (8 s) must
+be enough for the calls in flight to finish and the renewal to go through."""
 
 
 class GateListener(Protocol):

@@ -46,7 +46,7 @@ class LeaseCollector(Collector):
         )
         slow = CounterMetricFamily(
             "podyard_lease_slow_renewals",
-            "Lease renewals slow enough (over a second) that the node's pod calls waited.",
+            "Lease renewals slow enough (longer than a retry period) that the node's pod calls waited.",
             labels=["node"],
         )
         held_back = CounterMetricFamily(

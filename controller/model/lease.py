@@ -102,7 +102,7 @@ class LeaseView:
     losses: int = 0
     """Times this controller lost the lease while holding it (since it started)."""
     slow_renewals: int = 0
-    """Renewals slow enough (over a second) that the node's pod calls waited for them."""
+    """Renewals slow enough (longer than a retry period) that the node's pod calls waited for them."""
     held_back_seconds: float = 0.0
     """How long, in all, the node's pod calls waited for slow renewals."""
 
