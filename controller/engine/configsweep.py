@@ -71,7 +71,7 @@ def orphaned(
     found: list[str] = []
     try:
         entries = list(os.scandir(base_dir))
-    except FileNotFoundError:
+    except OSError:  # none yet, or not ours to read (not root): nothing to judge
         return found
     for entry in entries:
         if not entry.is_dir(follow_symlinks=False):

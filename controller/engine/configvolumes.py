@@ -103,8 +103,11 @@ class ConfigVolumes:
         if os.path.exists(mark):
             return
         os.makedirs(folder, mode=0o755, exist_ok=True)
-        with open(mark, "x", encoding="utf-8") as file:
-            file.write(engine + "\n")
+        try:
+            with open(mark, "x", encoding="utf-8") as file:
+                file.write(engine + "\n")
+        except FileExistsError:
+            return  # another container of the instance marked it meanwhile
 
     def changed(self, keys: set[PodKey]) -> None:
         """These pods read a ConfigMap or Secret that changed: rewrite their files at next sync."""

@@ -41,8 +41,11 @@ def test_only_an_old_marked_folder_of_a_live_engine_without_its_uid_goes(tmp_pat
     assert orphaned(str(tmp_path), live, NOW) == ["orphan"]
 
 
-def test_a_missing_folder_has_no_orphans(tmp_path: Path) -> None:
+def test_a_folder_that_cannot_be_read_has_no_orphans(tmp_path: Path) -> None:
+    """Missing, or not a folder (or not readable, without root): nothing to judge, no failure."""
     assert orphaned(str(tmp_path / "never-made"), {"engine-a": set()}, NOW) == []
+    (tmp_path / "a-file").write_text("x")
+    assert orphaned(str(tmp_path / "a-file"), {"engine-a": set()}, NOW) == []
 
 
 def test_only_known_nodes_with_an_engine_id_are_live() -> None:
